@@ -1,0 +1,60 @@
+"""initconv: convolution layers that initialise themselves correctly for their activation.
+
+Replace ``from torch.nn import Conv2d`` with ``from initconv import KaimingNormalConv2d as Conv2d``
+and declare the activation that follows each layer::
+
+    conv = Conv2d(64, 128, 3, padding=1, activation="gelu")
+"""
+
+from initconv._activations import ActivationSpec, activations, gain, register_activation
+from initconv._base import BiasInit, InitConv2d, conv2d, schemes
+from initconv._fans import fans
+from initconv._functional import Distribution, FanMode, variance_scaling_
+from initconv._schemes import (
+    GlorotNormalConv2d,
+    GlorotUniformConv2d,
+    HeNormalConv2d,
+    HeUniformConv2d,
+    KaimingNormalConv2d,
+    KaimingUniformConv2d,
+    LeCunNormalConv2d,
+    LeCunUniformConv2d,
+    NormalConv2d,
+    TorchDefaultConv2d,
+    UniformConv2d,
+    VarianceScalingConv2d,
+    XavierNormalConv2d,
+    XavierUniformConv2d,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivationSpec",
+    "BiasInit",
+    "Distribution",
+    "FanMode",
+    "GlorotNormalConv2d",
+    "GlorotUniformConv2d",
+    "HeNormalConv2d",
+    "HeUniformConv2d",
+    "InitConv2d",
+    "KaimingNormalConv2d",
+    "KaimingUniformConv2d",
+    "LeCunNormalConv2d",
+    "LeCunUniformConv2d",
+    "NormalConv2d",
+    "TorchDefaultConv2d",
+    "UniformConv2d",
+    "VarianceScalingConv2d",
+    "XavierNormalConv2d",
+    "XavierUniformConv2d",
+    "__version__",
+    "activations",
+    "conv2d",
+    "fans",
+    "gain",
+    "register_activation",
+    "schemes",
+    "variance_scaling_",
+]
