@@ -193,6 +193,14 @@ class InitConv2d(nn.Conv2d):
         """The family the weights are drawn iid from, or ``None`` for a structured scheme."""
         return None
 
+    def check_invariants(self) -> None:
+        """Raise ``AssertionError`` if the current weight breaks the scheme's exact invariant.
+
+        Structured schemes (orthogonal, identity, ...) state their theory here; iid schemes have
+        none beyond :meth:`expected_variance`, :meth:`expected_mean` and
+        :meth:`expected_distribution`, which :mod:`initconv.testing` checks statistically.
+        """
+
     # Derived facts about the layer.
 
     @property
