@@ -57,7 +57,7 @@ _FAMILIES: dict[str, _Family] = {
     "tanh": _Family(torch.tanh, exact=lambda: 5.0 / 3),
     "relu": _Family(F.relu, exact=lambda: math.sqrt(2.0)),
     "leaky_relu": _Family(F.leaky_relu, (("negative_slope", 0.01),), exact=_leaky_gain),
-    "prelu": _Family(_prelu, (("init", 0.25),), exact=_leaky_gain),
+    "prelu": _Family(_prelu, (("init", 0.25),), exact=lambda init: _leaky_gain(init)),
     # torch says 3/4, chosen empirically for gradient flow; at 3/4 a deep SELU stack settles at
     # q* = 0.023. Self-normalizing networks (Klambauer et al. 2017) need LeCun's 1, which is also
     # what torch's docs recommend for them ("use nonlinearity='linear'").
@@ -158,7 +158,12 @@ def activations() -> tuple[str, ...]:
 
 def _canonical(name: str, params: Mapping[str, Any]) -> str:
     defaults = dict(_FAMILIES[name].defaults)
-    changed = [f"{key}={value!r}" for key, value in params.items() if value != defaults[key]]
+    # Floats print to 7 significant digits: a PReLU's float32 slope 0.1 reads 0.1, not 0.100000001.
+    changed = [
+        f"{key}={value:.7g}" if isinstance(value, float) else f"{key}={value!r}"
+        for key, value in params.items()
+        if value != defaults[key]
+    ]
     return f"{name}({', '.join(changed)})" if changed else name
 
 

@@ -52,6 +52,7 @@ def std_for(gain: float, fan_in: float, fan_out: float, mode: str) -> float:
     """The standard deviation ``gain / sqrt(fan)`` for ``mode``, with fan_avg = (in + out) / 2."""
     # Each branch repeats torch.nn.init's own float arithmetic (xavier_* and kaiming_*), so that the
     # same generator gives bit-identical weights.
+    check_choice("mode", mode, FAN_MODES)
     if mode == "fan_avg":
         return gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return gain / math.sqrt(fan_in if mode == "fan_in" else fan_out)
@@ -59,6 +60,7 @@ def std_for(gain: float, fan_in: float, fan_out: float, mode: str) -> float:
 
 def fill_(tensor: Tensor, std: float, distribution: str, generator: torch.Generator | None) -> None:
     """Fill ``tensor`` with zero-mean draws of standard deviation ``std`` from ``distribution``."""
+    check_choice("distribution", distribution, DISTRIBUTIONS)
     if distribution == "normal":
         tensor.normal_(0.0, std, generator=generator)
     elif distribution == "uniform":
