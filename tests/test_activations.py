@@ -225,3 +225,17 @@ def test_registering_a_taken_name_is_refused_unless_overwrite(clean_registry: No
     assert initconv.gain("mine") == pytest.approx(1.8462, abs=1e-4)
     with pytest.raises(ValueError, match="'relu' is a built-in activation"):
         initconv.register_activation("relu", torch.tanh, overwrite=True)
+
+
+def test_gains_command_prints_a_row_per_built_in_activation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from initconv.__main__ import main
+
+    assert main(["gains"]) == 0
+    table = capsys.readouterr().out
+    assert "| relu | sqrt(2) | torch's table | 1.4142 | 1.4142 |" in table
+    assert "| gelu | 1.5335 | derived | 1.5335 | - |" in table
+    assert "| selu | 1.0000 | self-normalizing value (torch: 3/4) | 1.0000 | 0.7500 |" in table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) - 1 == len(_activations._FAMILIES)
