@@ -150,6 +150,7 @@ class InitConv2d(nn.Conv2d):
         self.gain = derived if gain is None else check_gain(gain)
         self.bias_init = _check_bias_init(bias_init)
         self.seed = _check_seed(seed)
+        self._constructed = False
         super().__init__(
             in_channels,
             out_channels,
@@ -163,6 +164,7 @@ class InitConv2d(nn.Conv2d):
             device=device,
             dtype=dtype,
         )
+        self._constructed = True
 
     # The scheme's hooks and theory.
 
@@ -218,8 +220,9 @@ class InitConv2d(nn.Conv2d):
     def reset_parameters(self) -> None:
         """Re-initialise weight and bias by the scheme.
 
-        Both are drawn into new tensors first and copied in only when every hook has succeeded, so
-        a failure leaves the parameters exactly as they were.
+        Once the layer is built, both are drawn into new tensors and copied in only when every hook
+        has succeeded, so a failure leaves the parameters exactly as they were. During construction
+        they hold uninitialised memory, with nothing to protect, and the hooks write in place.
         """
         weight = self.weight
         if weight.numel() == 0:
@@ -227,6 +230,11 @@ class InitConv2d(nn.Conv2d):
             return
         generator = self._generator(weight.device)
         with torch.no_grad():
+            if not self._constructed:
+                self.init_weight(weight, generator)
+                if self.bias is not None:
+                    self.init_bias(self.bias, generator)
+                return
             new_weight = self._draw(weight, self.init_weight, generator)
             new_bias = (
                 None if self.bias is None else self._draw(self.bias, self.init_bias, generator)
