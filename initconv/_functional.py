@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-__all__ = ["Distribution", "FanMode", "variance_scaling_"]
+__all__ = [
+    "Distribution",
+    "FanMode",
+    "delta_orthogonal_",
+    "icnr_",
+    "identity_",
+    "orthogonal_",
+    "variance_scaling_",
+]
 
 FanMode = Literal["fan_in", "fan_out", "fan_avg"]
 Distribution = Literal["normal", "uniform", "truncated_normal"]
@@ -126,4 +135,274 @@ def variance_scaling_(
     std = std_for(gain, fan_in, fan_out, mode)
     with torch.no_grad():
         fill_(tensor, std, distribution, generator)
+    return tensor
+
+
+# --- Structured initialisers (issue 4): orthogonal, delta-orthogonal, identity, ICNR. ---
+
+
+def _check_layout(tensor: Tensor, groups: object, min_dim: int) -> int:
+    """Validate a ``(out, in / groups, *kernel)`` weight and ``groups``; return ``groups``."""
+    if not isinstance(tensor, Tensor) or not tensor.is_floating_point():
+        kind = tensor.dtype if isinstance(tensor, Tensor) else type(tensor).__name__
+        raise TypeError(f"tensor must be a floating point torch.Tensor, got {kind}")
+    if tensor.dim() < min_dim:
+        raise ValueError(
+            f"tensor must have at least {min_dim} dimensions, got shape {tuple(tensor.shape)}"
+        )
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"groups must be an int, got {type(groups).__name__} {groups!r}")
+    if groups < 1 or tensor.shape[0] % groups:
+        raise ValueError(
+            f"groups must be a positive divisor of dim 0 ({tensor.shape[0]}), got {groups!r}"
+        )
+    return groups
+
+
+def _is_empty(tensor: Tensor) -> bool:
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+        return True
+    return False
+
+
+def qr_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype QR runs in: float64 for float64, float32 for everything else.
+
+    ``torch.linalg.qr`` has no float16/bfloat16 kernels (pytorch#9315), so those are computed in
+    float32 and cast back once, at the end.
+    """
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def centre(kernel_size: tuple[int, ...]) -> tuple[int, ...]:
+    """The centre tap ``(k - 1) // 2`` of each kernel dimension.
+
+    For an even ``k`` this is the tap that ``padding="same"`` aligns with the output pixel (torch and
+    TF/JAX pad ``(k - 1) // 2`` on the leading side), so a Dirac kernel there is the identity map
+    with no shift. It is JAX's and TF's choice for delta-orthogonal; ``torch.nn.init.dirac_`` uses
+    ``k // 2``, which shifts by one pixel under ``padding="same"``. Odd kernels agree.
+    """
+    return tuple((k - 1) // 2 for k in kernel_size)
+
+
+def orthogonal_matrix(
+    rows: int,
+    cols: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    generator: torch.Generator | None,
+) -> Tensor:
+    """A ``rows x cols`` matrix with orthonormal rows (rows <= cols) or columns (otherwise).
+
+    Draws exactly what ``torch.nn.init.orthogonal_`` draws, in the same order, so the same generator
+    gives the same matrix in float32 and float64.
+    """
+    flat = torch.empty((rows, cols), dtype=dtype, device=device).normal_(0, 1, generator=generator)
+    if rows < cols:
+        flat = flat.t()
+    q, r = torch.linalg.qr(flat)
+    # Q times sign(diag R) is Haar-distributed: Mezzadri (2007), "How to generate random matrices
+    # from the classical compact groups". A zero on the diagonal (probability 0) keeps its column.
+    signs = torch.diagonal(r).sign()
+    q *= torch.where(signs == 0, torch.ones_like(signs), signs)
+    result: Tensor = q.t() if rows < cols else q
+    return result
+
+
+def orthogonal_(
+    tensor: Tensor,
+    gain: float = 1.0,
+    *,
+    groups: int = 1,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain``, one per group.
+
+    Described in "Exact solutions to the nonlinear dynamics of learning in deep linear neural
+    networks", Saxe, A. et al. (2013). Each group's block of ``out / groups`` rows, flattened to
+    :math:`W_g \in \mathbb{R}^{r \times c}`, :math:`c = \prod_{i \ge 1} \text{shape}_i`, satisfies
+
+    .. math::
+        W_g W_g^\top = g^2 I_r \quad (r \le c), \qquad W_g^\top W_g = g^2 I_c \quad (r > c).
+
+    Unlike ``torch.nn.init.orthogonal_``, it works for float16 and bfloat16 tensors (QR runs in
+    float32 and the result is cast back once) and for grouped convolutions. With ``groups=1`` and a
+    float32 or float64 tensor it equals ``torch.nn.init.orthogonal_`` bit for bit for the same
+    generator.
+
+    Args:
+        tensor: a tensor of at least 2 dimensions, laid out ``(out, in / groups, *kernel)``.
+        gain: the gain :math:`g`, at least 0.
+        groups: the convolution's groups; must divide ``tensor.shape[0]``.
+        generator: the generator to draw from; the global one when ``None``.
+
+    Examples:
+        >>> w = torch.empty(64, 16, 3, 3, dtype=torch.bfloat16)
+        >>> _ = orthogonal_(w, gain=2**0.5, groups=2)
+    """
+    groups = _check_layout(tensor, groups, 2)
+    gain = check_gain(gain)
+    if _is_empty(tensor) or tensor.is_meta:
+        return tensor
+    rows, cols = tensor.shape[0] // groups, tensor[0].numel()
+    dtype = qr_dtype(tensor.dtype)
+    blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator) for _ in range(groups)]
+    with torch.no_grad():
+        tensor.copy_(torch.cat(blocks).mul_(gain).view(tensor.shape))
+    return tensor
+
+
+def delta_orthogonal_(
+    tensor: Tensor,
+    gain: float = 1.0,
+    *,
+    groups: int = 1,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Fill a convolution weight with the delta-orthogonal kernel: orthogonal at the centre tap,
+    zero everywhere else.
+
+    Described in "Dynamical isometry and a mean field theory of CNNs: How to train 10,000-layer
+    vanilla convolutional neural networks", Xiao, L. et al. (2018). With :math:`t` the centre tap
+    (:func:`centre`: :math:`(k - 1) // 2` per dimension) and :math:`H_g` group :math:`g`'s
+    :math:`(C_\text{out}/G) \times (C_\text{in}/G)` block,
+
+    .. math::
+        W[:, :, t] = g\,H, \quad H_g^\top H_g = I, \qquad W[:, :, s] = 0 \quad (s \ne t).
+
+    The construction needs :math:`C_\text{out} \ge C_\text{in}`; a ValueError says so otherwise.
+    Each :math:`H_g` is what ``torch.nn.init.orthogonal_`` draws for a
+    :math:`(C_\text{out}/G) \times (C_\text{in}/G)` tensor from the same generator.
+
+    Args:
+        tensor: a convolution weight ``(out, in / groups, *kernel)`` of at least 3 dimensions.
+        gain: the gain :math:`g`, at least 0.
+        groups: the convolution's groups; must divide ``tensor.shape[0]``.
+        generator: the generator to draw from; the global one when ``None``.
+
+    Examples:
+        >>> w = torch.empty(64, 32, 3, 3)
+        >>> _ = delta_orthogonal_(w, gain=1.0)
+    """
+    groups = _check_layout(tensor, groups, 3)
+    gain = check_gain(gain)
+    rows, cols = tensor.shape[0] // groups, tensor.shape[1]
+    if rows < cols:
+        raise ValueError(
+            "delta-orthogonal needs out_channels >= in_channels: its centre tap is an out x in "
+            "matrix H with H^T H = g^2 I (Xiao et al. 2018), which does not exist for out < in; "
+            f"got out_channels={tensor.shape[0]}, in_channels={cols * groups}, groups={groups}. "
+            "OrthogonalConv2d serves out < in."
+        )
+    if _is_empty(tensor) or tensor.is_meta:
+        return tensor
+    dtype = qr_dtype(tensor.dtype)
+    blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator) for _ in range(groups)]
+    kernel = torch.zeros(tensor.shape, dtype=dtype, device=tensor.device)
+    tap: tuple[slice | int, ...] = (slice(None), slice(None), *centre(tuple(tensor.shape[2:])))
+    kernel[tap] = torch.cat(blocks) * gain
+    with torch.no_grad():
+        tensor.copy_(kernel)
+    return tensor
+
+
+def identity_(tensor: Tensor, gain: float = 1.0, *, groups: int = 1) -> Tensor:
+    r"""Fill a convolution weight with a Dirac kernel: ``gain`` times the identity map, per group.
+
+    Output channel :math:`d` of each group copies input channel :math:`d` of that group through
+    the centre tap :math:`t` (:func:`centre`), for :math:`d < m = \min(C_\text{out}, C_\text{in}) / G`:
+
+    .. math::
+        W[gC_\text{out}/G + d,\ d,\ t] = g, \qquad \text{every other entry } 0.
+
+    With :math:`C_\text{in} = C_\text{out}` the convolution is :math:`g` times the identity (with
+    ``padding="same"``, also for even kernels). Otherwise it is the partial identity of ZerO
+    (Zhao, J. et al. (2022), "ZerO initialization: Initializing neural networks with only zeros
+    and ones"): with more outputs the extra output channels are zero, with fewer the extra input
+    channels are dropped. Deterministic; the same as ``torch.nn.init.dirac_(tensor, groups)``
+    times ``gain`` for odd kernels.
+
+    Args:
+        tensor: a convolution weight ``(out, in / groups, *kernel)`` of at least 3 dimensions.
+        gain: the value on the diagonal, at least 0.
+        groups: the convolution's groups; must divide ``tensor.shape[0]``.
+
+    Examples:
+        >>> w = torch.empty(16, 16, 3, 3)
+        >>> _ = identity_(w)
+    """
+    groups = _check_layout(tensor, groups, 3)
+    gain = check_gain(gain)
+    if _is_empty(tensor) or tensor.is_meta:
+        return tensor
+    rows = tensor.shape[0] // groups
+    diagonal = torch.arange(min(rows, tensor.shape[1]), device=tensor.device)
+    outputs = (torch.arange(groups, device=tensor.device)[:, None] * rows + diagonal).flatten()
+    inputs = diagonal.repeat(groups)
+    with torch.no_grad():
+        tensor.zero_()
+        taps: tuple[Tensor | int, ...] = (outputs, inputs, *centre(tuple(tensor.shape[2:])))
+        tensor[taps] = gain
+    return tensor
+
+
+def icnr_(
+    tensor: Tensor,
+    upscale_factor: int = 2,
+    init: Callable[..., object] | None = None,
+    *,
+    groups: int = 1,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Fill a convolution weight so that ``PixelShuffle(upscale_factor)`` of its output starts as
+    nearest-neighbour upsampling (ICNR).
+
+    Described in "Checkerboard artifact free sub-pixel convolution", Aitken, A. et al. (2017).
+    With :math:`r` = ``upscale_factor``, a sub-kernel :math:`K` of :math:`C_\text{out} / r^2`
+    output channels is filled by ``init`` and each of its output channels repeated :math:`r^2`
+    times in a row, the order ``PixelShuffle`` reads them in:
+
+    .. math::
+        W[c] = K[\lfloor c / r^2 \rfloor].
+
+    Args:
+        tensor: a convolution weight ``(out, in / groups, *kernel)``; ``out`` must be divisible
+            by ``groups * upscale_factor**2``, so that each repeated block stays in one group.
+        upscale_factor: :math:`r`, a positive int.
+        init: fills the sub-kernel in place, called as ``init(sub_kernel, generator=generator)``;
+            He normal (:func:`variance_scaling_` with gain :math:`\sqrt 2`, fan_in, normal) when
+            ``None``, as fastai's ``icnr_init``.
+        groups: the convolution's groups.
+        generator: passed to ``init``.
+
+    Examples:
+        >>> w = torch.empty(4 * 3, 8, 3, 3)
+        >>> _ = icnr_(w, upscale_factor=2)
+    """
+    groups = _check_layout(tensor, groups, 3)
+    if isinstance(upscale_factor, bool) or not isinstance(upscale_factor, int):
+        raise TypeError(
+            f"upscale_factor must be an int, got {type(upscale_factor).__name__} {upscale_factor!r}"
+        )
+    if upscale_factor < 1:
+        raise ValueError(f"upscale_factor must be >= 1, got {upscale_factor!r}")
+    repeats = upscale_factor**2
+    if tensor.shape[0] % (groups * repeats):
+        raise ValueError(
+            f"ICNR needs out_channels divisible by groups * upscale_factor**2 = {groups * repeats}, "
+            f"so that each of PixelShuffle's r x r blocks comes from one repeated filter; got "
+            f"out_channels={tensor.shape[0]}, groups={groups}, upscale_factor={upscale_factor}"
+        )
+    if _is_empty(tensor) or tensor.is_meta:
+        return tensor
+    sub = torch.empty(
+        (tensor.shape[0] // repeats, *tensor.shape[1:]), dtype=tensor.dtype, device=tensor.device
+    )
+    if init is None:
+        variance_scaling_(sub, math.sqrt(2.0), "fan_in", "normal", generator=generator)
+    else:
+        init(sub, generator=generator)
+    with torch.no_grad():
+        tensor.copy_(sub.repeat_interleave(repeats, dim=0))
     return tensor
