@@ -1,0 +1,708 @@
+"""convert(), to_torch() and the conversion report, proved on four real architectures."""
+
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+import re
+import subprocess
+import sys
+import textwrap
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from architectures import ARCHITECTURES, CONVNEXT_ACTIVATIONS, BasicBlock, convnext, resnet18
+from torch import Tensor, nn
+from torch.nn.utils import parametrizations, parametrize
+
+import initconv
+from initconv import ConversionReport, InitConv2d, _base, _convert_cli, convert, to_torch
+
+# Input side for every architecture: big enough for ResNet's five halvings and U-Net's two.
+SIDE = 32
+
+
+def _input(seed: int = 0) -> Tensor:
+    return torch.randn(2, 3, SIDE, SIDE, generator=torch.Generator().manual_seed(seed))
+
+
+def _state(model: nn.Module) -> dict[str, Tensor]:
+    return {key: value.clone() for key, value in model.state_dict().items()}
+
+
+def _assert_same_state(model: nn.Module, state: dict[str, Tensor]) -> None:
+    now = model.state_dict()
+    assert list(now) == list(state)
+    for key, value in state.items():
+        assert torch.equal(now[key], value), key
+
+
+def _structure(model: nn.Module) -> list[tuple[str, int]]:
+    """Every module slot and the object in it, to show that nothing was swapped."""
+    return [(name, id(module)) for name, module in model.named_modules(remove_duplicate=False)]
+
+
+def _activations(report: ConversionReport) -> dict[str, str | None]:
+    return {row.name: row.activation for row in report}
+
+
+@pytest.fixture
+def clean_schemes() -> Iterator[None]:
+    saved = dict(_base._SCHEMES)
+    yield
+    _base._SCHEMES.clear()
+    _base._SCHEMES.update(saved)
+
+
+# --- The four architectures ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_conv_of_the_architecture_gets_the_activation_of_the_hand_written_table(
+    arch: str,
+) -> None:
+    build, expected = ARCHITECTURES[arch]
+    report = convert(build(), reinit=False)
+    assert _activations(report) == expected
+    assert {row.source for row in report} == {"traced"}
+    assert not report.fallbacks
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_converted_architecture_trains_a_step_with_an_optimiser_built_before_conversion(
+    arch: str,
+) -> None:
+    torch.manual_seed(0)
+    model = ARCHITECTURES[arch][0]()
+    # Adam moves every weight with a non-zero gradient by about lr, however small the gradient
+    # (ConvNeXt's layer scale starts at 1e-6).
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    convert(model, seed=0)
+    convs = {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    assert all(isinstance(conv, initconv.KaimingNormalConv2d) for conv in convs.values())
+    before = {name: conv.weight.detach().clone() for name, conv in convs.items()}
+    out = model(_input())
+    target = torch.zeros(out.shape[0], *out.shape[2:], dtype=torch.long)
+    loss = F.cross_entropy(out, target)
+    loss.backward()
+    optimiser.step()
+    assert torch.isfinite(loss)
+    for name, conv in convs.items():
+        assert conv.weight.grad is not None
+        assert torch.isfinite(conv.weight).all(), name
+        assert not torch.equal(conv.weight, before[name]), name
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_architecture_round_trips_through_convert_and_to_torch_bit_for_bit(arch: str) -> None:
+    torch.manual_seed(0)
+    model = ARCHITECTURES[arch][0]().eval()
+    x = _input()
+    expected = model(x)
+    state = _state(model)
+    parameters = list(model.parameters())
+    rng = torch.get_rng_state()
+    convert(model, reinit=False)
+    _assert_same_state(model, state)
+    assert torch.equal(model(x), expected)
+    to_torch(model)
+    assert torch.equal(torch.get_rng_state(), rng)
+    _assert_same_state(model, state)
+    assert all(a is b for a, b in zip(model.parameters(), parameters, strict=True))
+    assert {type(m) for m in model.modules() if isinstance(m, nn.Conv2d)} == {nn.Conv2d}
+    assert torch.equal(model(x), expected)
+
+
+# --- reinit ---------------------------------------------------------------------------------------
+
+
+def test_reinit_false_keeps_parameters_and_draws_nothing() -> None:
+    model = resnet18()
+    state = _state(model)
+    weights = {name: m.weight for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    rng = torch.get_rng_state()
+    convert(model, reinit=False)
+    assert torch.equal(torch.get_rng_state(), rng)
+    _assert_same_state(model, state)
+    for name, weight in weights.items():
+        assert model.get_submodule(name).weight is weight
+
+
+def test_reinit_draws_each_layer_once_exactly_as_the_scheme_would() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.GELU(), nn.Conv2d(8, 8, 3, groups=2), nn.Tanh()
+    )
+    torch.manual_seed(1)
+    convert(model, "kaiming_uniform", bias_init="torch")
+    after_convert = torch.rand(3)
+    torch.manual_seed(1)
+    first = initconv.KaimingUniformConv2d(3, 8, 3, activation="gelu", bias_init="torch")
+    second = initconv.KaimingUniformConv2d(8, 8, 3, groups=2, activation="tanh", bias_init="torch")
+    for converted, reference in ((model[0], first), (model[3], second)):
+        assert torch.equal(converted.weight, reference.weight)
+        assert torch.equal(converted.bias, reference.bias)
+    # Nothing else was drawn: the global generator is where the two references left it.
+    assert torch.equal(torch.rand(3), after_convert)
+
+
+def test_conversion_keeps_hyperparameters_dtype_requires_grad_and_forward() -> None:
+    conv = nn.Conv2d(
+        4, 6, (3, 5), stride=2, padding="valid", dilation=(1, 2), groups=2, bias=False,
+        padding_mode="circular", dtype=torch.float64,
+    )  # fmt: skip
+    conv.weight.requires_grad_(False)
+    same = nn.Conv2d(6, 6, 3, padding="same", padding_mode="reflect", dtype=torch.float64)
+    model = nn.Sequential(conv, nn.ReLU(), same)
+    x = torch.randn(1, 4, 12, 16, dtype=torch.float64)
+    expected = model(x)
+    convert(model, reinit=False)
+    for old, new in ((conv, model[0]), (same, model[2])):
+        assert isinstance(new, InitConv2d)
+        for key in ("in_channels", "out_channels", "kernel_size", "stride", "padding",
+                    "dilation", "groups", "padding_mode"):  # fmt: skip
+            assert getattr(new, key) == getattr(old, key), key
+        assert new.weight.dtype == torch.float64
+    assert model[0].bias is None
+    assert not model[0].weight.requires_grad
+    assert torch.equal(model(x), expected)
+
+
+def test_meta_device_model_converts_on_the_meta_device() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.SiLU())
+    convert(model)
+    assert model[0].weight.device.type == "meta"
+    assert model[0].activation == "silu"
+
+
+def test_pretrained_state_dict_survives_reinit_false_and_a_later_reset_applies_the_scheme() -> None:
+    pretrained = convnext().state_dict()
+    model = convnext()
+    model.load_state_dict(pretrained)
+    convert(model, reinit=False, seed=3)
+    _assert_same_state(model, pretrained)
+    layer = model.stage1[0].pwconv1
+    layer.reset_parameters()
+    reference = initconv.KaimingNormalConv2d(16, 64, 1, activation="gelu", seed=3)
+    assert torch.equal(layer.weight, reference.weight)
+
+
+# --- Activation inference -------------------------------------------------------------------------
+
+
+class Functional(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.c, self.d, self.e, self.f = (nn.Conv2d(4, 4, 1) for _ in range(6))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = torch.tanh(F.relu(self.a(x)).clone())
+        x = torch.tanh(self.b(x))
+        x = self.c(x).relu()
+        x = F.leaky_relu(self.d(x), 0.2)
+        x = F.gelu(self.e(x), approximate="tanh")
+        return torch.relu_(F.max_pool2d(self.f(x), 1))
+
+
+def test_functional_calls_methods_and_in_place_variants_are_inferred_with_their_arguments() -> None:
+    report = convert(Functional(), reinit=False)
+    assert _activations(report) == {
+        "a": "relu",
+        "b": "tanh",
+        "c": "relu",
+        "d": "leaky_relu(negative_slope=0.2)",
+        "e": "gelu_tanh",
+        "f": "relu",
+    }
+
+
+class DataDependent(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        # Control flow on a value: torch.fx cannot trace it.
+        return x if x.sum() > 0 else -x
+
+
+class UntraceableWrapper(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = BasicBlock(4, 4)
+        self.gate = DataDependent()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.gate(self.block(x))
+
+
+def test_an_untraceable_model_has_its_traceable_submodules_traced_on_their_own() -> None:
+    report = convert(UntraceableWrapper(), reinit=False)
+    assert _activations(report) == {"block.conv1": "relu", "block.conv2": "relu"}
+    assert {row.source for row in report} == {"traced"}
+
+
+def test_untraceable_sequential_falls_back_to_the_neighbour_rule_then_the_default() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Hardswish(), DataDependent(),
+        nn.Conv2d(4, 4, 3), nn.Conv2d(4, 4, 1), DataDependent(),
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match=r"could not be inferred \(5\)"):
+        report = convert(model, reinit=False, default_activation="selu")
+    assert (report["0"].activation, report["0"].source) == ("hardswish", "sequential")
+    assert "next in its Sequential: 2" in report["0"].detail
+    assert (report["4"].activation, report["4"].source) == ("linear", "sequential")
+    assert "next weight layer 5" in report["4"].detail
+    assert (report["5"].activation, report["5"].source) == ("selu", "default")
+    assert "could not trace the model" in report["5"].detail
+    assert "DataDependent" in report["5"].detail
+    assert report.fallbacks == (report["5"],)
+
+
+class TwoHeads(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        y = self.conv(x)
+        return torch.relu(y), torch.tanh(y)
+
+
+def test_different_consumers_fall_back_to_the_schemes_default_with_the_reason() -> None:
+    with pytest.warns(UserWarning, match=r"conv\); they use 'relu'"):
+        report = convert(TwoHeads(), reinit=False)
+    row = report["conv"]
+    assert (row.activation, row.source) == ("relu", "default")  # KaimingNormal's default
+    assert "several different consumers (relu; tanh)" in row.detail
+
+
+def test_given_activation_and_patterns_override_inference() -> None:
+    report = convert(
+        resnet18(), reinit=False, activation={"layer4.*": "tanh", "conv1": nn.LeakyReLU(0.1)}
+    )
+    assert report["conv1"].activation == "leaky_relu(negative_slope=0.1)"
+    assert (report["layer4.0.conv2"].activation, report["layer4.0.conv2"].source) == (
+        "tanh",
+        "pattern",
+    )
+    assert (report["layer3.1.conv2"].activation, report["layer3.1.conv2"].source) == (
+        "relu",
+        "traced",
+    )
+    single = convert(resnet18(), reinit=False, activation=nn.GELU)
+    assert {(row.activation, row.source) for row in single} == {("gelu", "given")}
+
+
+def test_an_activation_pattern_that_matches_no_layer_is_an_error() -> None:
+    model = resnet18()
+    structure = _structure(model)
+    with pytest.raises(ValueError, match=r"pattern 'layr1\.\*' matches no layer"):
+        convert(model, activation={"layr1.*": "relu"})
+    assert _structure(model) == structure
+
+
+# --- What is replaced and what is carried over ------------------------------------------------
+
+
+class OwnConv(nn.Conv2d):
+    pass
+
+
+def test_only_exact_conv2d_is_replaced_and_initconv_layers_only_when_asked() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.ReLU(), OwnConv(4, 4, 1),
+        initconv.XavierNormalConv2d(4, 4, 1, seed=0), nn.Tanh(),
+    )  # fmt: skip
+    report = convert(model, reinit=False)
+    assert [(row.name, row.source) for row in report] == [
+        ("0", "traced"),
+        ("2", "skipped"),
+        ("3", "skipped"),
+    ]
+    assert type(model[2]) is OwnConv
+    assert type(model[3]) is initconv.XavierNormalConv2d
+    weight = model[3].weight
+    report = convert(model, "lecun_normal", reinit=False, reconvert=True)
+    assert type(model[3]) is initconv.LeCunNormalConv2d
+    assert model[3].weight is weight
+    assert (model[3].activation, report["3"].old_type) == ("tanh", "XavierNormalConv2d")
+    assert model[3].seed is None
+
+
+def test_a_lazy_conv_is_skipped_until_a_forward_pass_materialises_it() -> None:
+    model = nn.Sequential(nn.LazyConv2d(4, 3), nn.ReLU())
+    report = convert(model)
+    assert (report["0"].source, report["0"].detail) == (
+        "skipped",
+        "a lazy conv not materialised yet; run a forward pass first",
+    )
+    model(_input())
+    assert convert(model)["0"].activation == "relu"
+    assert isinstance(model[0], initconv.KaimingNormalConv2d)
+
+
+def test_a_module_held_in_two_places_is_replaced_by_one_layer_in_both() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    model.alias = model[0]
+    convert(model, reinit=False)
+    assert isinstance(model[0], InitConv2d)
+    assert model.alias is model[0]
+
+
+def test_hooks_are_carried_over_and_their_handles_still_remove_them() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    calls: list[str] = []
+    pre = model[0].register_forward_pre_hook(lambda module, args: calls.append("pre"))
+    model[0].register_forward_hook(lambda module, args, out: calls.append(type(module).__name__))
+    model[0].register_full_backward_hook(lambda module, grad_in, grad_out: calls.append("back"))
+    model[0].tag = "stem"
+    convert(model, reinit=False)
+    model(_input().requires_grad_()).sum().backward()
+    assert calls == ["pre", "KaimingNormalConv2d", "back"]
+    assert model[0].tag == "stem"
+    pre.remove()
+    model(_input())
+    assert calls == ["pre", "KaimingNormalConv2d", "back", "KaimingNormalConv2d"]
+
+
+def test_parametrizations_are_carried_over_without_reinit() -> None:
+    model = nn.Sequential(parametrizations.weight_norm(nn.Conv2d(3, 4, 3)), nn.ReLU())
+    originals = list(model[0].parametrizations.weight.parameters())
+    x = _input()
+    expected = model(x)
+    convert(model, reinit=False)
+    layer = model[0]
+    assert isinstance(layer, initconv.KaimingNormalConv2d)
+    assert parametrize.is_parametrized(layer, "weight")
+    assert list(layer.parametrizations.weight.parameters()) == originals
+    assert torch.equal(model(x), expected)
+    to_torch(model)
+    assert type(model[0]).__mro__[1] is nn.Conv2d
+    assert torch.equal(model(x), expected)
+
+
+def test_parametrized_layer_with_reinit_is_refused_and_the_model_is_unchanged() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), parametrizations.weight_norm(nn.Conv2d(4, 4, 1)))
+    structure, state = _structure(model), _state(model)
+    with pytest.raises(
+        ValueError, match=r"layer '1' \(Conv2d\): it has parametrized tensors \('weight',\)"
+    ):
+        convert(model)
+    assert _structure(model) == structure
+    _assert_same_state(model, state)
+
+
+def test_deprecated_weight_norm_hooks_are_refused_by_name() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch's own deprecation notice
+        model = nn.Sequential(nn.utils.weight_norm(nn.Conv2d(3, 4, 3)))
+    with pytest.raises(ValueError, match=r"layer '0' .*\('weight_g', 'weight_v'\)"):
+        convert(model, reinit=False)
+
+
+# --- All or nothing -------------------------------------------------------------------------------
+
+
+def test_a_layer_that_fails_to_initialise_leaves_the_model_exactly_as_it_was(
+    clean_schemes: None,
+) -> None:
+    class FailsAt16(InitConv2d, scheme="fails_at_16"):
+        def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
+            if self.out_channels == 16:
+                raise RuntimeError("injected failure")
+            weight.zero_()
+
+        def expected_variance(self) -> float:
+            return 0.0
+
+    model = resnet18()
+    structure, state = _structure(model), _state(model)
+    with pytest.raises(RuntimeError, match=r"layer 'layer2\.0\.conv1' .*injected failure"):
+        convert(model, "fails_at_16")
+    assert _structure(model) == structure
+    _assert_same_state(model, state)
+
+
+def test_a_bad_scheme_option_names_the_layer_and_changes_nothing() -> None:
+    model = resnet18()
+    structure, state = _structure(model), _state(model)
+    with pytest.raises(ValueError, match=r"layer 'conv1' .*mode must be one of"):
+        convert(model, mode="fan_avg")
+    assert _structure(model) == structure
+    _assert_same_state(model, state)
+
+
+class Stubborn(nn.Module):
+    """A parent that refuses to take its second conv back: a failure in the middle of the swap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nn.Conv2d(3, 4, 3)
+        self.second = nn.Conv2d(4, 4, 1)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "second" and isinstance(value, InitConv2d):
+            raise RuntimeError("injected failure")
+        super().__setattr__(name, value)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.second(F.relu(self.first(x)))  # type: ignore[no-any-return]
+
+
+def test_a_failure_while_swapping_puts_back_the_layers_already_swapped() -> None:
+    model = Stubborn()
+    structure, state = _structure(model), _state(model)
+    with pytest.raises(RuntimeError, match=r"layer 'second' .*injected failure"):
+        convert(model)
+    assert _structure(model) == structure
+    _assert_same_state(model, state)
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "error", "match"),
+    [
+        (nn.Conv2d(3, 4, 3), {}, TypeError, "must contain the layers to replace, not be one"),
+        ("resnet", {}, TypeError, "model must be an nn.Module, got str 'resnet'"),
+        (None, {"scheme": "kaiming_normall"}, ValueError, "did you mean 'kaiming_normal'"),
+        (None, {"scheme": InitConv2d}, TypeError, "abstract InitConv2d"),
+        (None, {"scheme": 3}, TypeError, "scheme must be a scheme name"),
+        (None, {"activation": "gleu"}, ValueError, "did you mean 'gelu'"),
+        (None, {"default_activation": "gleu"}, ValueError, "^default_activation: .*'gleu'"),
+        (None, {"activation": {1: "relu"}}, TypeError, "activation patterns must be str"),
+        (None, {"reinit": "yes"}, TypeError, "reinit must be a bool, got str 'yes'"),
+        (None, {"reconvert": 1}, TypeError, "reconvert must be a bool, got int 1"),
+    ],
+)
+def test_bad_arguments_raise_and_change_nothing(
+    model: object, kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    target = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()) if model is None else model
+    before = copy.deepcopy(target)
+    with pytest.raises(error, match=match):
+        convert(target, **kwargs)  # type: ignore[arg-type]
+    if isinstance(target, nn.Module):
+        assert repr(target) == repr(before)
+        _assert_same_state(target, before.state_dict())
+
+
+# --- The report ---------------------------------------------------------------------------------
+
+
+def test_report_renders_a_table_with_a_row_per_layer() -> None:
+    report = convert(nn.Sequential(nn.Conv2d(3, 4, 3), nn.GELU(), OwnConv(4, 4, 1)))
+    lines = str(report).splitlines()
+    assert lines[0] == "layer  old type  scheme          activation  gain    found by"
+    assert lines[2].split()[:5] == ["0", "Conv2d", "kaiming_normal", "gelu", "1.5335"]
+    assert lines[3].split()[:5] == ["2", "OwnConv", "-", "-", "-"]
+    assert lines[-1].startswith("1 of 2 layers converted, weights re-initialised")
+    assert repr(report) == "ConversionReport(1 converted, 2 layers, 0 fallbacks, reinit=True)"
+    with pytest.raises(KeyError, match=r"layers \('0', '2'\), got 'missing'"):
+        report["missing"]
+
+
+# --- to_torch and the frameworks around it --------------------------------------------------------
+
+
+def test_to_torch_keeps_parameters_hooks_and_attributes_and_draws_nothing() -> None:
+    model = nn.Sequential(initconv.KaimingNormalConv2d(3, 4, 3, activation="gelu", seed=0))
+    weight = model[0].weight
+    model[0].tag = "stem"
+    handle = model[0].register_forward_hook(lambda module, args, out: out * 0)
+    rng = torch.get_rng_state()
+    assert to_torch(model) is model
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert type(model[0]) is nn.Conv2d
+    assert model[0].weight is weight
+    assert model[0].tag == "stem"
+    assert not hasattr(model[0], "activation")
+    assert (model(_input()) == 0).all()
+    handle.remove()
+    assert not (model(_input()) == 0).all()
+
+
+def test_to_torch_refuses_a_layer_with_its_own_forward() -> None:
+    class Scaled(initconv.KaimingNormalConv2d):
+        def forward(self, x: Tensor) -> Tensor:
+            return 2 * super().forward(x)
+
+    model = nn.Sequential(initconv.KaimingNormalConv2d(3, 4, 1), Scaled(4, 4, 1))
+    structure = _structure(model)
+    with pytest.raises(TypeError, match=r"layer '1' \(Scaled\): it overrides forward\(\)"):
+        to_torch(model)
+    assert _structure(model) == structure
+    with pytest.raises(TypeError, match="must contain the layers to replace, not be one"):
+        to_torch(model[0])
+
+
+def test_quantization_fusion_fails_on_initconv_layers_and_works_after_to_torch() -> None:
+    model = resnet18().eval()
+    convert(model, reinit=False)
+    groups = [["conv1", "bn1", "relu"], ["layer1.0.conv1", "layer1.0.bn1"]]
+    with pytest.raises(AssertionError, match="did not find fuser method"):
+        torch.ao.quantization.fuse_modules(model, groups)
+    x = _input()
+    expected = model(x)
+    fused = torch.ao.quantization.fuse_modules(to_torch(model), groups)
+    assert type(fused.conv1).__name__ == "ConvReLU2d"
+    torch.testing.assert_close(fused(x), expected)
+
+
+def test_exported_program_carries_no_initconv_reference_after_to_torch() -> None:
+    model = convnext().eval()
+    convert(model, reinit=False)
+    x = _input()
+
+    def saved() -> bytes:
+        buffer = io.BytesIO()
+        torch.export.save(torch.export.export(model, (x,)), buffer)
+        return buffer.getvalue()
+
+    assert b"initconv" in saved()
+    to_torch(model)
+    program = saved()
+    assert b"initconv" not in program
+    loaded = torch.export.load(io.BytesIO(program))
+    assert torch.equal(loaded.module()(x), model(x))
+
+
+def test_pickle_loads_where_initconv_cannot_be_imported_only_after_to_torch() -> None:
+    model = resnet18().eval()
+    convert(model)
+    converted = pickle.dumps(model)
+    plain = pickle.dumps(to_torch(model))
+    x = _input()
+    expected = model(x)
+    # A fresh interpreter in which `import initconv` fails, as on a machine without it.
+    script = textwrap.dedent(
+        """
+        import pickle, sys
+        sys.modules["initconv"] = None
+        import torch
+        converted, plain, x = pickle.load(sys.stdin.buffer)
+        try:
+            pickle.loads(converted)
+        except ImportError as error:
+            print("converted:", type(error).__name__)
+        model = pickle.loads(plain)
+        torch.save(model(x), sys.stdout.buffer)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        input=pickle.dumps((converted, plain, x)),
+        capture_output=True,
+        check=False,
+        cwd=Path(__file__).parent,  # where the architectures' own module lives
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    first_line, _, tensor = result.stdout.partition(b"\n")
+    assert first_line == b"converted: ModuleNotFoundError"
+    assert torch.equal(torch.load(io.BytesIO(tensor)), expected)
+
+
+def test_converted_model_scripts_and_compiles() -> None:
+    model = resnet18().eval()
+    convert(model)
+    x = _input()
+    expected = model(x)
+    assert torch.equal(torch.jit.script(model)(x), expected)
+    # The eager backend: dynamo must capture the converted model whole (fullgraph); code
+    # generation does not depend on the module classes.
+    compiled = torch.compile(model, backend="eager", fullgraph=True)
+    torch.testing.assert_close(compiled(x), expected)
+
+
+@pytest.mark.slow
+def test_converted_model_compiles_with_the_default_backend() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 4, 1))
+    convert(model.eval())
+    x = _input()
+    torch.testing.assert_close(torch.compile(model, fullgraph=True)(x), model(x))
+
+
+class TimmStyle(nn.Module):
+    """A model that re-initialises every nn.Conv2d after construction, as timm models do."""
+
+    def __init__(self, conv: Callable[..., nn.Conv2d]) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), conv(8, 8, 3))
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x)  # type: ignore[no-any-return]
+
+
+def test_a_models_own_init_weights_overrides_initconv_and_one_line_restores_the_scheme() -> None:
+    def seeded(*args: int) -> nn.Conv2d:
+        return initconv.KaimingNormalConv2d(*args, activation="relu", seed=7)
+
+    model = TimmStyle(seeded)
+    reference = seeded(3, 8, 3)
+    assert not torch.equal(model.body[0].weight, reference.weight)
+    # The one line (README): re-apply every initconv layer's scheme after the model's own init.
+    model.apply(lambda m: m.reset_parameters() if isinstance(m, InitConv2d) else None)
+    assert torch.equal(model.body[0].weight, reference.weight)
+    # Converting after construction also runs last, so the scheme wins there too.
+    plain = TimmStyle(nn.Conv2d)
+    convert(plain, seed=7)
+    assert torch.equal(plain.body[0].weight, reference.weight)
+
+
+# --- python -m initconv convert -----------------------------------------------------------------
+
+
+def test_cli_prints_the_report_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _convert_cli.main(["architectures:mobilenet_v2", "--scheme", "xavier_normal"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["layer", "old", "type"]
+    assert out[4].split()[:4] == ["features.1.conv.1", "Conv2d", "xavier_normal", "linear"]
+    assert out[-1] == (
+        "16 of 16 layers converted, weights kept bit for bit; "
+        "0 activations fell back to the default."
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["architectures"], 2, "MODULE:FACTORY must name a module and a callable"),
+        (["architectures:nothing"], 2, "has no attribute 'nothing'"),
+        (["no_such_module_here:f"], 2, "No module named 'no_such_module_here'"),
+        (["architectures:ARCHITECTURES"], 2, "is a dict, not callable"),
+        (["builtins:dict"], 2, r"builtins:dict\(\) returned a dict, not an nn.Module"),
+        (["architectures:BasicBlock"], 1, r"architectures:BasicBlock\(\) raised"),
+        (["architectures:unet", "--activation", "gleu"], 1, "did you mean 'gelu'"),
+        (["architectures:unet", "--scheme", "kaiming"], 2, "invalid choice: 'kaiming'"),
+    ],
+)
+def test_cli_reports_bad_input_on_stderr_with_an_exit_code(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
+) -> None:
+    assert _convert_cli.main(argv) == code
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert re.search(message, captured.err)
+
+
+def test_python_dash_m_initconv_convert_runs_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "initconv", "convert", "architectures:convnext"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parent,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[2:-1]]
+    assert {row[0]: row[3] for row in rows} == CONVNEXT_ACTIVATIONS
