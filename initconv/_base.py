@@ -203,6 +203,26 @@ class InitConv2d(nn.Conv2d):
         :meth:`expected_distribution`, which :mod:`initconv.testing` checks statistically.
         """
 
+    @classmethod
+    def serves(cls, *args: Any, **kwargs: Any) -> bool:
+        """Whether ``cls(*args, **kwargs)`` can be built: ``False`` where the scheme's constructor
+        raises ``ValueError`` for a configuration it cannot serve (``DeltaOrthogonalConv2d`` with
+        fewer outputs than inputs, say).
+
+        The default builds the layer on the meta device, which allocates and draws nothing; a scheme
+        with a simple rule may override it. :mod:`initconv.testing` draws only configurations that
+        the scheme serves.
+
+        Examples:
+            >>> schemes()["delta_orthogonal"].serves(8, 4, 3)
+            False
+        """
+        try:
+            cls(*args, **{**kwargs, "device": "meta"})
+        except ValueError:
+            return False
+        return True
+
     # Derived facts about the layer.
 
     @property

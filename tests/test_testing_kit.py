@@ -1,0 +1,381 @@
+"""initconv.testing's own tests: its laws are right, it has the power it claims, and it is usable."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import CI_EXAMPLES, SUITE_ALPHA, suite_false_alarm_bound
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+from torch import Tensor
+
+import initconv
+from initconv import InitConv2d, _base
+from initconv._functional import TRUNCATED_NORMAL_STD
+from initconv.testing import (
+    ALPHA_CHECK,
+    DEFAULT_SHAPES,
+    assert_channels_uncorrelated,
+    assert_distribution,
+    assert_mean_zero,
+    assert_orthogonal,
+    assert_variance_matches,
+    check_layer,
+    check_scheme,
+    iid_view,
+    min_sample_size,
+    standard_moments,
+    variance_band,
+    variance_power,
+)
+from initconv.testing.strategies import activations, conv2d_configs
+
+DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
+README_PART = Path(__file__).resolve().parent.parent / ".readme_parts" / "3.md"
+
+
+def _standard(distribution: str, n: int, seed: int) -> Tensor:
+    """n iid float64 draws of ``distribution`` with mean 0 and variance 1, from ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.empty(n, dtype=torch.float64)
+    initconv._functional.fill_(x, 1.0, distribution, generator)
+    return x
+
+
+@pytest.fixture
+def clean_schemes() -> Iterator[None]:
+    saved = dict(_base._SCHEMES)
+    yield
+    _base._SCHEMES.clear()
+    _base._SCHEMES.update(saved)
+
+
+# --- The laws ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 10, 1_000, 100_000])
+def test_the_normal_band_is_exactly_chi_square(n: int) -> None:
+    lo, hi = variance_band(n, "normal", alpha=1e-6)
+    assert lo == pytest.approx(stats.chi2.ppf(5e-7, n) / n, rel=1e-9)
+    assert hi == pytest.approx(stats.chi2.isf(5e-7, n) / n, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("n", "distribution", "band"),
+    [
+        (1_000, "uniform", (0.8638, 1.1405)),
+        (10_000, "truncated_normal", (0.9435, 1.0578)),
+        (1_000_000, "normal", (0.9931, 1.0069)),
+    ],
+)
+def test_bands_are_the_ones_stats_md_tabulates(
+    n: int, distribution: str, band: tuple[float, float]
+) -> None:
+    lo, hi = variance_band(n, distribution, alpha=1e-6)  # type: ignore[arg-type]
+    assert (round(lo, 4), round(hi, 4)) == band
+
+
+def test_truncated_normal_moments_follow_from_the_recursion() -> None:
+    # STATS.md: E[Z^2] = 0.7737413035 at c = 2 (the correction constant squared), mu4 = 2.36554.
+    mu4, mu6 = standard_moments("truncated_normal")
+    assert pytest.approx(0.7737413035, abs=1e-10) == TRUNCATED_NORMAL_STD**2
+    assert mu4 == pytest.approx(2.36554, abs=1e-5)
+    # The moments of scipy's truncnorm, standardised.
+    z = stats.truncnorm(-2, 2)
+    var = z.moment(2)
+    assert (mu4, mu6) == pytest.approx((z.moment(4) / var**2, z.moment(6) / var**3), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("distribution", "ratio", "n"),
+    [
+        ("normal", 1.05, 53_334),
+        ("normal", 0.95, 48_620),
+        ("uniform", 1.05, 21_238),
+        ("truncated_normal", 1.05, 36_322),
+        ("normal", 2.0, 254),
+        ("uniform", 0.5, 126),
+    ],
+)
+def test_minimum_sample_sizes_are_the_ones_stats_md_tabulates(
+    distribution: str, ratio: float, n: int
+) -> None:
+    found = min_sample_size(distribution, alpha=1e-6, power=0.999, ratios=(ratio,))  # type: ignore[arg-type]
+    assert found == n
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "truncated_normal"])
+def test_uniform_and_truncated_normal_are_strictly_sub_gaussian(distribution: str) -> None:
+    # The mean check's Chernoff bound needs E[X^2k] <= (2k - 1)!! for standardised X, every k (then
+    # E exp(tX) <= exp(t^2 / 2) term by term). X is bounded by c (sqrt 3, or 2 / 0.8796), and once
+    # (2k + 1) >= c^2 the right side grows faster than c^2k, so k up to 40 covers every k.
+    bound = math.sqrt(3) if distribution == "uniform" else 2 / TRUNCATED_NORMAL_STD
+    truncated = stats.truncnorm(-2, 2, scale=1 / TRUNCATED_NORMAL_STD)
+
+    def moment(order: int) -> float:
+        # U(-b, b): E[X^2k] = b^2k / (2k + 1).
+        if distribution == "uniform":
+            return float(bound**order / (order + 1))
+        return float(truncated.moment(order))
+
+    double_factorial = 1.0
+    for k in range(1, 41):
+        double_factorial *= 2 * k - 1
+        assert moment(2 * k) <= double_factorial * (1 + 1e-9)
+    assert bound**2 <= 2 * 40 + 1
+
+
+# --- Power: a check that cannot fail is a defect (issue 3, item 4) -------------------------------
+
+
+@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
+def test_at_check_schemes_n_a_five_percent_error_is_missed_no_more_often_than_alpha(
+    distribution: str,
+) -> None:
+    n = min_sample_size(distribution)  # type: ignore[arg-type]
+    for ratio in (1.05, 0.95):
+        assert variance_power(n, ratio, distribution) >= 1 - ALPHA_CHECK  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
+@pytest.mark.parametrize("ratio", [1.05, 0.95])
+def test_each_assertion_rejects_a_five_percent_variance_error_at_check_schemes_n(
+    distribution: str, ratio: float
+) -> None:
+    n = min_sample_size(distribution)  # type: ignore[arg-type]
+    x = _standard(distribution, n, seed=11)
+    assert_variance_matches(x, 1.0, distribution)  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match=rf"variance does not match.*n = {n} "):
+        assert_variance_matches(x * math.sqrt(ratio), 1.0, distribution)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("distribution", DISTRIBUTIONS)
+@pytest.mark.parametrize("ratio", [0.5, 2.0, 1 / 3, 0.7737])
+def test_mutated_variances_are_rejected_where_the_power_is_one_minus_alpha(
+    distribution: str, ratio: float
+) -> None:
+    # STATS.md's mutation layer: claimed x r for r in {0.5, 2, 1/3, 0.7737} (0.7737: the missing
+    # truncated-normal correction).
+    n = min_sample_size(distribution, ratios=(ratio,))  # type: ignore[arg-type]
+    x = _standard(distribution, n, seed=12)
+    assert_variance_matches(x, 1.0, distribution)  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match="variance does not match"):
+        assert_variance_matches(x, 1.0 / ratio, distribution)  # type: ignore[arg-type]
+
+
+def _mutant(cls: type[InitConv2d], ratio: float) -> type[InitConv2d]:
+    """``cls`` with every weight's spread about its mean scaled by sqrt(ratio): Var x ratio."""
+
+    class Mutant(cls):  # type: ignore[valid-type, misc]
+        def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
+            super().init_weight(weight, generator)
+            mean = self.expected_mean()
+            weight.sub_(mean).mul_(math.sqrt(ratio)).add_(mean)
+
+    Mutant.__name__ = f"{cls.__name__}x{ratio}"
+    return Mutant
+
+
+def _has_variance(name: str) -> bool:
+    cls = initconv.schemes()[name]
+    shape = next(shape for shape in DEFAULT_SHAPES if cls.serves(**shape))
+    return cls(**shape).expected_variance() > 0
+
+
+# Every scheme but those with nothing to scale (zero: Var = 0).
+VARIED = tuple(name for name in initconv.schemes() if _has_variance(name))
+
+
+@pytest.mark.parametrize("name", VARIED)
+@pytest.mark.parametrize("ratio", [1.05, 0.95])
+def test_every_scheme_with_its_variance_off_by_five_percent_fails_check_scheme(
+    name: str, ratio: float
+) -> None:
+    with pytest.raises(AssertionError, match=r"variance|orthogonal|differ|Dirac|mean"):
+        check_scheme(_mutant(initconv.schemes()[name], ratio))
+
+
+# --- Each assertion, right and wrong -------------------------------------------------------------
+
+
+def test_mean_check_rejects_a_shift_of_a_tenth_of_a_standard_deviation() -> None:
+    x = _standard("uniform", 50_000, seed=3)
+    assert_mean_zero(x, 1.0, "uniform")
+    with pytest.raises(AssertionError, match=r"mean is not zero.*n = 50000 uniform"):
+        assert_mean_zero(x + 0.1, 1.0, "uniform")
+
+
+def test_ks_check_tells_uniform_from_normal_weights_of_the_same_variance() -> None:
+    # STATS.md: uniform vs normal separates at ~2-4k samples; 50k leaves no doubt at ALPHA_CHECK.
+    x = _standard("uniform", 50_000, seed=4)
+    assert_distribution(x, "uniform", 1.0)
+    with pytest.raises(AssertionError, match=r"do not follow normal.*Kolmogorov-Smirnov"):
+        assert_distribution(x, "normal", 1.0)
+
+
+def test_ks_check_tells_a_truncated_normal_from_a_plain_one() -> None:
+    x = _standard("truncated_normal", 200_000, seed=5)
+    assert_distribution(x, "truncated_normal", 1.0)
+    with pytest.raises(AssertionError, match="do not follow normal"):
+        assert_distribution(x, "normal", 1.0)
+
+
+def test_channel_check_rejects_output_channels_that_repeat() -> None:
+    conv = initconv.KaimingNormalConv2d(64, 64, 3, seed=6)
+    weight = conv.weight.detach()
+    assert_channels_uncorrelated(weight, conv.expected_variance(), "normal")
+    # Two channels at a time copy each other: same variance, same KS, pairwise correlation 1.
+    repeated = weight.clone()
+    repeated[1::2] = repeated[0::2]
+    assert_variance_matches(repeated[::2], conv.expected_variance(), "normal")
+    with pytest.raises(AssertionError, match="output channels are correlated"):
+        assert_channels_uncorrelated(repeated, conv.expected_variance(), "normal")
+
+
+def test_orthogonal_check_accepts_torch_orthogonal_and_rejects_a_scaled_one() -> None:
+    generator = torch.Generator().manual_seed(7)
+    weight = torch.nn.init.orthogonal_(torch.empty(32, 16, 3, 3), 2.0, generator=generator)
+    assert_orthogonal(weight, 2.0)
+    with pytest.raises(AssertionError, match=r"group 0 \(32 x 144\) is not orthogonal"):
+        assert_orthogonal(weight * 1.001, 2.0)
+
+
+def test_a_claimed_zero_variance_means_every_weight_equals_the_mean() -> None:
+    assert_variance_matches(torch.zeros(10), 0.0, "normal")
+    with pytest.raises(AssertionError, match="variance 0 claimed, but 1 of 10"):
+        assert_variance_matches(
+            torch.zeros(10).index_fill_(0, torch.tensor([3]), 1e-30), 0.0, "normal"
+        )
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: variance_band(0, "normal"), ValueError, r"n must be >= 1, got 0"),
+        (lambda: variance_band(10, "gaussian"), ValueError, r"distribution must be one of"),
+        (lambda: variance_band(10, "normal", alpha=1.5), ValueError, r"alpha must be in \(0, 1\)"),
+        (
+            lambda: assert_variance_matches([], 1.0, "normal"),
+            ValueError,
+            "weights must not be empty",
+        ),
+        (
+            lambda: assert_variance_matches([1.0, math.nan], 1.0, "normal"),
+            ValueError,
+            r"weights must be finite, got 1 NaN/inf",
+        ),
+        (
+            lambda: assert_variance_matches([1.0], -1.0, "normal"),
+            ValueError,
+            "expected_variance must be finite and >= 0",
+        ),
+        (lambda: assert_mean_zero([1.0], "1", "normal"), TypeError, "variance must be a float"),
+        (lambda: check_scheme(torch.nn.Conv2d), TypeError, "layer_cls must be an InitConv2d"),
+        (
+            lambda: min_sample_size("normal", ratios=(1.0,)),
+            ValueError,
+            "ratios must be finite floats > 0 other than 1",
+        ),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call: object, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        call()  # type: ignore[operator]
+
+
+# --- Usability -----------------------------------------------------------------------------------
+
+
+def test_importing_the_kit_needs_neither_hypothesis_nor_makes_initconv_import_scipy() -> None:
+    code = (
+        "import sys; import initconv; assert 'scipy' not in sys.modules; "
+        "import initconv.testing; assert 'hypothesis' not in sys.modules; "
+        "from initconv.testing import conv2d_configs; assert 'hypothesis' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_check_scheme_passes_its_options_and_reports_what_it_checked() -> None:
+    report = check_scheme(initconv.VarianceScalingConv2d, distribution="uniform", mode="fan_avg")
+    assert report.n >= min_sample_size("uniform")
+    assert report.checks[-5:] == (
+        "variance",
+        "mean",
+        "distribution (KS)",
+        "uncorrelated output channels",
+        "seeds",
+    )
+
+
+def test_check_scheme_checks_icnrs_variance_on_its_independent_sub_kernel() -> None:
+    layer = initconv.ICNRConv2d(16, 32, 3, seed=0)
+    view = iid_view(layer)
+    assert view is not None
+    assert view[1] == "normal"
+    assert torch.equal(view[0], layer.weight[::4])
+    assert check_layer(layer)[1] == "variance"
+
+
+def test_a_scheme_that_serves_no_shape_says_why() -> None:
+    with pytest.raises(ValueError, match="ICNRConv2d needs out_channels divisible"):
+        check_scheme(initconv.ICNRConv2d, upscale_factor=5)
+
+
+@given(data=st.data())
+def test_drawn_configurations_are_ones_the_scheme_serves(data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(initconv.schemes())))
+    cls = initconv.schemes()[name]
+    config = data.draw(conv2d_configs(cls))
+    assert config["in_channels"] % config["groups"] == 0
+    assert config["out_channels"] % config["groups"] == 0
+    cls(**config)
+
+
+@given(activations())
+def test_drawn_activations_all_resolve_to_a_positive_gain(spec: object) -> None:
+    assert initconv.gain(spec) > 0  # type: ignore[arg-type]
+
+
+def test_the_suite_false_alarm_budget_per_ci_run_is_below_one_in_ten_thousand() -> None:
+    assert suite_false_alarm_bound(CI_EXAMPLES) < SUITE_ALPHA
+
+
+# --- The README's example stays true -------------------------------------------------------------
+
+
+def _readme_code(label: str) -> str:
+    text = README_PART.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- example: {label} -->\s*```python\n(.*?)```", text, re.S)
+    assert match is not None, f"{README_PART} has no example labelled {label!r}"
+    return match.group(1)
+
+
+def test_readme_testing_your_own_scheme_example_runs_and_catches_a_broken_scheme(
+    clean_schemes: None, tmp_path: Path
+) -> None:
+    (tmp_path / "my_schemes.py").write_text(_readme_code("my scheme"), encoding="utf-8")
+    test_file = tmp_path / "test_my_scheme.py"
+    test_file.write_text(_readme_code("my scheme test"), encoding="utf-8")
+    assert len(_readme_code("my scheme test").strip().splitlines()) <= 12
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)]
+    passed = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    # The same test file fails the scheme once its variance is off by 5%.
+    broken = _readme_code("my scheme").replace(
+        "math.sqrt(self.depth * self.fan_in)", "math.sqrt(self.depth * self.fan_in * 0.95)"
+    )
+    assert broken != _readme_code("my scheme")
+    (tmp_path / "my_schemes.py").write_text(broken, encoding="utf-8")
+    failed = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
+    assert failed.returncode == 1
+    quoted = re.search(r"`(variance does not match: .*?)`", README_PART.read_text(encoding="utf-8"))
+    assert quoted is not None
+    assert quoted.group(1) in failed.stdout
