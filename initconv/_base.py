@@ -203,6 +203,15 @@ class InitConv2d(nn.Conv2d):
         :meth:`expected_distribution`, which :mod:`initconv.testing` checks statistically.
         """
 
+    def independent_weights(self) -> Tensor:
+        """The weights the scheme draws independently: the ones its theory describes.
+
+        :meth:`expected_variance`, :meth:`expected_mean` and :meth:`expected_distribution` speak of
+        these. That is the whole weight, except for a scheme that repeats its draws (ICNR: one
+        filter per run of ``upscale_factor**2`` output channels).
+        """
+        return self.weight
+
     @classmethod
     def serves(cls, *args: Any, **kwargs: Any) -> bool:
         """Whether ``cls(*args, **kwargs)`` can be built: ``False`` where the scheme's constructor

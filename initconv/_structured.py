@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from initconv._activations import ActivationSpec
 from initconv._base import InitConv2d, _check_bias_init, schemes
 from initconv._functional import (
+    Distribution,
     centre,
     check_gain,
     delta_orthogonal_,
@@ -245,9 +246,10 @@ class ICNRConv2d(InitConv2d, scheme="icnr"):
             this layer's default (relu for ``"kaiming_normal"``, as fastai).
         base_options: the base scheme's own keyword options, e.g. ``{"mode": "fan_out"}``.
 
-    :meth:`expected_variance` is the base's, which holds in expectation over draws, not exactly:
-    only :math:`1/r^2` of the weights are independent. :meth:`check_invariants` checks the
-    repetition exactly and then the base's own invariants on :math:`K`.
+    :meth:`expected_variance`, :meth:`expected_mean` and :meth:`expected_distribution` are the
+    base's, and describe :meth:`independent_weights`, the sub-kernel :math:`K`: only :math:`1/r^2`
+    of the weights are independent. :meth:`check_invariants` checks the repetition exactly and then
+    the base's own invariants on :math:`K`.
 
     Examples:
         >>> conv = ICNRConv2d(16, 3 * 2**2, 3, padding=1, upscale_factor=2)
@@ -320,6 +322,13 @@ class ICNRConv2d(InitConv2d, scheme="icnr"):
 
     def expected_mean(self) -> float:
         return self._base_layer().expected_mean()
+
+    def expected_distribution(self) -> Distribution | None:
+        return self._base_layer().expected_distribution()
+
+    def independent_weights(self) -> Tensor:
+        """The sub-kernel: the first filter of each run of ``upscale_factor**2`` repeats."""
+        return self.weight[:: self.upscale_factor**2]
 
     def check_invariants(self) -> None:
         """Each run of r^2 output channels is one filter (and one bias) repeated exactly; the base's

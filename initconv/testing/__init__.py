@@ -29,7 +29,6 @@ Examples:
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -42,9 +41,8 @@ from numpy.typing import NDArray
 from scipy import stats
 from torch import Tensor
 
-from initconv._base import InitConv2d, schemes
+from initconv._base import InitConv2d
 from initconv._functional import DISTRIBUTIONS, TRUNCATED_NORMAL_STD, Distribution, check_choice
-from initconv._structured import ICNRConv2d
 
 if TYPE_CHECKING:
     from initconv.testing.strategies import activations, conv2d_configs, scheme_options
@@ -69,7 +67,6 @@ __all__ = [
     "orthogonality_atol",
     "scheme_options",
     "second_moment_atol",
-    "second_moment_varies",
     "standard_moments",
     "variance_band",
     "variance_power",
@@ -586,34 +583,14 @@ class SchemeReport:
 def iid_view(layer: InitConv2d) -> tuple[Tensor, Distribution] | None:
     """The layer's independent weights and their family, or ``None`` for a structured scheme.
 
-    For an iid scheme, the whole weight and :meth:`~initconv.InitConv2d.expected_distribution`.
-    For :class:`~initconv.ICNRConv2d` over an iid base, the sub-kernel (the first of each run of
-    ``upscale_factor**2`` output channels, which its ``check_invariants()`` proves repeated) and the
-    base's family: ICNR's variance is the base's, which these independent weights can show.
+    :meth:`~initconv.InitConv2d.independent_weights` with
+    :meth:`~initconv.InitConv2d.expected_distribution`: the whole weight for an iid scheme, the
+    sub-kernel for :class:`~initconv.ICNRConv2d` over an iid base.
     """
     distribution = layer.expected_distribution()
-    if distribution is not None:
-        return layer.weight, distribution
-    if isinstance(layer, ICNRConv2d):
-        base = _icnr_base_distribution(layer)
-        if base is not None:
-            return layer.weight[:: layer.upscale_factor**2], base
-    return None
-
-
-def _icnr_base_distribution(layer: ICNRConv2d) -> Distribution | None:
-    base = schemes()[str(layer.base)]
-    probe = base(
-        layer.in_channels,
-        layer.out_channels // layer.upscale_factor**2,
-        (layer.kernel_size[0], layer.kernel_size[1]),
-        groups=layer.groups,
-        bias=False,
-        device="meta",
-        gain=layer.gain,
-        **(layer.base_options or {}),
-    )
-    return probe.expected_distribution()
+    if distribution is None:
+        return None
+    return layer.independent_weights(), distribution
 
 
 def second_moment_atol(dtype: torch.dtype, second_moment: float) -> float:
@@ -631,23 +608,7 @@ def second_moment_atol(dtype: torch.dtype, second_moment: float) -> float:
 
 
 def _second_moment(layer: InitConv2d) -> float:
-    return float(np.mean((_values(layer.weight) - layer.expected_mean()) ** 2))
-
-
-def second_moment_varies(layer: InitConv2d) -> bool:
-    r"""Whether :math:`\overline{(w - m)^2}` of ``layer``'s configuration changes with the seed.
-
-    Redrawn in float64 with its own and two other seeds: a structured scheme built on a random base
-    (ICNR over He normal) varies by far more than the 1e-9 relative allowed here, an exact one
-    (orthogonal, identity) by float64 rounding only.
-    """
-    values = []
-    for offset in (0, 1, 2):
-        other = copy.deepcopy(layer).double()
-        other.seed = (layer.seed or 0) + offset
-        other.reset_parameters()
-        values.append(_second_moment(other))
-    return max(values) - min(values) > 1e-9 * max(values)
+    return float(np.mean((_values(layer.independent_weights()) - layer.expected_mean()) ** 2))
 
 
 def check_layer(layer: InitConv2d, *, alpha: float = ALPHA_CHECK) -> tuple[str, ...]:
@@ -656,9 +617,9 @@ def check_layer(layer: InitConv2d, *, alpha: float = ALPHA_CHECK) -> tuple[str, 
     Runs :meth:`~initconv.InitConv2d.check_invariants`, then, on the :func:`iid_view` when there is
     one, :func:`assert_variance_matches`, :func:`assert_mean_zero`, :func:`assert_distribution` and
     :func:`assert_channels_uncorrelated` about :meth:`~initconv.InitConv2d.expected_mean`, each at
-    ``alpha``. A structured scheme's :math:`\overline{(w - m)^2}` must equal
-    :meth:`~initconv.InitConv2d.expected_variance` to :func:`second_moment_atol` when it does not
-    depend on the seed (:func:`second_moment_varies`).
+    ``alpha``. A structured scheme's :math:`\overline{(w - m)^2}` over its
+    :meth:`~initconv.InitConv2d.independent_weights` must equal
+    :meth:`~initconv.InitConv2d.expected_variance` to :func:`second_moment_atol`.
 
     Returns:
         The names of the checks that ran.
@@ -673,8 +634,6 @@ def check_layer(layer: InitConv2d, *, alpha: float = ALPHA_CHECK) -> tuple[str, 
     mean, variance = layer.expected_mean(), layer.expected_variance()
     view = iid_view(layer)
     if view is None:
-        if second_moment_varies(layer):
-            return ("invariants", "second moment varies with the seed: not checked")
         measured = _second_moment(layer)
         atol = second_moment_atol(layer.weight.dtype, variance + mean**2)
         if not abs(measured - variance) <= atol:
@@ -746,8 +705,7 @@ def check_scheme(
       pool: :func:`assert_variance_matches`, :func:`assert_mean_zero`, :func:`assert_distribution`
       and :func:`assert_channels_uncorrelated`; and two seeds must give different weights.
     - **structured schemes**: :math:`\overline{(w - m)^2}` must equal ``expected_variance()`` to
-      float rounding, on every layer whose second moment the seed does not change
-      (:func:`check_layer`).
+      float rounding on every layer (:func:`check_layer`).
 
     Every check runs at false-alarm rate ``alpha``.
 
