@@ -31,7 +31,8 @@ _MAX_ROUNDS = 64
 def _gauss_legendre(order: int) -> tuple[Tensor, Tensor]:
     # Golub-Welsch: the nodes are the eigenvalues of the Jacobi matrix of the Legendre polynomials,
     # off-diagonal k / sqrt(4k^2 - 1); the weights are 2 v_0^2 for the normalised eigenvectors v.
-    k = torch.arange(1, order, dtype=torch.float64)
+    # Explicit device: a model built under `with torch.device("meta")` must still get its gains.
+    k = torch.arange(1, order, dtype=torch.float64, device="cpu")
     off = k / torch.sqrt(4 * k * k - 1)
     jacobi = torch.diag(off, 1) + torch.diag(off, -1)
     nodes, vectors = torch.linalg.eigh(jacobi)
@@ -52,7 +53,9 @@ def gaussian_expectation(f: Callable[[Tensor], Tensor], tol: float = 1e-13) -> f
 
     ``f`` maps a float64 tensor elementwise to a tensor of the same shape.
     """
-    edges = torch.linspace(-_HALF_WIDTH, _HALF_WIDTH, _INITIAL_PANELS + 1, dtype=torch.float64)
+    edges = torch.linspace(
+        -_HALF_WIDTH, _HALF_WIDTH, _INITIAL_PANELS + 1, dtype=torch.float64, device="cpu"
+    )
     lo, hi = edges[:-1], edges[1:]
     total = 0.0
     for _ in range(_MAX_ROUNDS):
