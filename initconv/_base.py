@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from initconv._activations import ActivationSpec, resolve
+from initconv._distributed import shard_like
 from initconv._fans import fans
 from initconv._functional import Distribution, check_gain
 
@@ -54,6 +55,28 @@ def _check_seed(value: object) -> int | None:
     if not 0 <= value < 2**64:
         raise ValueError(f"seed must be in [0, 2**64), got {value!r}")
     return value
+
+
+_CALIBRATION_KEY = "initconv_calibration"
+
+
+def _check_calibration(value: object) -> tuple[float, str | None, int]:
+    """Validate an LSUV calibration read from a state_dict's metadata (issue 8)."""
+    if not isinstance(value, dict) or set(value) != {"scale", "base", "seed"}:
+        raise ValueError(
+            f"{_CALIBRATION_KEY} must be a dict with keys ('base', 'scale', 'seed'), got {value!r}"
+        )
+    scale, base, seed = value["scale"], value["base"], value["seed"]
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise TypeError(f"calibrated_scale must be a float, got {type(scale).__name__} {scale!r}")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"calibrated_scale must be finite and positive, got {scale!r}")
+    if base is not None and base not in _SCHEMES:
+        raise ValueError(f"calibrated_base must be one of {tuple(sorted(_SCHEMES))}, got {base!r}")
+    checked_seed = _check_seed(seed)
+    if checked_seed is None:
+        raise ValueError(f"a calibration needs a seed to replay, got {seed!r}")
+    return float(scale), base, checked_seed
 
 
 class InitConv2d(nn.Conv2d):
@@ -150,6 +173,9 @@ class InitConv2d(nn.Conv2d):
         self.gain = derived if gain is None else check_gain(gain)
         self.bias_init = _check_bias_init(bias_init)
         self.seed = _check_seed(seed)
+        # Set by initconv.lsuv_ (issue 8); reset_parameters() then replays the calibration.
+        self.calibrated_scale: float | None = None
+        self.calibrated_base: str | None = None
         self._constructed = False
         super().__init__(
             in_channels,
@@ -252,6 +278,8 @@ class InitConv2d(nn.Conv2d):
         Once the layer is built, both are drawn into new tensors and copied in only when every hook
         has succeeded, so a failure leaves the parameters exactly as they were. During construction
         they hold uninitialised memory, with nothing to protect, and the hooks write in place.
+        A layer calibrated by :func:`initconv.lsuv_` replays its calibration instead: the
+        ``calibrated_base`` scheme's draw from :attr:`seed`, times :attr:`calibrated_scale`.
         """
         weight = self.weight
         if weight.numel() == 0:
@@ -264,13 +292,43 @@ class InitConv2d(nn.Conv2d):
                 if self.bias is not None:
                     self.init_bias(self.bias, generator)
                 return
-            new_weight = self._draw(weight, self.init_weight, generator)
+            new_weight = self._draw(weight, self._weight_init(), generator)
             new_bias = (
                 None if self.bias is None else self._draw(self.bias, self.init_bias, generator)
             )
             weight.copy_(new_weight)
             if self.bias is not None and new_bias is not None:
                 self.bias.copy_(new_bias)
+
+    def _weight_init(self) -> Callable[[Tensor, torch.Generator | None], None]:
+        """The weight hook: :meth:`init_weight`, or the replay of an LSUV calibration (issue 8)."""
+        scale, base = self.calibrated_scale, self.calibrated_base
+        if scale is None:
+            return self.init_weight
+        draw = self
+        if base is not None and base != self.scheme:
+            # The base scheme's own draw, from a template that has this layer's shape and gain;
+            # on the meta device it allocates nothing.
+            shape: dict[str, Any] = {
+                name: getattr(self, name)
+                for name in ("kernel_size", "stride", "padding", "dilation", "groups")
+            }
+            draw = _SCHEMES[base](
+                self.in_channels,
+                self.out_channels,
+                **shape,
+                bias=self.bias is not None,
+                padding_mode=self.padding_mode,
+                device="meta",
+                dtype=self.weight.dtype,
+                gain=self.gain,
+            )
+
+        def replay(weight: Tensor, generator: torch.Generator | None) -> None:
+            draw.init_weight(weight, generator)
+            weight.mul_(scale)
+
+        return replay
 
     def _generator(self, device: torch.device) -> torch.Generator | None:
         if self.seed is None or device.type == "meta":
@@ -283,9 +341,11 @@ class InitConv2d(nn.Conv2d):
         hook: Callable[[Tensor, torch.Generator | None], None],
         generator: torch.Generator | None,
     ) -> Tensor:
+        # A DTensor (FSDP2, tensor parallel) gets the full draw, then keeps this rank's shard, so
+        # the sharded layer equals the unsharded one and no two shards repeat (issue 6).
         values = torch.empty(like.shape, dtype=like.dtype, device=like.device)
         hook(values, generator)
-        return values
+        return shard_like(values, like)
 
     def extra_repr(self) -> str:
         parts = [
@@ -298,7 +358,54 @@ class InitConv2d(nn.Conv2d):
             value = getattr(self, name)
             if value != default:
                 parts.append(f"{name}={value!r}")
+        if self.calibrated_scale is not None:
+            parts.append(f"calibrated_scale={self.calibrated_scale:.6g}")
+            parts.append(f"calibrated_base={self.calibrated_base!r}")
         return ", ".join(parts)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Pickles from before the calibration attributes (issue 8), as nn.Conv2d does for
+        # padding_mode.
+        state.setdefault("calibrated_scale", None)
+        state.setdefault("calibrated_base", None)
+        super().__setstate__(state)  # type: ignore[no-untyped-call]
+
+    # An LSUV calibration travels in the state_dict's per-module metadata, the channel torch uses
+    # for module versions, not as an "_extra_state" entry: torch adds that key to every layer of a
+    # class defining get_extra_state(), and strict loading between a layer and nn.Conv2d then fails
+    # in both directions (issue 8). Weights-only formats (safetensors) drop the metadata.
+
+    def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        metadata = getattr(destination, "_metadata", None)
+        if self.calibrated_scale is not None and metadata is not None:
+            metadata.setdefault(prefix[:-1], {})[_CALIBRATION_KEY] = {
+                "scale": self.calibrated_scale,
+                "base": self.calibrated_base,
+                "seed": self.seed,
+            }
+
+    def _load_from_state_dict(
+        self,
+        state_dict: Any,
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+        calibration = local_metadata.get(_CALIBRATION_KEY)
+        if calibration is not None:
+            try:
+                scale, base, seed = _check_calibration(calibration)
+            except (TypeError, ValueError) as error:
+                error_msgs.append(f"layer {prefix[:-1] or '(model)'!r}: {error}")
+            else:
+                self.calibrated_scale, self.calibrated_base, self.seed = scale, base, seed
 
     @classmethod
     def _option_defaults(cls) -> dict[str, object]:

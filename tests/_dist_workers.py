@@ -1,0 +1,152 @@
+"""Processes for tests/test_distributed.py: gloo on 127.0.0.1, FSDP2 and DDP (issue 6).
+
+One spawn per world size runs every check of that world size; each rank saves what it saw with
+``torch.save`` and the test process compares. The rendezvous store lives in the test process on a
+port the OS picks (port 0), so parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from initconv import KaimingNormalConv2d, OrthogonalConv2d, XavierUniformConv2d, seed_modules
+
+MODEL_SEED = 1234
+TIMEOUT = timedelta(seconds=120)
+
+
+class InitconvNet(nn.Module):
+    """A small conv net whose channel counts split evenly over 1, 2 and 4 ranks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = KaimingNormalConv2d(3, 8, 3, padding=1, activation="relu", bias_init="torch")
+        self.body = OrthogonalConv2d(8, 8, 3, padding=1, activation="relu")
+        self.head = XavierUniformConv2d(8, 4, 1, bias_init="torch")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(F.relu(self.body(F.relu(self.stem(x)))))
+
+
+class TorchNet(nn.Module):
+    """InitconvNet's shapes with plain ``nn.Conv2d``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.body = nn.Conv2d(8, 8, 3, padding=1)
+        self.head = nn.Conv2d(8, 4, 1)
+
+
+def reference_weights() -> dict[str, Tensor]:
+    """InitconvNet built unsharded in one process, seeded by ``seed_modules``."""
+    net = InitconvNet()
+    seed_modules(net, MODEL_SEED)
+    return {name: p.detach().clone() for name, p in net.named_parameters()}
+
+
+def _fsdp_materialise(net: nn.Module, world_size: int) -> None:
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+
+    mesh = init_device_mesh("cpu", (world_size,))
+    for layer in net.children():
+        fully_shard(layer, mesh=mesh)
+    fully_shard(net, mesh=mesh)
+    net.to_empty(device="cpu")
+
+
+def _shards(net: nn.Module) -> dict[str, tuple[Tensor, Tensor]]:
+    """Each parameter's local shard and gathered full tensor."""
+    return {
+        name: (p.to_local().detach().clone(), p.full_tensor().detach().clone())
+        for name, p in net.named_parameters()
+    }
+
+
+def _initconv_fsdp(rank: int, world_size: int) -> dict[str, Any]:
+    # Each rank's global RNG differs: only the layers' own seeds may matter.
+    torch.manual_seed(1000 + rank)
+    with torch.device("meta"):
+        net = InitconvNet()
+    seed_modules(net, MODEL_SEED)
+    _fsdp_materialise(net, world_size)
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d):
+            module.reset_parameters()
+    shards = _shards(net)
+    optimiser = torch.optim.SGD(net.parameters(), lr=0.1)
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    loss = net(x).square().mean()
+    loss.backward()
+    optimiser.step()
+    stepped = {name: p.full_tensor().detach().clone() for name, p in net.named_parameters()}
+    return {"shards": shards, "loss": loss.item(), "stepped": stepped}
+
+
+def _torch_fsdp(world_size: int) -> dict[str, tuple[Tensor, Tensor]]:
+    with torch.device("meta"):
+        net = TorchNet()
+    _fsdp_materialise(net, world_size)
+    # The usual advice: one seed on every rank, then nn.init.
+    torch.manual_seed(0)
+    for module in net.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return _shards(net)
+
+
+def _ddp(rank: int, *, seeded: bool) -> list[dict[str, Tensor]]:
+    """Every rank's parameters after DDP construction without its rank-0 broadcast."""
+    torch.manual_seed(2000 + rank)
+    net = InitconvNet()
+    if seeded:
+        seed_modules(net, MODEL_SEED)
+    ddp = nn.parallel.DistributedDataParallel(net, init_sync=False)
+    mine = {name: p.detach().clone() for name, p in ddp.module.named_parameters()}
+    everyone: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, mine)
+    return everyone
+
+
+def _worker(rank: int, world_size: int, port: int, out: str) -> None:
+    os.environ["GLOO_SOCKET_IFNAME"] = "lo"
+    store = dist.TCPStore("127.0.0.1", port, is_master=False, timeout=TIMEOUT)
+    dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=TIMEOUT)
+    try:
+        result = {
+            "initconv": _initconv_fsdp(rank, world_size),
+            "torch": _torch_fsdp(world_size),
+            "ddp_seeded": _ddp(rank, seeded=True),
+            "ddp_unseeded": _ddp(rank, seeded=False),
+        }
+        torch.save(result, Path(out) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def run(world_size: int) -> list[dict[str, Any]]:
+    """Run every distributed check on ``world_size`` gloo processes; each rank's results."""
+    import torch.multiprocessing as mp
+
+    # The test process hosts the store; port 0 lets the OS pick a free port.
+    store = dist.TCPStore("127.0.0.1", 0, is_master=True, timeout=TIMEOUT, wait_for_workers=False)
+    with tempfile.TemporaryDirectory() as out:
+        mp.start_processes(
+            _worker,
+            args=(world_size, store.port, out),
+            nprocs=world_size,
+            join=True,
+            start_method="spawn",
+        )
+        return [torch.load(Path(out) / f"rank{r}.pt") for r in range(world_size)]
