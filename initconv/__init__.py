@@ -6,9 +6,11 @@ and declare the activation that follows each layer::
     conv = Conv2d(64, 128, 3, padding=1, activation="gelu")
 """
 
+from initconv import diagnostics as diagnostics
 from initconv._activations import ActivationSpec, activations, gain, register_activation
 from initconv._base import BiasInit, InitConv2d, conv2d, schemes
 from initconv._convert import ConversionReport, ConversionRow, convert, to_torch
+from initconv._distributed import module_seed, seed_modules
 from initconv._fans import fans
 from initconv._functional import (
     Distribution,
@@ -19,6 +21,7 @@ from initconv._functional import (
     orthogonal_,
     variance_scaling_,
 )
+from initconv._lsuv import LSUVReport, LSUVRow, lsuv_
 from initconv._schemes import (
     GlorotNormalConv2d,
     GlorotUniformConv2d,
@@ -62,6 +65,8 @@ __all__ = [
     "InitConv2d",
     "KaimingNormalConv2d",
     "KaimingUniformConv2d",
+    "LSUVReport",
+    "LSUVRow",
     "LeCunNormalConv2d",
     "LeCunUniformConv2d",
     "NormalConv2d",
@@ -81,9 +86,12 @@ __all__ = [
     "gain",
     "icnr_",
     "identity_",
+    "lsuv_",
+    "module_seed",
     "orthogonal_",
     "register_activation",
     "schemes",
+    "seed_modules",
     "to_torch",
     "variance_scaling_",
 ]

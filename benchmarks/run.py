@@ -1,0 +1,63 @@
+"""Run initconv's benchmarks: ``python -m benchmarks [NAME ...] [--quick]``.
+
+``python benchmarks/run.py [NAME ...]`` does the same. Each benchmark prints its table and writes
+``benchmarks/results/<name>.json`` (with metadata: commit, torch, threads, machine) and ``<name>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+# name -> (module, what it measures); each module has run(quick: bool) -> (metadata, data, markdown).
+BENCHMARKS = {
+    "construction": ("benchmarks.construction", "construction time of ResNet-50's convs"),
+    "propagation": ("benchmarks.propagation", "log2(q_L / q_0) in plain conv stacks"),
+    "training": ("benchmarks.training", "test accuracy of deep plain CNNs on digits"),
+    "orthogonal": ("benchmarks.orthogonal", "orthogonal_ throughput against torch's"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Run initconv's benchmarks; results land in benchmarks/results/.",
+        epilog="\n".join(f"{name}: {help_}" for name, (_, help_) in BENCHMARKS.items()),
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="default: all of them")
+    parser.add_argument(
+        "--quick", action="store_true", help="reduced settings: checks that it runs, not results"
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"NAME must be one of {tuple(sorted(BENCHMARKS))}, got {unknown[0]!r}")
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import torch
+
+    from benchmarks import _common
+
+    for name in args.names or list(BENCHMARKS):
+        module = importlib.import_module(BENCHMARKS[name][0])
+        threads = getattr(module, "THREADS", None)
+        if threads is not None:
+            torch.set_num_threads(threads)
+        started = time.perf_counter()
+        meta = _common.metadata()
+        meta["quick"] = args.quick
+        data, markdown = module.run(args.quick)
+        meta["seconds"] = round(time.perf_counter() - started, 1)
+        json_path, md_path = _common.write(
+            name if not args.quick else f"{name}-quick", meta, data, markdown
+        )
+        print(f"\n## {name}\n\n{markdown}\n\nwrote {json_path} and {md_path} ({meta['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

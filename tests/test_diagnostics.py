@@ -1,0 +1,206 @@
+"""initconv.diagnostics: the variance map against DESIGN.md, propagation tables, Jacobian spectra."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import initconv
+from initconv import diagnostics
+from initconv._quadrature import gaussian_expectation
+
+
+def _derived_gain(phi: object) -> float:
+    return 1 / math.sqrt(gaussian_expectation(lambda z: phi(z) ** 2))  # type: ignore[operator]
+
+
+# shared/DESIGN.md, "Activations and gains": M'(1) at the derived gain, to the three decimals given.
+DESIGN_SLOPES = {
+    "tanh": (0.461, "stable"),
+    "elu": (0.891, "stable"),
+    "selu": (0.783, "stable"),
+    "softplus": (0.492, "stable"),
+    "sigmoid": (0.106, "stable"),
+    "relu": (1.000, "marginal"),
+    "gelu": (1.144, "unstable"),
+    "silu": (1.173, "unstable"),
+    "mish": (1.076, "unstable"),
+    "hardswish": (1.224, "unstable"),
+}
+# tanh and sigmoid keep torch's gains (5/3, 1) by default, which are not the fixed-point gains.
+DERIVED = {"tanh": _derived_gain(torch.tanh), "sigmoid": _derived_gain(torch.sigmoid)}
+
+
+@pytest.mark.parametrize("activation", sorted(DESIGN_SLOPES))
+def test_variance_map_slope_at_the_derived_gain_matches_design(activation: str) -> None:
+    slope, verdict = DESIGN_SLOPES[activation]
+    result = diagnostics.variance_map(activation, DERIVED.get(activation))
+    assert result.fixed_point == pytest.approx(1.0, abs=1e-9)
+    assert result.slope == pytest.approx(slope, abs=1e-3)
+    assert result.verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("activation", "gain", "fixed_point"),
+    [("tanh", 5 / 3, 1.18), ("sigmoid", 1.0, 0.26), ("selu", 0.75, 0.023)],
+)
+def test_variance_map_finds_the_fixed_points_design_gives_for_torchs_gains(
+    activation: str, gain: float, fixed_point: float
+) -> None:
+    result = diagnostics.variance_map(activation, gain)
+    assert result.fixed_point == pytest.approx(fixed_point, rel=0.02)
+    assert result.verdict == "stable"
+
+
+@pytest.mark.parametrize(("activation", "gain"), [("gelu", 1.6), ("elu", 1.1), ("tanh", 2.0)])
+def test_variance_map_slope_agrees_with_a_central_difference_of_the_map(
+    activation: str, gain: float
+) -> None:
+    result = diagnostics.variance_map(activation, gain)
+    q, h = result.fixed_point, 1e-4
+    phi = {"gelu": torch.nn.functional.gelu, "elu": torch.nn.functional.elu, "tanh": torch.tanh}
+    fn = phi[activation]
+
+    def m(x: float) -> float:
+        return gain**2 * gaussian_expectation(lambda z: fn(math.sqrt(x) * z) ** 2)
+
+    assert m(q) == pytest.approx(q, rel=1e-9)
+    assert result.slope == pytest.approx((m(q * (1 + h)) - m(q * (1 - h))) / (2 * h * q), rel=1e-6)
+
+
+def test_relu_at_torchs_default_variance_has_no_positive_fixed_point_and_shrinks_sixfold() -> None:
+    result = diagnostics.variance_map("relu", 1 / math.sqrt(3))
+    assert result.fixed_point == 0.0
+    assert result.slope == pytest.approx(1 / 6, rel=1e-9)
+    assert result.verdict == "unstable"
+
+
+def test_variance_map_accepts_module_instances_and_uses_initconvs_gain_by_default() -> None:
+    result = diagnostics.variance_map(nn.GELU())
+    assert result.gain == initconv.gain("gelu")
+    assert result.slope == pytest.approx(1.144, abs=1e-3)
+    assert "unstable" in str(result)
+
+
+def test_variance_map_rejects_unknown_activations_and_bad_gains() -> None:
+    with pytest.raises(ValueError, match="activation must be one of"):
+        diagnostics.variance_map("gleu")
+    with pytest.raises(ValueError, match="gain"):
+        diagnostics.variance_map("relu", -1.0)
+
+
+def _stack(depth: int, width: int, conv: type[nn.Conv2d], **kwargs: object) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(depth):
+        layers += [conv(width, width, 3, padding=1, padding_mode="circular", bias=False, **kwargs)]
+        layers += [nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+def test_he_init_keeps_the_forward_second_moment_where_torchs_default_collapses() -> None:
+    # STATS.md: std of log(q_L / q_1) is about 1.65 sqrt((L - 1) / C) = 0.27 for 8 layers of 256
+    # channels, so [1/4, 4] is about 5 standard deviations. torch's default shrinks q 6x per layer
+    # (6^-7 = 3.6e-6 over 7 layers); 1/64 sits more than 15 standard deviations above that.
+    torch.manual_seed(0)
+    x = torch.randn(2, 256, 8, 8)
+    he = diagnostics.propagation(_stack(8, 256, initconv.KaimingNormalConv2d, activation="relu"), x)
+    default = diagnostics.propagation(_stack(8, 256, nn.Conv2d), x)
+    assert 0.25 <= he[-1].forward / he[0].forward <= 4
+    assert default[-1].forward / default[0].forward < 1 / 64
+    assert [row.scheme for row in default] == ["Conv2d"] * 8
+    assert default[0].weight_gain == pytest.approx(1 / math.sqrt(3), rel=0.05)
+
+
+def test_propagation_ratios_chain_from_the_input_and_the_cotangent() -> None:
+    torch.manual_seed(1)
+    x = torch.randn(2, 8, 6, 6)
+    table = diagnostics.propagation(_stack(4, 8, initconv.KaimingNormalConv2d), x)
+    forward = math.prod(row.forward_ratio for row in table)
+    assert forward == pytest.approx(table[-1].forward / table.input_moment, rel=1e-9)
+    for row, after in zip(table.rows, table.rows[1:], strict=False):
+        assert row.backward_ratio == pytest.approx(row.backward / after.backward, rel=1e-12)
+
+
+def test_propagation_gradient_moment_is_the_one_autograd_gives() -> None:
+    torch.manual_seed(2)
+    conv = initconv.KaimingNormalConv2d(3, 5, 3, activation="relu")
+    model = nn.Sequential(conv, nn.ReLU())
+    x = torch.randn(2, 3, 7, 7)
+    table = diagnostics.propagation(model, x, seed=3)
+    out = conv(x).detach().requires_grad_()
+    cotangent = torch.randn(out.shape, generator=torch.Generator().manual_seed(3))
+    (grad,) = torch.autograd.grad(torch.relu(out), out, cotangent)
+    assert table[0].backward == pytest.approx(float(grad.double().pow(2).mean()), rel=1e-6)
+    assert table[0].forward == pytest.approx(float(out.detach().double().pow(2).mean()), rel=1e-6)
+
+
+def test_propagation_leaves_parameters_and_gradients_as_they_were() -> None:
+    model = _stack(2, 4, initconv.KaimingNormalConv2d)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    diagnostics.propagation(model, torch.randn(1, 4, 5, 5))
+    for name, p in model.named_parameters():
+        assert torch.equal(p, before[name])
+        assert p.grad is None
+
+
+def test_propagation_table_prints_exports_csv_and_flags_unstable_activations() -> None:
+    model = _stack(3, 4, initconv.KaimingNormalConv2d, activation="gelu")
+    table = diagnostics.propagation(model, torch.randn(1, 4, 5, 5), label="gelu stack")
+    text = str(table)
+    assert text.startswith("gelu stack")
+    assert "kaiming_normal" in text
+    assert "unstable variance map for gelu" in text
+    rows = list(csv.DictReader(io.StringIO(table.to_csv())))
+    assert [row["layer"] for row in rows] == ["0", "2", "4"]
+    assert {row["verdict"] for row in rows} == {"unstable"}
+
+
+def test_propagation_table_plots_one_line_per_model(tmp_path: object) -> None:
+    pytest.importorskip("matplotlib")
+    x = torch.randn(1, 4, 5, 5)
+    a = diagnostics.propagation(_stack(3, 4, initconv.KaimingNormalConv2d), x, label="he")
+    b = diagnostics.propagation(_stack(3, 4, nn.Conv2d), x, label="default")
+    path = tmp_path / "propagation.png"  # type: ignore[operator]
+    a.plot(path, b)
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_propagation_rejects_models_without_convolutions_and_non_tensors() -> None:
+    with pytest.raises(ValueError, match="model has no convolutions"):
+        diagnostics.propagation(nn.Linear(3, 3), torch.randn(1, 3))
+    with pytest.raises(TypeError, match="example_input must be a Tensor"):
+        diagnostics.propagation(nn.Conv2d(1, 1, 1), [1.0])  # type: ignore[arg-type]
+
+
+def test_jacobian_spectrum_of_an_orthogonal_layer_is_all_ones() -> None:
+    conv = initconv.OrthogonalConv2d(6, 6, 1, bias=False, seed=0, dtype=torch.float64)
+    spectrum = diagnostics.jacobian_spectrum(conv, torch.randn(1, 6, 3, 3, dtype=torch.float64), 2)
+    assert spectrum.top == pytest.approx((1.0, 1.0), abs=1e-9)
+    assert spectrum.bottom == pytest.approx((1.0, 1.0), abs=1e-9)
+    assert spectrum.condition == pytest.approx(1.0, abs=1e-9)
+
+
+def test_jacobian_spectrum_finds_the_extreme_singular_values_of_a_known_map() -> None:
+    conv = nn.Conv2d(4, 4, 1, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        conv.weight.copy_(torch.diag(torch.tensor([3.0, 2.0, 1.0, 0.5]))[:, :, None, None])
+    x = torch.randn(1, 4, 1, 1, dtype=torch.float64)
+    spectrum = diagnostics.jacobian_spectrum(conv, x, 1, iterations=300)
+    assert spectrum.top[0] == pytest.approx(3.0, rel=1e-6)
+    assert spectrum.bottom[0] == pytest.approx(0.5, rel=1e-6)
+
+
+def test_jacobian_spectrum_rejects_bad_k_and_iterations() -> None:
+    conv = nn.Conv2d(2, 2, 1)
+    x = torch.randn(1, 2, 2, 2)
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        diagnostics.jacobian_spectrum(conv, x, 0)
+    with pytest.raises(ValueError, match="k must be at most the input's 8 elements"):
+        diagnostics.jacobian_spectrum(conv, x, 9)
+    with pytest.raises(TypeError, match="iterations must be an int"):
+        diagnostics.jacobian_spectrum(conv, x, 1, iterations=2.5)  # type: ignore[arg-type]
