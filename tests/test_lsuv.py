@@ -638,14 +638,11 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def _readme_example() -> str:
-    """The README's LSUV example: from README.md once merged, from the issue's part before."""
+    """The README's LSUV example."""
     pattern = r"<!-- example: lsuv -->\s*```python\n(.*?)```"
-    for path in (_ROOT / "README.md", _ROOT / ".readme_parts" / "8.md"):
-        if path.exists():
-            match = re.search(pattern, path.read_text(encoding="utf-8"), re.S)
-            if match is not None:
-                return match.group(1)
-    raise AssertionError("neither README.md nor .readme_parts/8.md has the LSUV example")
+    match = re.search(pattern, (_ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    assert match is not None, "README.md has no LSUV example"
+    return match.group(1)
 
 
 def test_readme_lsuv_example_prints_what_it_shows(capsys: pytest.CaptureFixture[str]) -> None:
