@@ -31,6 +31,7 @@ from initconv._activations import (
     resolve,
 )
 from initconv._base import InitConv2d
+from initconv._fans import _CONVOLUTIONS
 from initconv._functional import check_gain
 from initconv._quadrature import gaussian_expectation
 
@@ -52,14 +53,7 @@ _MARGINAL = 1e-6
 # Fixed points are searched for on q in [2^-32, 2^32], where float64 quadrature still resolves
 # M(q) / q; outside it a signal has under- or overflowed float32 long before.
 _LOG2_Q_RANGE = 32
-_CONV_TYPES = (
-    nn.Conv1d,
-    nn.Conv2d,
-    nn.Conv3d,
-    nn.ConvTranspose1d,
-    nn.ConvTranspose2d,
-    nn.ConvTranspose3d,
-)
+_CONV_TYPES = _CONVOLUTIONS
 
 
 # Mean-field theory.

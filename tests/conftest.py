@@ -39,10 +39,13 @@ fails loudly instead of quietly making the suite flaky.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import settings
 
 import initconv
+from initconv import _base
 from initconv._activations import resolve
 from initconv.testing import ALPHA_CHECK
 
@@ -85,3 +88,12 @@ def suite_false_alarm_bound(max_examples: int) -> float:
 BUILTIN_ACTIVATIONS: tuple[str, ...] = tuple(
     sorted({resolve(name)[0] for name in initconv.activations()})
 )
+
+
+@pytest.fixture
+def clean_schemes() -> Iterator[None]:
+    """Restore the scheme registry after a test that registers its own schemes."""
+    saved = dict(_base._SCHEMES)
+    yield
+    _base._SCHEMES.clear()
+    _base._SCHEMES.update(saved)

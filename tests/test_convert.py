@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrizations, parametrize
 
 import initconv
-from initconv import ConversionReport, InitConv2d, _base, _convert_cli, convert, to_torch
+from initconv import ConversionReport, InitConv2d, _convert_cli, convert, to_torch
 
 # Input side for every architecture: big enough for ResNet's five halvings and U-Net's two.
 SIDE = 32
@@ -49,14 +49,6 @@ def _structure(model: nn.Module) -> list[tuple[str, int]]:
 
 def _activations(report: ConversionReport) -> dict[str, str | None]:
     return {row.name: row.activation for row in report}
-
-
-@pytest.fixture
-def clean_schemes() -> Iterator[None]:
-    saved = dict(_base._SCHEMES)
-    yield
-    _base._SCHEMES.clear()
-    _base._SCHEMES.update(saved)
 
 
 # --- The four architectures ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ import copy
 import io
 import math
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from scipy import stats
 from torch import Tensor, nn
 
 import initconv
-from initconv import InitConv2d, _base
+from initconv import InitConv2d
 
 CORE_SCHEMES = (
     "kaiming_normal",
@@ -34,14 +34,6 @@ CORE_SCHEMES = (
 # One false alarm in 10^6 runs per statistical check in this file (STATS.md: the chi-square band is
 # exact for normal weights).
 ALPHA = 1e-6
-
-
-@pytest.fixture
-def clean_schemes() -> Iterator[None]:
-    saved = dict(_base._SCHEMES)
-    yield
-    _base._SCHEMES.clear()
-    _base._SCHEMES.update(saved)
 
 
 def _seeded(init: Callable[..., Any], shape: tuple[int, ...], seed: int, **kwargs: Any) -> Tensor:

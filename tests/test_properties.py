@@ -9,7 +9,6 @@ zero mean, the KS shape and uncorrelated output channels, at ALPHA_CHECK each. S
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 import initconv
-from initconv import InitConv2d, _base
+from initconv import InitConv2d
 from initconv.testing import ALPHA_CHECK, check_layer, check_scheme, min_sample_size
 from initconv.testing.strategies import activations, conv2d_configs, scheme_options
 
@@ -122,14 +121,6 @@ def test_a_dev_sized_sweep_over_every_scheme_matches_their_theory(data: st.DataO
 
 
 # --- A scheme the suite never names ----------------------------------------------------------------
-
-
-@pytest.fixture
-def clean_schemes() -> Iterator[None]:
-    saved = dict(_base._SCHEMES)
-    yield
-    _base._SCHEMES.clear()
-    _base._SCHEMES.update(saved)
 
 
 def test_a_scheme_subclassed_in_a_test_file_is_picked_up_and_checked(clean_schemes: None) -> None:

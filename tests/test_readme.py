@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
 import initconv
-from initconv import _base
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -20,14 +18,6 @@ def _example(marker: str) -> str:
     match = re.search(rf"<!-- example: {re.escape(marker)} -->\s*```python\n(.*?)```", text, re.S)
     assert match is not None, f"README has no example marked {marker!r}"
     return match.group(1)
-
-
-@pytest.fixture
-def clean_schemes() -> Iterator[None]:
-    saved = dict(_base._SCHEMES)
-    yield
-    _base._SCHEMES.clear()
-    _base._SCHEMES.update(saved)
 
 
 def test_readme_custom_scheme_example_registers_and_initialises(clean_schemes: None) -> None:
