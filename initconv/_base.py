@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from initconv._activations import ActivationSpec, resolve
 from initconv._distributed import shard_like
@@ -296,7 +297,12 @@ class InitConv2d(nn.Conv2d):
             new_bias = (
                 None if self.bias is None else self._draw(self.bias, self.init_bias, generator)
             )
-            weight.copy_(new_weight)
+            if parametrize.is_parametrized(self, "weight"):
+                # self.weight is computed from parametrizations.weight.original, so a copy into it
+                # would be lost; assigning runs the parametrization's right_inverse instead.
+                self.weight = new_weight
+            else:
+                weight.copy_(new_weight)
             if self.bias is not None and new_bias is not None:
                 self.bias.copy_(new_bias)
 

@@ -596,3 +596,21 @@ def test_bad_activation_callable_is_refused_at_construction() -> None:
 def test_nn_conv2d_argument_errors_still_come_from_torch() -> None:
     with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
         initconv.KaimingNormalConv2d(5, 8, 3, groups=2)
+
+
+class _Doubled(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return 2 * x
+
+    def right_inverse(self, x: Tensor) -> Tensor:
+        return x / 2
+
+
+def test_reset_reaches_a_parametrized_weight_through_its_right_inverse() -> None:
+    conv = initconv.KaimingNormalConv2d(4, 8, 3, seed=6)
+    expected = conv.weight.detach().clone()
+    torch.nn.utils.parametrize.register_parametrization(conv, "weight", _Doubled())
+    with torch.no_grad():
+        conv.parametrizations.weight.original.zero_()
+    conv.reset_parameters()
+    assert torch.equal(conv.weight, expected)
