@@ -6,7 +6,6 @@ import math
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from scipy import stats
 from torch import Tensor
 
 import initconv
-from initconv import InitConv2d, _base
+from initconv import InitConv2d
 from initconv._functional import TRUNCATED_NORMAL_STD
 from initconv.testing import (
     ALPHA_CHECK,
@@ -48,14 +47,6 @@ def _standard(distribution: str, n: int, seed: int) -> Tensor:
     x = torch.empty(n, dtype=torch.float64)
     initconv._functional.fill_(x, 1.0, distribution, generator)
     return x
-
-
-@pytest.fixture
-def clean_schemes() -> Iterator[None]:
-    saved = dict(_base._SCHEMES)
-    yield
-    _base._SCHEMES.clear()
-    _base._SCHEMES.update(saved)
 
 
 # --- The laws ------------------------------------------------------------------------------------
