@@ -77,8 +77,33 @@ def fill_(tensor: Tensor, std: float, distribution: str, generator: torch.Genera
         bound = math.sqrt(3.0) * std
         tensor.uniform_(-bound, bound, generator=generator)
     else:
-        sigma = std / TRUNCATED_NORMAL_STD
-        torch.nn.init.trunc_normal_(tensor, 0.0, sigma, -2.0 * sigma, 2.0 * sigma, generator)
+        truncated_normal_(tensor, std / TRUNCATED_NORMAL_STD, generator)
+
+
+def truncated_normal_(tensor: Tensor, sigma: float, generator: torch.Generator | None) -> None:
+    """Fill ``tensor`` with N(0, sigma^2) draws conditioned on ``|x| <= 2 sigma``, by rejection.
+
+    Every value is drawn from the normal and redrawn while it falls outside, which gives exactly
+    the truncated normal. 95.4% of draws land inside, so the rounds of redraws shrink by a factor
+    of 22 each. ``torch.nn.init.trunc_normal_`` inverts the CDF through ``erfinv``, which costs
+    about five normal draws per value on CPU.
+    """
+    if tensor.is_meta:  # nothing to draw, and nonzero() has no meta kernel
+        return
+    exact = tensor.dtype in (torch.float32, torch.float64) and tensor.is_contiguous()
+    scratch = torch.float64 if tensor.dtype == torch.float64 else torch.float32
+    work = tensor if exact else torch.empty(tensor.shape, dtype=scratch, device=tensor.device)
+    flat = work.view(-1)
+    flat.normal_(0.0, 1.0, generator=generator)
+    outside = torch.nonzero(flat.abs() > 2.0).view(-1)
+    while outside.numel():
+        fresh = flat.new_empty(outside.numel()).normal_(0.0, 1.0, generator=generator)
+        flat[outside] = fresh
+        outside = outside[fresh.abs() > 2.0]
+    # The clamp only catches a product rounded past the bound, as trunc_normal_'s does.
+    work.mul_(sigma).clamp_(-2.0 * sigma, 2.0 * sigma)
+    if work is not tensor:
+        tensor.copy_(work)
 
 
 def variance_scaling_(
