@@ -272,9 +272,14 @@ def orthogonal_(
         return tensor
     rows, cols = tensor.shape[0] // groups, tensor[0].numel()
     dtype = qr_dtype(tensor.dtype)
-    blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator) for _ in range(groups)]
     with torch.no_grad():
-        tensor.copy_(torch.cat(blocks).mul_(gain).view(tensor.shape))
+        # Each block goes straight into its rows: a cat would add one more full (transposed) copy.
+        target = tensor if tensor.is_contiguous() else tensor.new_empty(tensor.shape)
+        out = target.view(groups, rows, cols)
+        for g in range(groups):
+            out[g].copy_(orthogonal_matrix(rows, cols, dtype, tensor.device, generator).mul_(gain))
+        if target is not tensor:
+            tensor.copy_(target)
     return tensor
 
 
