@@ -7,7 +7,7 @@ import inspect
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -122,6 +122,15 @@ class InitConv2d(nn.Conv2d):
     # Init-time facts; torch.jit.script compiles only forward().
     __jit_unused_properties__: ClassVar[list[str]] = ["fan_in", "fan_out"]
 
+    if TYPE_CHECKING:  # set in __init__; hidden from torch.jit.script, which reads annotations
+        activation: str
+        gain: float
+        bias_init: BiasInit
+        seed: int | None
+        calibrated_scale: float | None
+        calibrated_base: str | None
+        _constructed: bool
+
     def __init_subclass__(cls, scheme: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if scheme is None:
@@ -167,17 +176,20 @@ class InitConv2d(nn.Conv2d):
             )
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be a floating point torch.dtype, got {dtype!r}")
-        # Plain values, stored before nn.Conv2d.__init__ calls reset_parameters().
-        self.activation, derived = resolve(
-            cls.default_activation if activation is None else activation
+        name, derived = resolve(cls.default_activation if activation is None else activation)
+        # Plain values, stored before nn.Conv2d.__init__ calls reset_parameters(). They go straight
+        # into __dict__: nn.Module.__setattr__ would check each for a Parameter, Module or buffer,
+        # which costs about a fifth of building a small conv.
+        self.__dict__.update(
+            activation=name,
+            gain=derived if gain is None else check_gain(gain),
+            bias_init=_check_bias_init(bias_init),
+            seed=_check_seed(seed),
+            # Set by initconv.lsuv_ (issue 8); reset_parameters() then replays the calibration.
+            calibrated_scale=None,
+            calibrated_base=None,
+            _constructed=False,
         )
-        self.gain = derived if gain is None else check_gain(gain)
-        self.bias_init = _check_bias_init(bias_init)
-        self.seed = _check_seed(seed)
-        # Set by initconv.lsuv_ (issue 8); reset_parameters() then replays the calibration.
-        self.calibrated_scale: float | None = None
-        self.calibrated_base: str | None = None
-        self._constructed = False
         super().__init__(
             in_channels,
             out_channels,
@@ -191,7 +203,7 @@ class InitConv2d(nn.Conv2d):
             device=device,
             dtype=dtype,
         )
-        self._constructed = True
+        self.__dict__["_constructed"] = True
 
     # The scheme's hooks and theory.
 
