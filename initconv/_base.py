@@ -80,6 +80,19 @@ def _check_calibration(value: object) -> tuple[float, str | None, int]:
     return float(scale), base, checked_seed
 
 
+def store(module: nn.Module, name: str, value: Tensor) -> None:
+    """Give ``module.<name>`` the value ``value``, under ``no_grad``.
+
+    A parametrized tensor is computed from ``parametrizations.<name>.original``, so a copy into it
+    would be lost; it is assigned instead, which runs the parametrization's ``right_inverse``.
+    """
+    with torch.no_grad():
+        if parametrize.is_parametrized(module, name):
+            setattr(module, name, value)
+        else:
+            getattr(module, name).copy_(value)
+
+
 class InitConv2d(nn.Conv2d):
     r"""An ``nn.Conv2d`` that initialises itself with a scheme, for the activation that follows it.
 
@@ -309,14 +322,9 @@ class InitConv2d(nn.Conv2d):
             new_bias = (
                 None if self.bias is None else self._draw(self.bias, self.init_bias, generator)
             )
-            if parametrize.is_parametrized(self, "weight"):
-                # self.weight is computed from parametrizations.weight.original, so a copy into it
-                # would be lost; assigning runs the parametrization's right_inverse instead.
-                self.weight = new_weight
-            else:
-                weight.copy_(new_weight)
-            if self.bias is not None and new_bias is not None:
-                self.bias.copy_(new_bias)
+            store(self, "weight", new_weight)
+            if new_bias is not None:
+                store(self, "bias", new_bias)
 
     def _weight_init(self) -> Callable[[Tensor, torch.Generator | None], None]:
         """The weight hook: :meth:`init_weight`, or the replay of an LSUV calibration (issue 8)."""

@@ -8,6 +8,7 @@ output without one is "linear".
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import fnmatch
@@ -24,7 +25,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.utils import parametrize
 
 from initconv._activations import _FUNCTIONS, _MODULES, _REGISTERED, ActivationSpec, resolve
-from initconv._base import InitConv2d, schemes
+from initconv._base import InitConv2d, schemes, store
 from initconv._schemes import TorchDefaultConv2d
 
 __all__ = ["ConversionReport", "ConversionRow", "convert", "to_torch"]
@@ -443,12 +444,12 @@ def _scheme_attributes(cls: type[nn.Module]) -> frozenset[str]:
 
 def _rebuild(
     name: str, old: nn.Module, cls: type[nn.Conv2d], reinit: bool, options: Mapping[str, Any]
-) -> tuple[nn.Conv2d, tuple[Tensor, Tensor | None] | None]:
+) -> tuple[nn.Conv2d, list[tuple[str, Tensor]]]:
     """A ``cls`` layer holding ``old``'s Parameters, hooks, parametrizations and attributes.
 
     It is built on the meta device, so nothing is drawn, unless ``reinit``: then it is built where
-    the weights live and its freshly drawn values are returned, to be copied in at commit time.
-    Nothing of ``old`` is changed.
+    the weights live, and its freshly drawn values are returned as ``(tensor name, value)`` for
+    the commit to store. Nothing of ``old`` is changed.
     """
     base = _base_class(old)
     conv = cast(nn.Conv2d, old)
@@ -458,12 +459,6 @@ def _rebuild(
     parametrized: tuple[str, ...] = ()
     if parametrize.is_parametrized(old):
         parametrized = tuple(cast(nn.ModuleDict, old.parametrizations))
-    if parametrized and reinit:
-        raise ValueError(
-            f"it has parametrized tensors {parametrized!r}, and a re-initialisation would bypass "
-            "the parametrization; pass reinit=False to keep its values and attach the scheme, or "
-            "remove the parametrization first"
-        )
     own = {key for key, value in old.named_parameters(recurse=False) if value is not None}
     extra = own - {"weight", "bias"}
     if extra:
@@ -495,9 +490,17 @@ def _rebuild(
         dtype=weight.dtype,
         **options,
     )
-    drawn = None
-    if reinit:
-        drawn = (new.weight.detach(), None if new.bias is None else new.bias.detach())
+    writes: list[tuple[str, Tensor]] = []
+    for tensor_name in ("weight", "bias") if reinit else ():
+        value = getattr(new, tensor_name)
+        if value is None:
+            continue
+        if tensor_name in parametrized:
+            # The commit stores it through the parametrization's right_inverse, as assigning to
+            # a parametrized tensor does. A rehearsal on a copy raises here, before any swap.
+            originals = cast(nn.ModuleDict, old.parametrizations)[tensor_name]
+            cast(parametrize.ParametrizationList, copy.deepcopy(originals)).right_inverse(value)
+        writes.append((tensor_name, value.detach()))
     for tensor_name in parametrized:
         # A placeholder parametrization makes torch inject the Parametrized class and property on
         # the new layer; the real ones, with their original Parameters, are then moved over.
@@ -519,7 +522,7 @@ def _rebuild(
         if key in state:
             raise ValueError(f"it has an attribute {key!r} that {cls.__name__} uses itself")
         state[key] = value
-    return new, drawn
+    return new, writes
 
 
 @dataclasses.dataclass
@@ -527,7 +530,7 @@ class _Plan:
     name: str
     old: nn.Module
     new: nn.Conv2d
-    drawn: tuple[Tensor, Tensor | None] | None
+    writes: list[tuple[str, Tensor]]
 
 
 def _slots(model: nn.Module) -> dict[int, list[tuple[nn.Module, str]]]:
@@ -565,12 +568,9 @@ def _commit(model: nn.Module, plans: list[_Plan]) -> None:
             if isinstance(error, Exception):
                 raise _wrapped(plan.name, plan.old, error) from error
             raise
-    with torch.no_grad():
-        for plan in plans:
-            if plan.drawn is not None:
-                plan.new.weight.copy_(plan.drawn[0])
-                if plan.new.bias is not None and plan.drawn[1] is not None:
-                    plan.new.bias.copy_(plan.drawn[1])
+    for plan in plans:
+        for tensor_name, value in plan.writes:
+            store(plan.new, tensor_name, value)
 
 
 def _check_model(model: object, function: str, kind: type[nn.Module]) -> nn.Module:
@@ -652,8 +652,9 @@ def convert(
     Each replacement keeps the layer's hyperparameters and its Parameter objects (so device, dtype,
     ``requires_grad``, optimisers and tied weights are untouched), its hooks (existing handles keep
     working), its ``torch.nn.utils.parametrize`` parametrizations and its own attributes. With
-    ``reinit=True`` the weights are then drawn once from the scheme, e.g. for Kaiming (He et al.,
-    2015, "Delving deep into rectifiers"):
+    ``reinit=True`` the weights are then drawn once from the scheme (a parametrized tensor gets the
+    draw through its parametrization's ``right_inverse``, as assigning to it does), e.g. for
+    Kaiming (He et al., 2015, "Delving deep into rectifiers"):
 
     .. math::
         W \sim \mathcal{N}\!\left(0, \frac{g(\phi)^2}{\text{fan\_in}}\right),
@@ -665,9 +666,10 @@ def convert(
     Only layers whose type is exactly ``nn.Conv2d`` are replaced. Other subclasses (timm's
     ``StdConv2d``, quantization-aware convs) have behaviour of their own and are left alone, and so
     are layers that are already :class:`InitConv2d`, unless ``reconvert=True``. The report lists
-    them too. A layer that cannot be replaced (a deprecated ``weight_norm`` hook, a parametrized
-    weight with ``reinit=True``, an option its scheme rejects) raises an error that names it,
-    and the model is then left exactly as it was: every replacement is built before any is swapped.
+    them too. A layer that cannot be replaced (a deprecated ``weight_norm`` hook, with
+    ``reinit=True`` a parametrization without ``right_inverse``, an option its scheme rejects)
+    raises an error that names it, and the model is then left exactly as it was: every replacement
+    is built, and every parametrized store rehearsed on a copy, before any is swapped in.
 
     ``activation="infer"`` traces the model with ``torch.fx`` (functional calls such as ``F.relu``,
     ``torch.tanh`` and ``x.relu()`` count as well as modules) and takes the activation that acts on
@@ -749,10 +751,10 @@ def convert(
         old = model.get_submodule(name)
         spec = chosen[name][0]
         try:
-            new, drawn = _rebuild(name, old, cls, reinit, {"activation": spec, **scheme_options})
+            new, writes = _rebuild(name, old, cls, reinit, {"activation": spec, **scheme_options})
         except (ValueError, TypeError, RuntimeError) as error:
             raise _wrapped(name, old, error) from error
-        plans.append(_Plan(name, old, new, drawn))
+        plans.append(_Plan(name, old, new, writes))
     _commit(model, plans)
 
     rows = []
@@ -825,6 +827,6 @@ def to_torch(model: ModuleT) -> ModuleT:
                 new, _ = _rebuild(name, old, nn.Conv2d, reinit=False, options={})
             except (ValueError, TypeError, RuntimeError) as error:
                 raise _wrapped(name, old, error) from error
-            plans.append(_Plan(name, old, new, None))
+            plans.append(_Plan(name, old, new, []))
     _commit(model, plans)
     return model

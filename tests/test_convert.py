@@ -375,14 +375,61 @@ def test_parametrizations_are_carried_over_without_reinit() -> None:
     assert torch.equal(model(x), expected)
 
 
-def test_parametrized_layer_with_reinit_is_refused_and_the_model_is_unchanged() -> None:
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), parametrizations.weight_norm(nn.Conv2d(4, 4, 1)))
+class _Halve(nn.Module):
+    """A parametrization with a right_inverse: the tensor is half its original."""
+
+    def forward(self, original: Tensor) -> Tensor:
+        return original / 2
+
+    def right_inverse(self, value: Tensor) -> Tensor:
+        return value * 2
+
+
+class _Square(nn.Module):
+    """A parametrization without one: a value cannot be stored through it."""
+
+    def forward(self, original: Tensor) -> Tensor:
+        return original**2
+
+
+def test_reinit_stores_the_draw_through_the_parametrizations() -> None:
+    layer = parametrizations.weight_norm(nn.Conv2d(4, 6, 3))
+    parametrize.register_parametrization(layer, "bias", _Halve())
+    model = nn.Sequential(layer, nn.Tanh())
+    originals = [*layer.parametrizations.weight.parameters(), layer.parametrizations.bias.original]
+    convert(model, seed=5, bias_init="torch")
+    converted = model[0]
+    reference = initconv.KaimingNormalConv2d(4, 6, 3, activation="tanh", seed=5, bias_init="torch")
+    # weight_norm stores g = |v| and v = w; g v / |v| gives w back up to rounding.
+    torch.testing.assert_close(converted.weight, reference.weight)
+    assert torch.equal(converted.bias, reference.bias)
+    assert torch.equal(converted.parametrizations.bias.original, 2 * reference.bias)
+    kept = [
+        *converted.parametrizations.weight.parameters(),
+        converted.parametrizations.bias.original,
+    ]
+    assert list(map(id, kept)) == list(map(id, originals))
+    with torch.no_grad():
+        converted.weight = torch.ones_like(converted.weight)
+        converted.bias = torch.zeros_like(converted.bias)
+    converted.reset_parameters()  # the same draw again, through the same parametrizations
+    torch.testing.assert_close(converted.weight, reference.weight)
+    assert torch.equal(converted.bias, reference.bias)
+
+
+def test_a_parametrization_without_right_inverse_is_refused_and_the_model_is_unchanged() -> None:
+    layer = nn.Conv2d(4, 4, 1)
+    parametrize.register_parametrization(layer, "weight", _Square())
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), layer)
     structure, state = _structure(model), _state(model)
     with pytest.raises(
-        ValueError, match=r"layer '1' \(Conv2d\): it has parametrized tensors \('weight',\)"
+        RuntimeError, match=r"layer '1' \(Conv2d\): parametrization _Square does not implement"
     ):
         convert(model)
     assert _structure(model) == structure
+    _assert_same_state(model, state)
+    convert(model, reinit=False)  # attaching the scheme draws nothing, so it needs no inverse
+    assert isinstance(model[1], initconv.KaimingNormalConv2d)
     _assert_same_state(model, state)
 
 
