@@ -18,9 +18,18 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from initconv import KaimingNormalConv2d, OrthogonalConv2d, XavierUniformConv2d, seed_modules
+from initconv import (
+    KaimingNormalConv2d,
+    OrthogonalConv2d,
+    VarianceScalingConv2d,
+    XavierUniformConv2d,
+    seed_modules,
+)
 
 MODEL_SEED = 1234
+PLACED_SEED = 77
+# One scheme per kind of draw: normal, QR, and the truncated normal's rejection loop.
+PLACED_SCHEMES = (KaimingNormalConv2d, OrthogonalConv2d, VarianceScalingConv2d)
 TIMEOUT = timedelta(seconds=120)
 
 
@@ -106,6 +115,34 @@ def _torch_fsdp(world_size: int) -> dict[str, tuple[Tensor, Tensor]]:
     return _shards(net)
 
 
+def _placed(world_size: int) -> list[dict[str, Any]]:
+    """Layouts beyond FSDP2's Shard(0), as tensor parallelism makes them: each scheme's 8x8x3x3
+    weight as a zero DTensor sharded on dim 0 or 1 or replicated, then reset."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor import DTensor, Replicate, Shard, distribute_tensor
+
+    mesh = init_device_mesh("cpu", (world_size,))
+    out = []
+    for cls in PLACED_SCHEMES:
+        for dim in (0, 1, None):
+            layer = cls(8, 8, 3, seed=PLACED_SEED)
+            placement = Replicate() if dim is None else Shard(dim)
+            zeros = distribute_tensor(torch.zeros_like(layer.weight), mesh, [placement])
+            layer.weight = nn.Parameter(zeros)
+            layer.reset_parameters()
+            weight = layer.weight
+            assert isinstance(weight, DTensor)
+            out.append(
+                {
+                    "scheme": cls.__name__,
+                    "dim": dim,
+                    "local": weight.to_local().detach().clone(),
+                    "full": weight.full_tensor().detach().clone(),
+                }
+            )
+    return out
+
+
 def _ddp(rank: int, *, seeded: bool) -> list[dict[str, Tensor]]:
     """Every rank's parameters after DDP construction without its rank-0 broadcast."""
     torch.manual_seed(2000 + rank)
@@ -129,6 +166,7 @@ def _worker(rank: int, world_size: int, port: int, out: str) -> None:
             "torch": _torch_fsdp(world_size),
             "ddp_seeded": _ddp(rank, seeded=True),
             "ddp_unseeded": _ddp(rank, seeded=False),
+            "placed": _placed(world_size),
         }
         torch.save(result, Path(out) / f"rank{rank}.pt")
     finally:

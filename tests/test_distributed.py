@@ -77,6 +77,21 @@ def test_fsdp_shards_are_the_slices_of_the_full_weight(world_size: int) -> None:
         assert torch.equal(torch.cat(pieces), full), name
 
 
+@pytest.mark.parametrize("world_size", SHARDED_WORLD_SIZES)
+def test_tensor_parallel_layouts_hold_the_unsharded_draw(world_size: int) -> None:
+    # Sharded on the output or the input channels, or replicated: every rank's local tensor is its
+    # slice of the draw the same seeded layer makes unsharded (the weights started at zero).
+    for rank, result in enumerate(results(world_size)):
+        assert len(result["placed"]) == 3 * len(workers.PLACED_SCHEMES)
+        for placed in result["placed"]:
+            reference = getattr(initconv, placed["scheme"])(8, 8, 3, seed=workers.PLACED_SEED)
+            full = reference.weight.detach()
+            dim = placed["dim"]
+            local = full if dim is None else full.chunk(world_size, dim)[rank]
+            assert torch.equal(placed["full"], full), (placed["scheme"], dim)
+            assert torch.equal(placed["local"], local), (placed["scheme"], dim, rank)
+
+
 @pytest.mark.parametrize("world_size", WORLD_SIZES)
 def test_an_fsdp_training_step_runs_and_moves_the_weights(world_size: int) -> None:
     ranks = results(world_size)
