@@ -2,7 +2,7 @@
 
 Each world size is one spawn of gloo processes (tests/_dist_workers.py) that runs every check and
 saves what each rank saw; the tests below read those results. All three world sizes take about
-20 s on a busy 2-core machine (``--durations``), within the default run's budget.
+12 s on an idle 2-core machine (``--durations``), within the default run's budget.
 """
 
 from __future__ import annotations
