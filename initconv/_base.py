@@ -192,7 +192,7 @@ class InitConv2d(nn.Conv2d):
         name, derived = resolve(cls.default_activation if activation is None else activation)
         # Plain values, stored before nn.Conv2d.__init__ calls reset_parameters(). They go straight
         # into __dict__: nn.Module.__setattr__ would check each for a Parameter, Module or buffer,
-        # which costs about a fifth of building a small conv.
+        # which cost a sixth of building a small conv.
         self.__dict__.update(
             activation=name,
             gain=derived if gain is None else check_gain(gain),

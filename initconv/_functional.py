@@ -90,9 +90,10 @@ def truncated_normal_(tensor: Tensor, sigma: float, generator: torch.Generator |
     """
     if tensor.is_meta:  # nothing to draw, and nonzero() has no meta kernel
         return
-    exact = tensor.dtype in (torch.float32, torch.float64) and tensor.is_contiguous()
+    # Low precision and strided tensors get a contiguous float32 (float64) scratch.
+    in_place = tensor.dtype in (torch.float32, torch.float64) and tensor.is_contiguous()
     scratch = torch.float64 if tensor.dtype == torch.float64 else torch.float32
-    work = tensor if exact else torch.empty(tensor.shape, dtype=scratch, device=tensor.device)
+    work = tensor if in_place else torch.empty(tensor.shape, dtype=scratch, device=tensor.device)
     flat = work.view(-1)
     flat.normal_(0.0, 1.0, generator=generator)
     outside = torch.nonzero(flat.abs() > 2.0).view(-1)
