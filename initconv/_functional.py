@@ -67,11 +67,37 @@ def std_for(gain: float, fan_in: float, fan_out: float, mode: str) -> float:
     return gain / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 
 
+# On CPU, normal_ on a contiguous tensor of 16 or more values draws all its uniforms first and then
+# turns them into normals 16 at a time (Box-Muller): two passes over memory, and on a large tensor
+# the second one misses the cache. Drawn in cache-sized pieces it costs about what uniform_ does.
+# Every piece is a multiple of 16 values and the last is at least 16 long, so the values are bit for
+# bit those of one normal_ call on the same generator (tests/test_layers.py checks the seams).
+NORMAL_PIECE = 1 << 16
+
+
+def draw_normal_(
+    tensor: Tensor, mean: float, std: float, generator: torch.Generator | None
+) -> None:
+    """``tensor.normal_(mean, std, generator=generator)``, drawn in cache-sized pieces on CPU."""
+    n = tensor.numel()
+    if n <= NORMAL_PIECE or tensor.device.type != "cpu" or not tensor.is_contiguous():
+        tensor.normal_(mean, std, generator=generator)
+        return
+    sizes = [NORMAL_PIECE] * (n // NORMAL_PIECE)
+    rest = n % NORMAL_PIECE
+    if rest >= 16:
+        sizes.append(rest)
+    else:
+        sizes[-1] += rest
+    for piece in torch.split(tensor.view(-1), sizes):
+        piece.normal_(mean, std, generator=generator)
+
+
 def fill_(tensor: Tensor, std: float, distribution: str, generator: torch.Generator | None) -> None:
     """Fill ``tensor`` with zero-mean draws of standard deviation ``std`` from ``distribution``."""
     check_choice("distribution", distribution, DISTRIBUTIONS)
     if distribution == "normal":
-        tensor.normal_(0.0, std, generator=generator)
+        draw_normal_(tensor, 0.0, std, generator)
     elif distribution == "uniform":
         # U(-b, b) has variance b^2 / 3.
         bound = math.sqrt(3.0) * std
@@ -95,7 +121,7 @@ def truncated_normal_(tensor: Tensor, sigma: float, generator: torch.Generator |
     scratch = torch.float64 if tensor.dtype == torch.float64 else torch.float32
     work = tensor if in_place else torch.empty(tensor.shape, dtype=scratch, device=tensor.device)
     flat = work.view(-1)
-    flat.normal_(0.0, 1.0, generator=generator)
+    draw_normal_(flat, 0.0, 1.0, generator)
     outside = torch.nonzero(flat.abs() > 2.0).view(-1)
     while outside.numel():
         fresh = flat.new_empty(outside.numel()).normal_(0.0, 1.0, generator=generator)

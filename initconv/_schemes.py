@@ -16,6 +16,7 @@ from initconv._functional import (
     FanMode,
     check_choice,
     check_gain,
+    draw_normal_,
     fill_,
     std_for,
 )
@@ -200,7 +201,7 @@ class NormalConv2d(InitConv2d, scheme="normal"):
         super().__init__(*args, **kwargs)
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        weight.normal_(self.mean, self.std, generator=generator)
+        draw_normal_(weight, self.mean, self.std, generator)
 
     def expected_variance(self) -> float:
         return self.std**2

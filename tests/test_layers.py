@@ -206,6 +206,31 @@ def test_lecun_normal_equals_kaiming_normal_with_a_linear_gain() -> None:
     assert torch.equal(conv.weight, expected)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("rest", [0, 5, 15, 16, 21])
+def test_normal_drawn_in_pieces_equals_one_normal_call_bit_for_bit(
+    dtype: torch.dtype, rest: int
+) -> None:
+    # Seams between the pieces, and a remainder below and above the 16 values torch transforms at
+    # a time; 5 and 15 are merged into the last full piece.
+    n = 2 * initconv._functional.NORMAL_PIECE + rest
+    pieces = torch.empty(n, dtype=dtype)
+    initconv._functional.draw_normal_(pieces, 0.5, 2.0, torch.Generator().manual_seed(13))
+    whole = torch.empty(n, dtype=dtype).normal_(
+        0.5, 2.0, generator=torch.Generator().manual_seed(13)
+    )
+    assert torch.equal(pieces, whole)
+
+
+def test_large_normal_layers_equal_torch_bit_for_bit() -> None:
+    # 256 x 256 x 3 x 3 = 9 pieces of 65,536 values: the layer path, not only the helper.
+    conv = initconv.KaimingNormalConv2d(256, 256, 3, activation="relu", seed=3)
+    assert torch.equal(conv.weight, _seeded(nn.init.kaiming_normal_, (256, 256, 3, 3), 3))
+    normal = initconv.NormalConv2d(256, 256, 3, mean=1.0, std=0.1, seed=3)
+    expected = _seeded(nn.init.normal_, (256, 256, 3, 3), 3, mean=1.0, std=0.1)
+    assert torch.equal(normal.weight, expected)
+
+
 def test_uniform_and_normal_take_torchs_arguments() -> None:
     uniform = initconv.UniformConv2d(3, 4, 3, low=-0.5, high=2.0, seed=1)
     assert torch.equal(uniform.weight, _seeded(nn.init.uniform_, (4, 3, 3, 3), 1, a=-0.5, b=2.0))
