@@ -121,14 +121,14 @@ def truncated_normal_(tensor: Tensor, sigma: float, generator: torch.Generator |
     scratch = torch.float64 if tensor.dtype == torch.float64 else torch.float32
     work = tensor if in_place else torch.empty(tensor.shape, dtype=scratch, device=tensor.device)
     flat = work.view(-1)
-    draw_normal_(flat, 0.0, 1.0, generator)
-    outside = torch.nonzero(flat.abs() > 2.0).view(-1)
+    # Drawn at sigma and tested as stored, so every kept value is within the bound as it stands.
+    bound = 2.0 * sigma
+    draw_normal_(flat, 0.0, sigma, generator)
+    outside = torch.nonzero(flat.abs() > bound).view(-1)
     while outside.numel():
-        fresh = flat.new_empty(outside.numel()).normal_(0.0, 1.0, generator=generator)
+        fresh = flat.new_empty(outside.numel()).normal_(0.0, sigma, generator=generator)
         flat[outside] = fresh
-        outside = outside[fresh.abs() > 2.0]
-    # The clamp only catches a product rounded past the bound, as trunc_normal_'s does.
-    work.mul_(sigma).clamp_(-2.0 * sigma, 2.0 * sigma)
+        outside = outside[fresh.abs() > bound]
     if work is not tensor:
         tensor.copy_(work)
 
