@@ -177,9 +177,9 @@ def _worker(rank: int, world_size: int, port: int, out: str) -> None:
     finally:
         dist.destroy_process_group()
     # The results are on disk: leave without the interpreter's teardown. Once in CI both ranks
-    # aborted with "terminate called without an active exception" (a std::thread destroyed
-    # unjoined) and no Python error, which the teardown's C++ destructors can do and none of
-    # these checks can; it did not recur here in 150 runs. faulthandler shows where if it does.
+    # aborted with "terminate called without an active exception" and no Python error: a
+    # std::thread destroyed unjoined, which points at a destructor. It did not recur here in 150
+    # runs; if it recurs before this line, faulthandler shows where.
     os._exit(0)
 
 
