@@ -178,7 +178,7 @@ def _worker(rank: int, world_size: int, port: int, out: str) -> None:
         dist.destroy_process_group()
     # The results are on disk: leave without the interpreter's teardown. Once in CI both ranks
     # aborted with "terminate called without an active exception" and no Python error: a
-    # std::thread destroyed unjoined, which points at a destructor. It did not recur here in 150
+    # std::thread destroyed unjoined, which points at a destructor. It did not recur here in 170
     # runs; if it recurs before this line, faulthandler shows where.
     os._exit(0)
 
