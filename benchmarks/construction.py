@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from torch.utils import benchmark
 
 import initconv
-from initconv._functional import TRUNCATED_NORMAL_STD
+from initconv._sampling import TRUNCATED_NORMAL_STD
 
 # (in, out, kernel, stride, count) for torchvision's resnet50: stem, then per stage the bottleneck's
 # 1x1 reduce, 3x3, 1x1 expand (first block: strided 3x3 and a 1x1 downsample), blocks 3, 4, 6, 3.
@@ -112,9 +112,8 @@ def _builders() -> tuple[dict[str, Callable[[int, int, int, int], nn.Module]], d
             i, o, k, s, bias=False
         )
     floors: dict[str, str] = {}
-    registry = initconv.schemes()
     for name in IID_SCHEMES:
-        scheme = registry[name]
+        scheme = initconv.layer_class(name, nn.Conv2d)
         label = f"initconv {name}"
         builders[label] = lambda i, o, k, s, scheme=scheme: scheme(
             i, o, k, s, bias=False, activation="relu"

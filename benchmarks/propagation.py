@@ -41,7 +41,7 @@ LSUV_FOR = ("relu", "gelu", "silu", "mish", "hardswish")
 
 
 def builtin_activations() -> list[str]:
-    return sorted({resolve(name)[0] for name in initconv.activations()})
+    return sorted({resolve(name).name for name in initconv.activations()})
 
 
 def _phi(name: str) -> Callable[[Tensor], Tensor]:

@@ -1,97 +1,149 @@
-"""initconv: convolution layers that initialise themselves correctly for their activation.
+"""initconv: torch layers that initialise themselves correctly for their activation.
 
 Replace ``from torch.nn import Conv2d`` with ``from initconv import KaimingNormalConv2d as Conv2d``
 and declare the activation that follows each layer::
 
     conv = Conv2d(64, 128, 3, padding=1, activation="gelu")
+
+Every scheme serves every layer kind it has a meaning for: ``nn.Conv1d/2d/3d``,
+``nn.ConvTranspose1d/2d/3d`` and ``nn.Linear`` (``KaimingNormalConvTranspose2d``,
+``XavierUniformLinear``, ...).
+
+Module map (one job each; imports go down this list, never up):
+
+- ``_validate``: checks of user input and their messages.
+- ``_quadrature``, ``_fans``, ``_sharding``, ``_sampling``, ``_orthogonality``: leaves (Gaussian
+  expectations, fans of a layer, DTensor shards, zero-mean samplers, the orthogonality tolerance).
+- ``_functional``: the public in-place initialisers (``variance_scaling_``, ``orthogonal_``, ...).
+- ``_activations``: activation specs to a name, a gain and a function; one record per built-in.
+- ``_calibration``: an LSUV calibration as validated state.
+- ``_scheme``: :class:`Scheme`, the hooks and theory a scheme states, and the scheme registry.
+- ``_pairing``: which layer class pairs a scheme with a kind (:func:`layer_class`).
+- ``_layer``: :class:`InitLayer`, the reset contract every layer keeps.
+- ``_kinds``: the seven layer kinds (``InitConv2d``, ``InitLinear``, ...) and their factories.
+- ``_schemes``, ``_structured``: the iid and the structured schemes, each written once.
+- ``_layers``: the built-in (scheme, kind) classes by name.
+- ``_shuffle``: pixel shuffle in any dimension, for ICNR.
+- ``_seeding``: per-layer seeds from a model seed.
+- ``_infer``, ``_surgery``, ``_report``, ``_convert``: activation inference, module swaps with
+  undo, report tables, and :func:`convert`/:func:`to_torch` on top of them.
+- ``_lsuv``: LSUV calibration.
+- ``diagnostics``: mean-field maps, signal propagation, Jacobian spectra.
+- ``testing``: the statistical kit (laws, assertions, scheme checks, Hypothesis strategies).
+- ``__main__`` with ``_demo``, ``_convert_cli``, ``_gains_cli``: ``python -m initconv``.
 """
 
-from initconv import diagnostics as diagnostics
+from initconv import _layers, diagnostics
 from initconv._activations import ActivationSpec, activations, gain, register_activation
-from initconv._base import BiasInit, InitConv2d, conv2d, schemes
 from initconv._convert import ConversionReport, ConversionRow, convert, to_torch
-from initconv._distributed import module_seed, seed_modules
 from initconv._fans import fans
 from initconv._functional import (
-    Distribution,
-    FanMode,
     delta_orthogonal_,
     icnr_,
     identity_,
     orthogonal_,
     variance_scaling_,
 )
+from initconv._kinds import (
+    InitConv1d,
+    InitConv2d,
+    InitConv3d,
+    InitConvTranspose1d,
+    InitConvTranspose2d,
+    InitConvTranspose3d,
+    InitLinear,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    linear,
+)
+from initconv._layer import InitLayer
+from initconv._layers import *  # noqa: F403  (the pairs, listed in _layers.__all__)
 from initconv._lsuv import LSUVReport, LSUVRow, lsuv_
+from initconv._pairing import layer_class
+from initconv._sampling import Distribution, FanMode
+from initconv._scheme import BiasInit, Layout, Scheme, schemes
 from initconv._schemes import (
-    GlorotNormalConv2d,
-    GlorotUniformConv2d,
-    HeNormalConv2d,
-    HeUniformConv2d,
-    KaimingNormalConv2d,
-    KaimingUniformConv2d,
-    LeCunNormalConv2d,
-    LeCunUniformConv2d,
-    NormalConv2d,
-    TorchDefaultConv2d,
-    UniformConv2d,
-    VarianceScalingConv2d,
-    XavierNormalConv2d,
-    XavierUniformConv2d,
+    KaimingNormal,
+    KaimingUniform,
+    LeCunNormal,
+    LeCunUniform,
+    Normal,
+    TorchDefault,
+    Uniform,
+    VarianceScaling,
+    XavierNormal,
+    XavierUniform,
 )
-from initconv._structured import (
-    DeltaOrthogonalConv2d,
-    ICNRConv2d,
-    IdentityConv2d,
-    OrthogonalConv2d,
-    ZeroConv2d,
-)
+from initconv._seeding import module_seed, seed_modules
+from initconv._shuffle import PixelShuffle, pixel_shuffle
+from initconv._structured import ICNR, DeltaOrthogonal, Identity, Orthogonal, Zero
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "ICNR",
     "ActivationSpec",
     "BiasInit",
     "ConversionReport",
     "ConversionRow",
-    "DeltaOrthogonalConv2d",
+    "DeltaOrthogonal",
     "Distribution",
     "FanMode",
-    "GlorotNormalConv2d",
-    "GlorotUniformConv2d",
-    "HeNormalConv2d",
-    "HeUniformConv2d",
-    "ICNRConv2d",
-    "IdentityConv2d",
+    "Identity",
+    "InitConv1d",
     "InitConv2d",
-    "KaimingNormalConv2d",
-    "KaimingUniformConv2d",
+    "InitConv3d",
+    "InitConvTranspose1d",
+    "InitConvTranspose2d",
+    "InitConvTranspose3d",
+    "InitLayer",
+    "InitLinear",
+    "KaimingNormal",
+    "KaimingUniform",
     "LSUVReport",
     "LSUVRow",
-    "LeCunNormalConv2d",
-    "LeCunUniformConv2d",
-    "NormalConv2d",
-    "OrthogonalConv2d",
-    "TorchDefaultConv2d",
-    "UniformConv2d",
-    "VarianceScalingConv2d",
-    "XavierNormalConv2d",
-    "XavierUniformConv2d",
-    "ZeroConv2d",
+    "Layout",
+    "LeCunNormal",
+    "LeCunUniform",
+    "Normal",
+    "Orthogonal",
+    "PixelShuffle",
+    "Scheme",
+    "TorchDefault",
+    "Uniform",
+    "VarianceScaling",
+    "XavierNormal",
+    "XavierUniform",
+    "Zero",
     "__version__",
     "activations",
+    "conv1d",
     "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "convert",
     "delta_orthogonal_",
+    "diagnostics",
     "fans",
     "gain",
     "icnr_",
     "identity_",
+    "layer_class",
+    "linear",
     "lsuv_",
     "module_seed",
     "orthogonal_",
+    "pixel_shuffle",
     "register_activation",
     "schemes",
     "seed_modules",
     "to_torch",
     "variance_scaling_",
 ]
+__all__ += _layers.__all__

@@ -7,38 +7,33 @@ or any elementwise callable. Names that ``torch.nn.init.calculate_gain`` knows k
     g = 1 / sqrt(E[phi(z)^2]),  z ~ N(0, 1),
 
 which makes unit pre-activation variance a fixed point of q -> g^2 E[phi(sqrt(q) z)^2].
+
+Every built-in activation is one :class:`Builtin` record; the lookups by name, module class and
+function are derived from :data:`BUILTINS`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
+import dataclasses
 import functools
 import math
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from initconv._functional import check_gain
 from initconv._quadrature import gaussian_expectation
+from initconv._validate import check_real, describe, unknown
 
 __all__ = ["ActivationSpec", "activations", "gain", "register_activation"]
 
 ActivationSpec = str | nn.Module | type[nn.Module] | Callable[[Tensor], Tensor]
 
 _Params = tuple[tuple[str, Any], ...]
-
-
-class _Family(NamedTuple):
-    """A built-in activation: its function, its parameters with defaults, and a closed-form gain."""
-
-    phi: Callable[..., Tensor]
-    defaults: _Params = ()
-    exact: Callable[..., float] | None = None
 
 
 def _leaky_gain(negative_slope: float) -> float:
@@ -50,37 +45,114 @@ def _prelu(x: Tensor, init: float) -> Tensor:
     return F.leaky_relu(x, init)
 
 
-_FAMILIES: dict[str, _Family] = {
+def _prelu_gain(init: float) -> float:
+    return _leaky_gain(init)
+
+
+@dataclasses.dataclass(frozen=True)
+class Builtin:
+    """A built-in activation: its function, module class, functional forms and gain.
+
+    Attributes:
+        name: the canonical name.
+        phi: the function, called as ``phi(x, **params)``.
+        module: the ``nn.Module`` class that applies it, if any.
+        functions: the functional forms that apply it (``F.relu``, ``torch.relu``, ...).
+        defaults: its parameters and their defaults, as the module's attribute names.
+        exact: a closed-form gain of the parameters; ``None`` for a gain derived by quadrature.
+        source: why the gain has its value, for the gain table.
+    """
+
+    name: str
+    phi: Callable[..., Tensor]
+    module: type[nn.Module] | None = None
+    functions: tuple[Callable[..., Any], ...] = ()
+    defaults: _Params = ()
+    exact: Callable[..., float] | None = None
+    source: str = "derived"
+
+
+_TORCH = "torch's table"
+
+BUILTINS: tuple[Builtin, ...] = (
     # torch.nn.init.calculate_gain's table, value for value.
-    "linear": _Family(lambda x: x, exact=lambda: 1.0),
-    "sigmoid": _Family(torch.sigmoid, exact=lambda: 1.0),
-    "tanh": _Family(torch.tanh, exact=lambda: 5.0 / 3),
-    "relu": _Family(F.relu, exact=lambda: math.sqrt(2.0)),
-    "leaky_relu": _Family(F.leaky_relu, (("negative_slope", 0.01),), exact=_leaky_gain),
-    "prelu": _Family(_prelu, (("init", 0.25),), exact=lambda init: _leaky_gain(init)),
+    Builtin("linear", lambda x: x, nn.Identity, exact=lambda: 1.0, source=_TORCH),
+    Builtin(
+        "sigmoid",
+        torch.sigmoid,
+        nn.Sigmoid,
+        (torch.sigmoid, F.sigmoid, Tensor.sigmoid),
+        exact=lambda: 1.0,
+        source=_TORCH,
+    ),
+    Builtin(
+        "tanh",
+        torch.tanh,
+        nn.Tanh,
+        (torch.tanh, F.tanh, Tensor.tanh),
+        exact=lambda: 5.0 / 3,
+        source=_TORCH,
+    ),
+    Builtin(
+        "relu",
+        F.relu,
+        nn.ReLU,
+        (torch.relu, F.relu, Tensor.relu),
+        exact=lambda: math.sqrt(2.0),
+        source=_TORCH,
+    ),
+    Builtin(
+        "leaky_relu",
+        F.leaky_relu,
+        nn.LeakyReLU,
+        (F.leaky_relu,),
+        (("negative_slope", 0.01),),
+        exact=_leaky_gain,
+        source=_TORCH,
+    ),
+    Builtin(
+        "prelu",
+        _prelu,
+        nn.PReLU,
+        defaults=(("init", 0.25),),
+        exact=_prelu_gain,
+        source="leaky_relu's formula at the init slope 0.25",
+    ),
     # torch says 3/4, chosen empirically for gradient flow; at 3/4 a deep SELU stack settles at
     # q* = 0.023. Self-normalizing networks (Klambauer et al. 2017) need LeCun's 1, which is also
     # what torch's docs recommend for them ("use nonlinearity='linear'").
-    "selu": _Family(F.selu, exact=lambda: 1.0),
+    Builtin(
+        "selu",
+        F.selu,
+        nn.SELU,
+        (torch.selu, F.selu),
+        exact=lambda: 1.0,
+        source="self-normalizing value (torch: 3/4)",
+    ),
     # Derived by quadrature.
-    "gelu": _Family(F.gelu),
-    "gelu_tanh": _Family(functools.partial(F.gelu, approximate="tanh")),
-    "silu": _Family(F.silu),
-    "mish": _Family(F.mish),
-    "elu": _Family(F.elu, (("alpha", 1.0),)),
-    "celu": _Family(F.celu, (("alpha", 1.0),)),
-    "softplus": _Family(F.softplus, (("beta", 1.0), ("threshold", 20.0))),
-    "hardswish": _Family(F.hardswish),
-    "hardsigmoid": _Family(F.hardsigmoid),
-    "relu6": _Family(F.relu6),
-    "hardtanh": _Family(F.hardtanh, (("min_val", -1.0), ("max_val", 1.0))),
-    "softsign": _Family(F.softsign),
-    "logsigmoid": _Family(F.logsigmoid),
-}
+    Builtin("gelu", F.gelu, nn.GELU, (F.gelu,)),
+    Builtin("gelu_tanh", functools.partial(F.gelu, approximate="tanh")),
+    Builtin("silu", F.silu, nn.SiLU, (F.silu,)),
+    Builtin("mish", F.mish, nn.Mish, (F.mish,)),
+    Builtin("elu", F.elu, nn.ELU, (F.elu,), (("alpha", 1.0),)),
+    Builtin("celu", F.celu, nn.CELU, (torch.celu, F.celu), (("alpha", 1.0),)),
+    Builtin(
+        "softplus", F.softplus, nn.Softplus, (F.softplus,), (("beta", 1.0), ("threshold", 20.0))
+    ),
+    Builtin("hardswish", F.hardswish, nn.Hardswish, (F.hardswish,)),
+    Builtin("hardsigmoid", F.hardsigmoid, nn.Hardsigmoid, (F.hardsigmoid,)),
+    Builtin("relu6", F.relu6, nn.ReLU6, (F.relu6,)),
+    Builtin(
+        "hardtanh", F.hardtanh, nn.Hardtanh, (F.hardtanh,), (("min_val", -1.0), ("max_val", 1.0))
+    ),
+    Builtin("softsign", F.softsign, nn.Softsign, (F.softsign,)),
+    Builtin("logsigmoid", F.logsigmoid, nn.LogSigmoid, (F.logsigmoid,)),
+)
 
-_ALIASES: dict[str, str] = {
+ALIASES: Mapping[str, str] = {
     "identity": "linear",
     "swish": "silu",
+    # calculate_gain's names for a linear map.
     **{
         name: "linear"
         for name in (
@@ -94,54 +166,12 @@ _ALIASES: dict[str, str] = {
     },
 }
 
-_MODULES: dict[type[nn.Module], str] = {
-    nn.Identity: "linear",
-    nn.Sigmoid: "sigmoid",
-    nn.Tanh: "tanh",
-    nn.ReLU: "relu",
-    nn.LeakyReLU: "leaky_relu",
-    nn.PReLU: "prelu",
-    nn.SELU: "selu",
-    nn.GELU: "gelu",
-    nn.SiLU: "silu",
-    nn.Mish: "mish",
-    nn.ELU: "elu",
-    nn.CELU: "celu",
-    nn.Softplus: "softplus",
-    nn.Hardswish: "hardswish",
-    nn.Hardsigmoid: "hardsigmoid",
-    nn.ReLU6: "relu6",
-    nn.Hardtanh: "hardtanh",
-    nn.Softsign: "softsign",
-    nn.LogSigmoid: "logsigmoid",
+_BY_NAME: dict[str, Builtin] = {record.name: record for record in BUILTINS}
+_BY_MODULE: dict[type[nn.Module], Builtin] = {
+    record.module: record for record in BUILTINS if record.module is not None
 }
-
-_FUNCTIONS: dict[Callable[..., Any], str] = {
-    torch.sigmoid: "sigmoid",
-    F.sigmoid: "sigmoid",
-    torch.tanh: "tanh",
-    F.tanh: "tanh",
-    torch.relu: "relu",
-    F.relu: "relu",
-    F.leaky_relu: "leaky_relu",
-    torch.selu: "selu",
-    F.selu: "selu",
-    F.gelu: "gelu",
-    F.silu: "silu",
-    F.mish: "mish",
-    F.elu: "elu",
-    torch.celu: "celu",
-    F.celu: "celu",
-    F.softplus: "softplus",
-    F.hardswish: "hardswish",
-    F.hardsigmoid: "hardsigmoid",
-    F.relu6: "relu6",
-    F.hardtanh: "hardtanh",
-    F.softsign: "softsign",
-    F.logsigmoid: "logsigmoid",
-    Tensor.sigmoid: "sigmoid",
-    Tensor.tanh: "tanh",
-    Tensor.relu: "relu",
+_BY_FUNCTION: dict[object, str] = {
+    function: record.name for record in BUILTINS for function in record.functions
 }
 
 # Activations added by register_activation: name -> (function, gain).
@@ -151,13 +181,60 @@ _REGISTERED: dict[str, tuple[Callable[[Tensor], Tensor], float]] = {}
 _CALLABLE_GAINS: weakref.WeakKeyDictionary[Callable[..., Any], float] = weakref.WeakKeyDictionary()
 
 
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """An activation spec, resolved: its canonical name, gain and float64 elementwise function."""
+
+    name: str
+    gain: float
+    phi: Callable[[Tensor], Tensor]
+
+
 def activations() -> tuple[str, ...]:
     """The activation names that ``activation=`` accepts, sorted: built-in, aliases and registered."""
-    return tuple(sorted({*_FAMILIES, *_ALIASES, *_REGISTERED}))
+    return tuple(sorted({*_BY_NAME, *ALIASES, *_REGISTERED}))
+
+
+def builtin(name: str) -> Builtin | None:
+    """The record of the built-in activation ``name`` (aliases resolved), or ``None``."""
+    return _BY_NAME.get(ALIASES.get(name, name))
+
+
+def module_class(name: str) -> type[nn.Module] | None:
+    """The module class of the built-in activation ``name``, or ``None``."""
+    record = builtin(name)
+    return None if record is None else record.module
+
+
+def is_activation_module(module: nn.Module) -> bool:
+    """Whether ``module`` is one of the built-in activation modules (``nn.Identity`` is not)."""
+    return type(module) in _BY_MODULE and not isinstance(module, nn.Identity)
+
+
+def function_name(target: object) -> str | None:
+    """The activation name of a function, its in-place variant (``torch.relu_``) and registered
+    functions included; ``None`` for anything else."""
+    candidates: list[object] = [target]
+    label = getattr(target, "__name__", "")
+    if isinstance(label, str) and label.endswith("_"):
+        candidates += [getattr(F, label[:-1], None), getattr(torch, label[:-1], None)]
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        try:
+            name = _BY_FUNCTION.get(candidate)
+        except TypeError:  # an unhashable target
+            name = None
+        if name is not None:
+            return name
+        for registered, (fn, _) in _REGISTERED.items():
+            if fn is candidate:
+                return registered
+    return None
 
 
 def _canonical(name: str, params: Mapping[str, Any]) -> str:
-    defaults = dict(_FAMILIES[name].defaults)
+    defaults = dict(_BY_NAME[name].defaults)
     # Floats print to 7 significant digits: a PReLU's float32 slope 0.1 reads 0.1, not 0.100000001.
     changed = [
         f"{key}={value:.7g}" if isinstance(value, float) else f"{key}={value!r}"
@@ -168,15 +245,17 @@ def _canonical(name: str, params: Mapping[str, Any]) -> str:
 
 
 @functools.cache
-def _family_gain(name: str, params: _Params) -> float:
-    family = _FAMILIES[name]
+def _builtin_gain(name: str, params: _Params) -> float:
+    record = _BY_NAME[name]
     kwargs = dict(params)
-    if family.exact is not None:
-        return family.exact(**kwargs)
-    return _derived_gain(name, functools.partial(family.phi, **kwargs))
+    if record.exact is not None:
+        return record.exact(**kwargs)
+    return derived_gain(name, functools.partial(record.phi, **kwargs))
 
 
-def _derived_gain(label: str, phi: Callable[[Tensor], Tensor]) -> float:
+def derived_gain(label: str, phi: Callable[[Tensor], Tensor]) -> float:
+    """``1 / sqrt(E[phi(z)^2])``, z ~ N(0, 1), by quadrature; ``label`` names ``phi`` in errors."""
+
     def second_moment(z: Tensor) -> Tensor:
         try:
             out = phi(z)
@@ -206,19 +285,12 @@ def _derived_gain(label: str, phi: Callable[[Tensor], Tensor]) -> float:
     return 1.0 / math.sqrt(moment)
 
 
-def _unknown_name(name: str) -> ValueError:
-    names = activations()
-    message = f"activation must be one of {names}, got {name!r}"
-    close = difflib.get_close_matches(name, names, n=1)
-    if close:
-        message += f"; did you mean {close[0]!r}?"
-    return ValueError(message)
-
-
-def _from_module(module: nn.Module) -> tuple[str, float]:
-    name = _MODULES[type(module)]
+def _from_module(module: nn.Module) -> Resolved:
+    record = _BY_MODULE[type(module)]
+    name = record.name
     if name == "gelu" and getattr(module, "approximate", "none") == "tanh":
-        name = "gelu_tanh"
+        record = _BY_NAME["gelu_tanh"]
+        name = record.name
     if name == "prelu":
         slopes = module.get_parameter("weight").detach()
         if not bool((slopes == slopes.flatten()[0]).all()):
@@ -228,23 +300,45 @@ def _from_module(module: nn.Module) -> tuple[str, float]:
             )
         params: dict[str, Any] = {"init": float(slopes.flatten()[0])}
     else:
-        params = {key: getattr(module, key) for key, _ in _FAMILIES[name].defaults}
-    return _canonical(name, params), _family_gain(name, tuple(params.items()))
+        params = {key: getattr(module, key) for key, _ in record.defaults}
+    phi = functools.partial(record.phi, **params)
+    return Resolved(_canonical(name, params), _builtin_gain(name, tuple(params.items())), phi)
 
 
 def _callable_label(fn: Callable[..., Any]) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
 
 
-def resolve(spec: ActivationSpec) -> tuple[str, float]:
-    """Resolve an activation spec to ``(canonical name, gain)``; see the module docstring."""
+def _from_name(spec: str) -> Resolved:
+    name = ALIASES.get(spec, spec)
+    record = _BY_NAME.get(name)
+    if record is not None:
+        phi = functools.partial(record.phi, **dict(record.defaults))
+        return Resolved(name, _builtin_gain(name, record.defaults), phi)
+    if name in _REGISTERED:
+        fn, value = _REGISTERED[name]
+        return Resolved(name, value, fn)
+    raise unknown("activation", spec, activations())
+
+
+def _from_callable(spec: Callable[[Tensor], Tensor]) -> Resolved:
+    known = function_name(spec)
+    if known is not None:
+        return _from_name(known)
+    label = _callable_label(spec)
+    try:
+        return Resolved(label, _CALLABLE_GAINS[spec], spec)
+    except (KeyError, TypeError):
+        value = derived_gain(label, spec)
+    with contextlib.suppress(TypeError):  # not weak-referenceable: derived again next time
+        _CALLABLE_GAINS[spec] = value
+    return Resolved(label, value, spec)
+
+
+def resolve(spec: ActivationSpec) -> Resolved:
+    """Resolve an activation spec to its canonical name, gain and function (module docstring)."""
     if isinstance(spec, str):
-        name = _ALIASES.get(spec, spec)
-        if name in _FAMILIES:
-            return name, _family_gain(name, _FAMILIES[name].defaults)
-        if name in _REGISTERED:
-            return name, _REGISTERED[name][1]
-        raise _unknown_name(spec)
+        return _from_name(spec)
     if isinstance(spec, type):
         if not issubclass(spec, nn.Module):
             raise TypeError(f"activation class must be an nn.Module subclass, got {spec!r}")
@@ -256,27 +350,13 @@ def resolve(spec: ActivationSpec) -> tuple[str, float]:
                 f"pass an instance such as {spec.__name__}(...)"
             ) from error
         return resolve(instance)
-    if isinstance(spec, nn.Module) and type(spec) in _MODULES:
+    if isinstance(spec, nn.Module) and type(spec) in _BY_MODULE:
         return _from_module(spec)
     if callable(spec):
-        fn: Callable[[Tensor], Tensor] = spec
-        try:
-            known = _FUNCTIONS.get(spec)
-        except TypeError:  # an unhashable callable
-            known = None
-        if known is not None:
-            return resolve(known)
-        label = _callable_label(spec)
-        try:
-            return label, _CALLABLE_GAINS[spec]
-        except (KeyError, TypeError):
-            value = _derived_gain(label, fn)
-        with contextlib.suppress(TypeError):  # not weak-referenceable: derived again next time
-            _CALLABLE_GAINS[spec] = value
-        return label, value
+        return _from_callable(spec)
     raise TypeError(
         "activation must be a name, an nn.Module class or instance, or an elementwise callable, "
-        f"got {type(spec).__name__} {spec!r}"
+        f"got {describe(spec)}"
     )
 
 
@@ -291,9 +371,9 @@ def gain(activation: ActivationSpec) -> float:
     .. math::
         g = \frac{1}{\sqrt{\mathbb{E}_{z \sim \mathcal{N}(0, 1)}[\phi(z)^2]}},
 
-    computed by adaptive quadrature to 1e-9, kinks included. It makes unit pre-activation variance a
-    fixed point of the forward variance map (Poole et al., 2016, "Exponential expressivity in deep
-    neural networks through transient chaos").
+    computed by adaptive quadrature (absolute error below 1e-13), kinks included. It makes unit
+    pre-activation variance a fixed point of the forward variance map (Poole et al., 2016,
+    "Exponential expressivity in deep neural networks through transient chaos").
 
     Args:
         activation: a name (``"gelu"``), an ``nn.Module`` class or instance (its parameters, such
@@ -305,7 +385,7 @@ def gain(activation: ActivationSpec) -> float:
         >>> round(gain(nn.LeakyReLU(0.2)), 4)
         1.3868
     """
-    return resolve(activation)[1]
+    return resolve(activation).gain
 
 
 def register_activation(
@@ -328,13 +408,13 @@ def register_activation(
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str, got {name!r}")
-    if name in _FAMILIES or name in _ALIASES:
+    if name in _BY_NAME or name in ALIASES:
         raise ValueError(f"name {name!r} is a built-in activation and cannot be registered again")
     if name in _REGISTERED and not overwrite:
         raise ValueError(
             f"activation {name!r} is already registered; pass overwrite=True to replace it"
         )
     if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__} {fn!r}")
-    value = _derived_gain(repr(name), fn) if gain is None else check_gain(gain)
+        raise TypeError(f"fn must be callable, got {describe(fn)}")
+    value = derived_gain(repr(name), fn) if gain is None else check_real("gain", gain, minimum=0.0)
     _REGISTERED[name] = (fn, value)

@@ -14,8 +14,8 @@ import warnings
 
 from torch import nn
 
-from initconv._base import schemes
 from initconv._convert import convert
+from initconv._scheme import scheme_names
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scheme",
         default="kaiming_normal",
-        choices=sorted(schemes()),
+        choices=scheme_names(),
         help="the scheme to convert to (default: %(default)s)",
     )
     parser.add_argument(

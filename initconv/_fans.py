@@ -8,7 +8,11 @@ from torch import nn
 
 __all__ = ["fans"]
 
-_CONVOLUTIONS = (
+TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+# Every layer kind initconv serves, in the order tables list them.
+KINDS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, *TRANSPOSED, nn.Linear)
+
+CONVOLUTIONS = (
     nn.Conv1d,
     nn.Conv2d,
     nn.Conv3d,
@@ -55,7 +59,7 @@ def fans(layer: nn.Module) -> tuple[float, float]:
     """
     if isinstance(layer, nn.Linear):
         return float(layer.in_features), float(layer.out_features)
-    if isinstance(layer, _CONVOLUTIONS):
+    if isinstance(layer, CONVOLUTIONS):
         taps = math.prod(layer.kernel_size)
         fan_in = layer.in_channels // layer.groups * taps
         fan_out = layer.out_channels // layer.groups * taps

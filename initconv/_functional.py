@@ -1,18 +1,31 @@
-"""In-place tensor initialisers. Every random one takes ``generator=``, as ``torch.nn.init`` does."""
+"""In-place tensor initialisers. Every random one takes ``generator=``, as ``torch.nn.init`` does.
+
+A weight is laid out with its groups along dim 0: ``(out, in / groups, *kernel)`` for a
+convolution, ``(in, out / groups, *kernel)`` for a transposed one, ``(out, in)`` for a linear
+layer. The structured initialisers take that layout as it is, so the same call serves every kind;
+``delta_orthogonal_`` alone needs to know which of the two channel dims is the output.
+"""
 
 from __future__ import annotations
 
 import math
 import warnings
 from collections.abc import Callable
-from typing import Literal
 
 import torch
 from torch import Tensor
 
+from initconv._sampling import (
+    DISTRIBUTIONS,
+    FAN_MODES,
+    Distribution,
+    FanMode,
+    draw_zero_mean_,
+    std_for,
+)
+from initconv._validate import check_bool, check_choice, check_int, check_real, describe
+
 __all__ = [
-    "Distribution",
-    "FanMode",
     "delta_orthogonal_",
     "icnr_",
     "identity_",
@@ -20,35 +33,18 @@ __all__ = [
     "variance_scaling_",
 ]
 
-FanMode = Literal["fan_in", "fan_out", "fan_avg"]
-Distribution = Literal["normal", "uniform", "truncated_normal"]
-FAN_MODES: tuple[str, ...] = ("fan_avg", "fan_in", "fan_out")
-DISTRIBUTIONS: tuple[str, ...] = ("normal", "truncated_normal", "uniform")
-
-# Standard deviation of N(0, 1) truncated to (-2, 2): sqrt(E[Z^2 | |Z| <= 2]) with
-# E[Z^2 | |Z| <= c] = 1 - 2 c phi(c) / (2 Phi(c) - 1). Dividing the underlying std by it makes the
-# truncated draw's variance exactly the target (the JAX, Keras and Haiku convention).
-TRUNCATED_NORMAL_STD = 0.87962566103423978
-
-
-def check_choice(parameter: str, value: object, choices: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise a ValueError that lists them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{parameter} must be one of {choices}, got {value!r}")
-    return value
-
 
 def check_gain(value: object, parameter: str = "gain") -> float:
-    """Return ``value`` as a float if it is a finite, non-negative real number, else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{parameter} must be a float, got {type(value).__name__} {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{parameter} must be finite and >= 0, got {value!r}")
-    return float(value)
+    """A gain, std or scale: a finite real number >= 0."""
+    return check_real(parameter, value, minimum=0.0)
 
 
 def weight_fans(tensor: Tensor) -> tuple[float, float]:
-    """``(fan_in, fan_out)`` read off a ``(out, in, *kernel)`` weight, as ``torch.nn.init`` does."""
+    """``(fan_in, fan_out)`` read off a weight's shape, as ``torch.nn.init`` does.
+
+    Right for convolutions with ``groups=1`` and linear layers; :func:`initconv.fans` gives the
+    fans of grouped and transposed layers.
+    """
     if tensor.dim() < 2:
         raise ValueError(
             f"tensor must have at least 2 dimensions to have fans, got shape {tuple(tensor.shape)}"
@@ -57,80 +53,11 @@ def weight_fans(tensor: Tensor) -> tuple[float, float]:
     return float(tensor.shape[1] * taps), float(tensor.shape[0] * taps)
 
 
-def std_for(gain: float, fan_in: float, fan_out: float, mode: str) -> float:
-    """The standard deviation ``gain / sqrt(fan)`` for ``mode``, with fan_avg = (in + out) / 2."""
-    # Each branch repeats torch.nn.init's own float arithmetic (xavier_* and kaiming_*), so that the
-    # same generator gives bit-identical weights.
-    check_choice("mode", mode, FAN_MODES)
-    if mode == "fan_avg":
-        return gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return gain / math.sqrt(fan_in if mode == "fan_in" else fan_out)
-
-
-# On CPU, normal_ on a contiguous tensor of 16 or more values draws all its uniforms first and then
-# turns them into normals 16 at a time (Box-Muller): two passes over memory, and on a large tensor
-# the second one misses the cache. Drawn in cache-sized pieces it costs about what uniform_ does.
-# Every piece is a multiple of 16 values and the last is at least 16 long, so the values are bit for
-# bit those of one normal_ call on the same generator (tests/test_layers.py checks the seams).
-NORMAL_PIECE = 1 << 16
-
-
-def draw_normal_(
-    tensor: Tensor, mean: float, std: float, generator: torch.Generator | None
-) -> None:
-    """``tensor.normal_(mean, std, generator=generator)``, drawn in cache-sized pieces on CPU."""
-    n = tensor.numel()
-    if n <= NORMAL_PIECE or tensor.device.type != "cpu" or not tensor.is_contiguous():
-        tensor.normal_(mean, std, generator=generator)
-        return
-    sizes = [NORMAL_PIECE] * (n // NORMAL_PIECE)
-    rest = n % NORMAL_PIECE
-    if rest >= 16:
-        sizes.append(rest)
-    else:
-        sizes[-1] += rest
-    for piece in torch.split(tensor.view(-1), sizes):
-        piece.normal_(mean, std, generator=generator)
-
-
-def fill_(tensor: Tensor, std: float, distribution: str, generator: torch.Generator | None) -> None:
-    """Fill ``tensor`` with zero-mean draws of standard deviation ``std`` from ``distribution``."""
-    check_choice("distribution", distribution, DISTRIBUTIONS)
-    if distribution == "normal":
-        draw_normal_(tensor, 0.0, std, generator)
-    elif distribution == "uniform":
-        # U(-b, b) has variance b^2 / 3.
-        bound = math.sqrt(3.0) * std
-        tensor.uniform_(-bound, bound, generator=generator)
-    else:
-        truncated_normal_(tensor, std / TRUNCATED_NORMAL_STD, generator)
-
-
-def truncated_normal_(tensor: Tensor, sigma: float, generator: torch.Generator | None) -> None:
-    """Fill ``tensor`` with N(0, sigma^2) draws conditioned on ``|x| <= 2 sigma``, by rejection.
-
-    Every value is drawn from the normal and redrawn while it falls outside, which gives exactly
-    the truncated normal. 95.4% of draws land inside, so the rounds of redraws shrink by a factor
-    of 22 each. ``torch.nn.init.trunc_normal_`` inverts the CDF through ``erfinv`` instead, which
-    on CPU costs about seven times a normal draw (``python -m benchmarks construction``).
-    """
-    if tensor.is_meta:  # nothing to draw, and nonzero() has no meta kernel
-        return
-    # Low precision and strided tensors get a contiguous float32 (float64) scratch.
-    in_place = tensor.dtype in (torch.float32, torch.float64) and tensor.is_contiguous()
-    scratch = torch.float64 if tensor.dtype == torch.float64 else torch.float32
-    work = tensor if in_place else torch.empty(tensor.shape, dtype=scratch, device=tensor.device)
-    flat = work.view(-1)
-    # Drawn at sigma and tested as stored, so every kept value is within the bound as it stands.
-    bound = 2.0 * sigma
-    draw_normal_(flat, 0.0, sigma, generator)
-    outside = torch.nonzero(flat.abs() > bound).view(-1)
-    while outside.numel():
-        fresh = flat.new_empty(outside.numel()).normal_(0.0, sigma, generator=generator)
-        flat[outside] = fresh
-        outside = outside[fresh.abs() > bound]
-    if work is not tensor:
-        tensor.copy_(work)
+def _is_empty(tensor: Tensor) -> bool:
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+        return True
+    return False
 
 
 def variance_scaling_(
@@ -144,8 +71,8 @@ def variance_scaling_(
 ) -> Tensor:
     r"""Fill ``tensor`` with zero-mean values of variance ``gain**2 / fan``.
 
-    The one core behind the Kaiming, Xavier and LeCun schemes (the form of
-    ``jax.nn.initializers.variance_scaling``, whose ``scale`` is ``gain**2`` here):
+    The form of ``jax.nn.initializers.variance_scaling`` (whose ``scale`` is ``gain**2`` here),
+    and the maths of the Kaiming, Xavier and LeCun schemes, which call the same sampler:
 
     .. math::
         \operatorname{Var}(W) = \frac{g^2}{n}, \qquad n = \begin{cases}
@@ -180,21 +107,20 @@ def variance_scaling_(
     check_gain(gain)
     check_choice("mode", mode, FAN_MODES)
     check_choice("distribution", distribution, DISTRIBUTIONS)
-    if 0 in tensor.shape:
-        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
+    if _is_empty(tensor):
         return tensor
     fan_in, fan_out = weight_fans(tensor) if fans is None else fans
     std = std_for(gain, fan_in, fan_out, mode)
     with torch.no_grad():
-        fill_(tensor, std, distribution, generator)
+        draw_zero_mean_(tensor, std, distribution, generator)
     return tensor
 
 
-# --- Structured initialisers (issue 4): orthogonal, delta-orthogonal, identity, ICNR. ---
+# --- Structured initialisers: orthogonal, delta-orthogonal, identity, ICNR. ---
 
 
 def _check_layout(tensor: Tensor, groups: object, min_dim: int) -> int:
-    """Validate a ``(out, in / groups, *kernel)`` weight and ``groups``; return ``groups``."""
+    """Validate a weight with its groups along dim 0, and ``groups``; return ``groups``."""
     if not isinstance(tensor, Tensor) or not tensor.is_floating_point():
         kind = tensor.dtype if isinstance(tensor, Tensor) else type(tensor).__name__
         raise TypeError(f"tensor must be a floating point torch.Tensor, got {kind}")
@@ -202,20 +128,12 @@ def _check_layout(tensor: Tensor, groups: object, min_dim: int) -> int:
         raise ValueError(
             f"tensor must have at least {min_dim} dimensions, got shape {tuple(tensor.shape)}"
         )
-    if isinstance(groups, bool) or not isinstance(groups, int):
-        raise TypeError(f"groups must be an int, got {type(groups).__name__} {groups!r}")
-    if groups < 1 or tensor.shape[0] % groups:
+    count = check_int("groups", groups, minimum=1)
+    if tensor.shape[0] % count:
         raise ValueError(
             f"groups must be a positive divisor of dim 0 ({tensor.shape[0]}), got {groups!r}"
         )
-    return groups
-
-
-def _is_empty(tensor: Tensor) -> bool:
-    if tensor.numel() == 0:
-        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
-        return True
-    return False
+    return count
 
 
 def qr_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -272,11 +190,15 @@ def orthogonal_(
     r"""Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain``, one per group.
 
     Described in "Exact solutions to the nonlinear dynamics of learning in deep linear neural
-    networks", Saxe, A. et al. (2013). Each group's block of ``out / groups`` rows, flattened to
-    :math:`W_g \in \mathbb{R}^{r \times c}`, :math:`c = \prod_{i \ge 1} \text{shape}_i`, satisfies
+    networks", Saxe, A. et al. (2013). Each group's block of ``shape[0] / groups`` rows, flattened
+    to :math:`W_g \in \mathbb{R}^{r \times c}`, :math:`c = \prod_{i \ge 1} \text{shape}_i`, satisfies
 
     .. math::
         W_g W_g^\top = g^2 I_r \quad (r \le c), \qquad W_g^\top W_g = g^2 I_c \quad (r > c).
+
+    For a transposed convolution, whose weight is ``(in, out / groups, *kernel)``, the rows are its
+    input channels: with non-overlapping taps (stride = kernel) and ``in <= out * taps`` the layer
+    is then an isometry times ``gain``.
 
     Unlike ``torch.nn.init.orthogonal_``, it works for float16 and bfloat16 tensors (QR runs in
     float32 and the result is cast back once) and for grouped convolutions. With ``groups=1`` and a
@@ -284,9 +206,9 @@ def orthogonal_(
     generator.
 
     Args:
-        tensor: a tensor of at least 2 dimensions, laid out ``(out, in / groups, *kernel)``.
+        tensor: a tensor of at least 2 dimensions, its groups along dim 0.
         gain: the gain :math:`g`, at least 0.
-        groups: the convolution's groups; must divide ``tensor.shape[0]``.
+        groups: the layer's groups; must divide ``tensor.shape[0]``.
         generator: the generator to draw from; the global one when ``None``.
 
     Examples:
@@ -315,6 +237,7 @@ def delta_orthogonal_(
     gain: float = 1.0,
     *,
     groups: int = 1,
+    transposed: bool = False,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     r"""Fill a convolution weight with the delta-orthogonal kernel: orthogonal at the centre tap,
@@ -323,19 +246,23 @@ def delta_orthogonal_(
     Described in "Dynamical isometry and a mean field theory of CNNs: How to train 10,000-layer
     vanilla convolutional neural networks", Xiao, L. et al. (2018). With :math:`t` the centre tap
     (:func:`centre`: :math:`(k - 1) // 2` per dimension) and :math:`H_g` group :math:`g`'s
-    :math:`(C_\text{out}/G) \times (C_\text{in}/G)` block,
+    :math:`(C_\text{out}/G) \times (C_\text{in}/G)` map from inputs to outputs at that tap,
 
     .. math::
-        W[:, :, t] = g\,H, \quad H_g^\top H_g = I, \qquad W[:, :, s] = 0 \quad (s \ne t).
+        H_g^\top H_g = g^2 I, \qquad W[:, :, s] = 0 \quad (s \ne t),
 
-    The construction needs :math:`C_\text{out} \ge C_\text{in}`; a ValueError says so otherwise.
-    Each :math:`H_g` is what ``torch.nn.init.orthogonal_`` draws for a
-    :math:`(C_\text{out}/G) \times (C_\text{in}/G)` tensor from the same generator.
+    so each pixel's channel vector is mapped by an isometry times :math:`g`. A convolution stores
+    :math:`H_g` at the tap, a transposed convolution (``transposed=True``, weight
+    ``(in, out / groups, *kernel)``) its transpose. The construction needs
+    :math:`C_\text{out} \ge C_\text{in}`; a ValueError says so otherwise. Each block is what
+    ``torch.nn.init.orthogonal_`` draws for a tensor of the stored block's shape from the same
+    generator.
 
     Args:
-        tensor: a convolution weight ``(out, in / groups, *kernel)`` of at least 3 dimensions.
+        tensor: a convolution weight of at least 3 dimensions, its groups along dim 0.
         gain: the gain :math:`g`, at least 0.
         groups: the convolution's groups; must divide ``tensor.shape[0]``.
+        transposed: whether ``tensor`` is a transposed convolution's weight.
         generator: the generator to draw from; the global one when ``None``.
 
     Examples:
@@ -344,13 +271,15 @@ def delta_orthogonal_(
     """
     groups = _check_layout(tensor, groups, 3)
     gain = check_gain(gain)
+    transposed = check_bool("transposed", transposed)
     rows, cols = tensor.shape[0] // groups, tensor.shape[1]
-    if rows < cols:
+    outputs, inputs = (cols, rows) if transposed else (rows, cols)
+    if outputs < inputs:
         raise ValueError(
-            "delta-orthogonal needs out_channels >= in_channels: its centre tap is an out x in "
-            "matrix H with H^T H = g^2 I (Xiao et al. 2018), which does not exist for out < in; "
-            f"got out_channels={tensor.shape[0]}, in_channels={cols * groups}, groups={groups}. "
-            "OrthogonalConv2d serves out < in."
+            "delta-orthogonal needs out_channels >= in_channels: its centre tap maps each pixel's "
+            "inputs to its outputs by an out x in matrix H with H^T H = g^2 I (Xiao et al. 2018), "
+            f"which does not exist for out < in; got out_channels={outputs * groups}, "
+            f"in_channels={inputs * groups}, groups={groups}. The orthogonal scheme serves out < in."
         )
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
@@ -365,31 +294,33 @@ def delta_orthogonal_(
 
 
 def identity_(tensor: Tensor, gain: float = 1.0, *, groups: int = 1) -> Tensor:
-    r"""Fill a convolution weight with a Dirac kernel: ``gain`` times the identity map, per group.
+    r"""Fill a weight with a Dirac kernel (an identity matrix for a linear layer) times ``gain``.
 
-    Output channel :math:`d` of each group copies input channel :math:`d` of that group through
-    the centre tap :math:`t` (:func:`centre`), for :math:`d < m = \min(C_\text{out}, C_\text{in}) / G`:
+    Channel :math:`d` along dim 0 of each group is joined to channel :math:`d` along dim 1 through
+    the centre tap :math:`t` (:func:`centre`), for :math:`d < m = \min(\text{shape}_0 / G,
+    \text{shape}_1)`:
 
     .. math::
-        W[gC_\text{out}/G + d,\ d,\ t] = g, \qquad \text{every other entry } 0.
+        W[g\,\text{shape}_0/G + d,\ d,\ t] = g, \qquad \text{every other entry } 0.
 
-    With :math:`C_\text{in} = C_\text{out}` the convolution is :math:`g` times the identity (with
-    ``padding="same"``, also for even kernels). Otherwise it is the partial identity of ZerO
-    (Zhao, J. et al. (2022), "ZerO initialization: Initializing neural networks with only zeros
-    and ones"): with more outputs the extra output channels are zero, with fewer the extra input
-    channels are dropped. Deterministic; the same as ``torch.nn.init.dirac_(tensor, groups)``
-    times ``gain`` for odd kernels.
+    With as many inputs as outputs the layer is :math:`g` times the identity map (for a
+    convolution with ``padding="same"``, even kernels included; for a transposed convolution with
+    stride 1 and padding :math:`t`). Otherwise it is the partial identity of ZerO (Zhao, J. et al.
+    (2022), "ZerO initialization: Initializing neural networks with only zeros and ones"): extra
+    outputs are zero and extra inputs are dropped. Deterministic; the same as
+    ``torch.nn.init.dirac_(tensor, groups)`` times ``gain`` for odd kernels, and as
+    ``torch.nn.init.eye_`` times ``gain`` for a 2-d tensor.
 
     Args:
-        tensor: a convolution weight ``(out, in / groups, *kernel)`` of at least 3 dimensions.
+        tensor: a weight of at least 2 dimensions, its groups along dim 0.
         gain: the value on the diagonal, at least 0.
-        groups: the convolution's groups; must divide ``tensor.shape[0]``.
+        groups: the layer's groups; must divide ``tensor.shape[0]``.
 
     Examples:
         >>> w = torch.empty(16, 16, 3, 3)
         >>> _ = identity_(w)
     """
-    groups = _check_layout(tensor, groups, 3)
+    groups = _check_layout(tensor, groups, 2)
     gain = check_gain(gain)
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
@@ -404,6 +335,12 @@ def identity_(tensor: Tensor, gain: float = 1.0, *, groups: int = 1) -> Tensor:
     return tensor
 
 
+def icnr_repeats(upscale_factor: object, dims: int) -> int:
+    """``upscale_factor ** dims``: the output channels that one ICNR filter fills."""
+    factor = check_int("upscale_factor", upscale_factor, minimum=1)
+    return int(factor**dims)
+
+
 def icnr_(
     tensor: Tensor,
     upscale_factor: int = 2,
@@ -412,20 +349,21 @@ def icnr_(
     groups: int = 1,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    r"""Fill a convolution weight so that ``PixelShuffle(upscale_factor)`` of its output starts as
-    nearest-neighbour upsampling (ICNR).
+    r"""Fill a convolution weight so that a pixel shuffle by ``upscale_factor`` of its output starts
+    as nearest-neighbour upsampling (ICNR).
 
     Described in "Checkerboard artifact free sub-pixel convolution", Aitken, A. et al. (2017).
-    With :math:`r` = ``upscale_factor``, a sub-kernel :math:`K` of :math:`C_\text{out} / r^2`
-    output channels is filled by ``init`` and each of its output channels repeated :math:`r^2`
-    times in a row, the order ``PixelShuffle`` reads them in:
+    With :math:`r` = ``upscale_factor`` and :math:`d` spatial dimensions, a sub-kernel :math:`K` of
+    :math:`C_\text{out} / r^d` output channels is filled by ``init`` and each of its output channels
+    repeated :math:`r^d` times in a row, the order ``nn.PixelShuffle`` (and
+    :class:`initconv.PixelShuffle` in 1-d and 3-d) reads them in:
 
     .. math::
-        W[c] = K[\lfloor c / r^2 \rfloor].
+        W[c] = K[\lfloor c / r^d \rfloor].
 
     Args:
         tensor: a convolution weight ``(out, in / groups, *kernel)``; ``out`` must be divisible
-            by ``groups * upscale_factor**2``, so that each repeated block stays in one group.
+            by ``groups * upscale_factor**d``, so that each repeated block stays in one group.
         upscale_factor: :math:`r`, a positive int.
         init: fills the sub-kernel in place, called as ``init(sub_kernel, generator=generator)``;
             He normal (:func:`variance_scaling_` with gain :math:`\sqrt 2`, fan_in, normal) when
@@ -438,19 +376,13 @@ def icnr_(
         >>> _ = icnr_(w, upscale_factor=2)
     """
     groups = _check_layout(tensor, groups, 3)
-    if isinstance(upscale_factor, bool) or not isinstance(upscale_factor, int):
-        raise TypeError(
-            f"upscale_factor must be an int, got {type(upscale_factor).__name__} {upscale_factor!r}"
-        )
-    if upscale_factor < 1:
-        raise ValueError(f"upscale_factor must be >= 1, got {upscale_factor!r}")
-    repeats = upscale_factor**2
+    repeats = icnr_repeats(upscale_factor, tensor.dim() - 2)
     if tensor.shape[0] % (groups * repeats):
         raise ValueError(
-            f"ICNR needs out_channels divisible by groups * upscale_factor**2 = {groups * repeats}, "
-            f"so that each of PixelShuffle's r x r blocks comes from one repeated filter; got "
-            f"out_channels={tensor.shape[0]}, groups={groups}, upscale_factor={upscale_factor}"
+            icnr_channels_message(tensor.shape[0], groups, int(upscale_factor), tensor.dim() - 2)
         )
+    if init is not None and not callable(init):
+        raise TypeError(f"init must be callable or None, got {describe(init)}")
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
     sub = torch.empty(
@@ -463,3 +395,12 @@ def icnr_(
     with torch.no_grad():
         tensor.copy_(sub.repeat_interleave(repeats, dim=0))
     return tensor
+
+
+def icnr_channels_message(out_channels: int, groups: int, upscale_factor: int, dims: int) -> str:
+    repeats = upscale_factor**dims
+    return (
+        f"ICNR needs out_channels divisible by groups * upscale_factor**{dims} = {groups * repeats}, "
+        "so that each block a pixel shuffle gathers comes from one repeated filter; got "
+        f"out_channels={out_channels}, groups={groups}, upscale_factor={upscale_factor}"
+    )

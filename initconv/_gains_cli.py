@@ -7,7 +7,7 @@ import math
 
 from torch import nn
 
-from initconv._activations import _ALIASES, _FAMILIES, _derived_gain, activations, gain
+from initconv._activations import ALIASES, BUILTINS, derived_gain, gain
 
 
 def _torch_gain(name: str) -> str:
@@ -25,19 +25,14 @@ def main(argv: list[str]) -> int:
         "| activation | initconv gain | source | 1 / sqrt(E[phi(z)^2]) | torch's calculate_gain |"
     )
     print("|---|---|---|---|---|")
-    for name in activations():
-        if name in _ALIASES:
-            continue
-        family = _FAMILIES[name]
-        source = "torch's table" if family.exact is not None else "derived"
-        if name == "selu":
-            source = "self-normalizing value (torch: 3/4)"
-        elif name == "prelu":
-            source = "leaky_relu's formula at the init slope 0.25"
-        value = gain(name)
+    for record in sorted(BUILTINS, key=lambda record: record.name):
+        value = gain(record.name)
         shown = "sqrt(2)" if value == math.sqrt(2) else f"{value:.4f}"
-        derived = _derived_gain(name, functools.partial(family.phi, **dict(family.defaults)))
-        print(f"| {name} | {shown} | {source} | {derived:.4f} | {_torch_gain(name)} |")
-    aliases = ", ".join(f"{alias} = {target}" for alias, target in sorted(_ALIASES.items()))
+        derived = derived_gain(record.name, functools.partial(record.phi, **dict(record.defaults)))
+        print(
+            f"| {record.name} | {shown} | {record.source} | {derived:.4f} | "
+            f"{_torch_gain(record.name)} |"
+        )
+    aliases = ", ".join(f"{alias} = {target}" for alias, target in sorted(ALIASES.items()))
     print(f"\nAliases: {aliases}.")
     return 0

@@ -1,46 +1,46 @@
-"""The named schemes: each one configures a call of initconv._functional on the weight."""
+"""The iid schemes: each draws every weight independently from one distribution.
+
+Written once, for every layer kind: the fans come from the layer (:func:`initconv.fans`), so grouped
+and transposed layers get theirs right.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor
 
-from initconv._base import InitConv2d
-from initconv._functional import (
+from initconv._functional import check_gain, weight_fans
+from initconv._sampling import (
     DISTRIBUTIONS,
     FAN_MODES,
     Distribution,
     FanMode,
-    check_choice,
-    check_gain,
     draw_normal_,
-    fill_,
+    draw_zero_mean_,
     std_for,
 )
+from initconv._scheme import Scheme
+from initconv._validate import check_choice, check_real
 
 __all__ = [
-    "GlorotNormalConv2d",
-    "GlorotUniformConv2d",
-    "HeNormalConv2d",
-    "HeUniformConv2d",
-    "KaimingNormalConv2d",
-    "KaimingUniformConv2d",
-    "LeCunNormalConv2d",
-    "LeCunUniformConv2d",
-    "NormalConv2d",
-    "TorchDefaultConv2d",
-    "UniformConv2d",
-    "VarianceScalingConv2d",
-    "XavierNormalConv2d",
-    "XavierUniformConv2d",
+    "KaimingNormal",
+    "KaimingUniform",
+    "LeCunNormal",
+    "LeCunUniform",
+    "Normal",
+    "TorchDefault",
+    "Uniform",
+    "VarianceScaling",
+    "XavierNormal",
+    "XavierUniform",
 ]
 
 
-class _VarianceScaling(InitConv2d):
-    """Shared body of the schemes with Var(W) = (g^2 scale) / fan, fan chosen by ``mode``."""
+class _VarianceScaling(Scheme):
+    """The family with Var(W) = scale g^2 / fan, fan chosen by ``mode``; one core for all of it."""
 
     # Class defaults, overridden per scheme; not annotated, because torch.jit.script would try to
     # read the string annotations that `from __future__ import annotations` leaves.
@@ -49,7 +49,7 @@ class _VarianceScaling(InitConv2d):
     scale = 1.0
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        fill_(weight, self._std(), self.distribution, generator)
+        draw_zero_mean_(weight, self._std(), self.distribution, generator)
 
     def _std(self) -> float:
         gain = self.gain if self.scale == 1.0 else self.gain * math.sqrt(self.scale)
@@ -67,49 +67,63 @@ class _VarianceScaling(InitConv2d):
         return self.distribution  # type: ignore[return-value]
 
 
-class KaimingNormalConv2d(_VarianceScaling, scheme="kaiming_normal"):
-    r"""He initialisation from a normal distribution: :math:`W \sim \mathcal{N}(0, g^2 / \text{fan})`.
+class _Kaiming(_VarianceScaling):
+    r"""He initialisation: :math:`\operatorname{Var}(W) = g^2 / \text{fan}`, fan_in or fan_out.
 
     Described in "Delving deep into rectifiers: Surpassing human-level performance on ImageNet
     classification", He, K. et al. (2015). ``mode="fan_in"`` preserves the forward signal's
-    variance, ``"fan_out"`` the backward gradient's. With its defaults it draws what
-    ``torch.nn.init.kaiming_normal_`` draws with its defaults (relu, :math:`g = \sqrt{2}`, fan_in),
-    bit for bit from the same generator. Fans count channels per group (:func:`initconv.fans`).
-
-    Examples:
-        >>> conv = KaimingNormalConv2d(64, 128, 3, padding=1, activation="gelu")
+    variance, ``"fan_out"`` the backward gradient's.
     """
 
     default_activation = "relu"
 
-    def __init__(self, *args: Any, mode: Literal["fan_in", "fan_out"] = "fan_in", **kwargs: Any):
+    def configure(self, *, mode: Literal["fan_in", "fan_out"] = "fan_in") -> None:
         self.mode = check_choice("mode", mode, ("fan_in", "fan_out"))
-        super().__init__(*args, **kwargs)
 
 
-class KaimingUniformConv2d(KaimingNormalConv2d, scheme="kaiming_uniform"):
+class KaimingNormal(_Kaiming, scheme="kaiming_normal"):
+    r"""He initialisation from a normal distribution: :math:`W \sim \mathcal{N}(0, g^2 / \text{fan})`.
+
+    He, K. et al. (2015), "Delving deep into rectifiers". With its defaults (relu,
+    :math:`g = \sqrt{2}`, fan_in) it draws what ``torch.nn.init.kaiming_normal_`` draws, bit for bit
+    from the same generator, wherever torch's fans are right (ungrouped convolutions and linear
+    layers; :func:`initconv.fans` for the others).
+
+    Examples:
+        >>> conv = initconv.KaimingNormalConv2d(64, 128, 3, padding=1, activation="gelu")
+    """
+
+
+class KaimingUniform(_Kaiming, scheme="kaiming_uniform"):
     r"""He initialisation from a uniform distribution: :math:`W \sim \mathcal{U}(-b, b)`,
     :math:`b = g \sqrt{3 / \text{fan}}`, so :math:`\operatorname{Var}(W) = g^2 / \text{fan}`.
 
-    He, K. et al. (2015), as :class:`KaimingNormalConv2d`; matches ``torch.nn.init.kaiming_uniform_``.
+    He, K. et al. (2015); matches ``torch.nn.init.kaiming_uniform_`` where torch's fans are right.
     """
 
     distribution = "uniform"
 
 
-class XavierNormalConv2d(_VarianceScaling, scheme="xavier_normal"):
-    r"""Glorot initialisation from a normal distribution:
-    :math:`W \sim \mathcal{N}\!\left(0, \frac{2 g^2}{\text{fan\_in} + \text{fan\_out}}\right)`.
+class _Xavier(_VarianceScaling):
+    r"""Glorot initialisation: :math:`\operatorname{Var}(W) = 2 g^2 / (\text{fan\_in} + \text{fan\_out})`.
 
     Described in "Understanding the difficulty of training deep feedforward neural networks",
     Glorot, X. and Bengio, Y. (2010): a compromise between the forward and backward variances.
-    The default activation is linear (:math:`g = 1`), as in ``torch.nn.init.xavier_normal_``.
     """
 
     mode = "fan_avg"
 
 
-class XavierUniformConv2d(XavierNormalConv2d, scheme="xavier_uniform"):
+class XavierNormal(_Xavier, scheme="xavier_normal"):
+    r"""Glorot initialisation from a normal distribution:
+    :math:`W \sim \mathcal{N}\!\left(0, \frac{2 g^2}{\text{fan\_in} + \text{fan\_out}}\right)`.
+
+    Glorot, X. and Bengio, Y. (2010). The default activation is linear (:math:`g = 1`), as in
+    ``torch.nn.init.xavier_normal_``.
+    """
+
+
+class XavierUniform(_Xavier, scheme="xavier_uniform"):
     r"""Glorot initialisation from a uniform distribution: :math:`W \sim \mathcal{U}(-b, b)`,
     :math:`b = g \sqrt{6 / (\text{fan\_in} + \text{fan\_out})}`.
 
@@ -119,17 +133,17 @@ class XavierUniformConv2d(XavierNormalConv2d, scheme="xavier_uniform"):
     distribution = "uniform"
 
 
-class LeCunNormalConv2d(_VarianceScaling, scheme="lecun_normal"):
-    r"""LeCun initialisation from a normal distribution: :math:`W \sim \mathcal{N}(0, g^2 / \text{fan\_in})`
-    with :math:`g = 1` by default.
+class LeCunNormal(_VarianceScaling, scheme="lecun_normal"):
+    r"""LeCun initialisation from a normal distribution:
+    :math:`W \sim \mathcal{N}(0, g^2 / \text{fan\_in})` with :math:`g = 1` by default.
 
     Described in "Efficient BackProp", LeCun, Y. et al. (1998); the init that self-normalizing (SELU)
     networks need (Klambauer et al., 2017). JAX and Keras draw ``lecun_normal`` from a truncated
-    normal; ``VarianceScalingConv2d(distribution="truncated_normal")`` is theirs.
+    normal; ``VarianceScaling`` with ``distribution="truncated_normal"`` is theirs.
     """
 
 
-class LeCunUniformConv2d(LeCunNormalConv2d, scheme="lecun_uniform"):
+class LeCunUniform(_VarianceScaling, scheme="lecun_uniform"):
     r"""LeCun initialisation from a uniform distribution: :math:`W \sim \mathcal{U}(-b, b)`,
     :math:`b = g \sqrt{3 / \text{fan\_in}}`. LeCun, Y. et al. (1998).
     """
@@ -137,45 +151,41 @@ class LeCunUniformConv2d(LeCunNormalConv2d, scheme="lecun_uniform"):
     distribution = "uniform"
 
 
-class VarianceScalingConv2d(_VarianceScaling, scheme="variance_scaling"):
+class VarianceScaling(_VarianceScaling, scheme="variance_scaling"):
     r"""The general form: :math:`\operatorname{Var}(W) = s\, g^2 / n`, :math:`n` the fan that
     ``mode`` picks (fan_avg is the mean of the two).
 
     ``distribution`` is ``"normal"``, ``"uniform"`` or ``"truncated_normal"``; the truncated normal
     is cut at two standard deviations and rescaled by 1 / 0.8796256610342398 so that the variance
     is exactly :math:`s g^2 / n`, as ``jax.nn.initializers.variance_scaling`` does. With the default
-    (linear) activation, ``scale`` has JAX's meaning: ``VarianceScalingConv2d(..., scale=2.0)`` is
-    JAX's ``he_normal``.
+    (linear) activation, ``scale`` has JAX's meaning: ``scale=2.0`` is JAX's ``he_normal``.
 
     Examples:
-        >>> conv = VarianceScalingConv2d(16, 32, 3, scale=2.0, mode="fan_in")
+        >>> conv = initconv.VarianceScalingConv2d(16, 32, 3, scale=2.0, mode="fan_in")
     """
 
-    def __init__(
+    def configure(
         self,
-        *args: Any,
+        *,
         scale: float = 1.0,
         mode: FanMode = "fan_in",
         distribution: Distribution = "truncated_normal",
-        **kwargs: Any,
-    ):
+    ) -> None:
         self.scale = check_gain(scale, "scale")
         self.mode = check_choice("mode", mode, FAN_MODES)
         self.distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
-        super().__init__(*args, **kwargs)
 
 
-class UniformConv2d(InitConv2d, scheme="uniform"):
+class Uniform(Scheme, scheme="uniform"):
     r""":math:`W \sim \mathcal{U}(\text{low}, \text{high})`, as ``torch.nn.init.uniform_``;
     the activation's gain does not enter.
     """
 
-    def __init__(self, *args: Any, low: float = 0.0, high: float = 1.0, **kwargs: Any):
-        low, high = _finite("low", low), _finite("high", high)
+    def configure(self, *, low: float = 0.0, high: float = 1.0) -> None:
+        low, high = check_real("low", low), check_real("high", high)
         if low > high:
             raise ValueError(f"low must be <= high, got low={low!r}, high={high!r}")
         self.low, self.high = low, high
-        super().__init__(*args, **kwargs)
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         weight.uniform_(self.low, self.high, generator=generator)
@@ -190,15 +200,14 @@ class UniformConv2d(InitConv2d, scheme="uniform"):
         return "uniform"
 
 
-class NormalConv2d(InitConv2d, scheme="normal"):
+class Normal(Scheme, scheme="normal"):
     r""":math:`W \sim \mathcal{N}(\text{mean}, \text{std}^2)`, as ``torch.nn.init.normal_``;
     the activation's gain does not enter.
     """
 
-    def __init__(self, *args: Any, mean: float = 0.0, std: float = 1.0, **kwargs: Any):
-        self.mean = _finite("mean", mean)
+    def configure(self, *, mean: float = 0.0, std: float = 1.0) -> None:
+        self.mean = check_real("mean", mean)
         self.std = check_gain(std, "std")
-        super().__init__(*args, **kwargs)
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         draw_normal_(weight, self.mean, self.std, generator)
@@ -213,39 +222,25 @@ class NormalConv2d(InitConv2d, scheme="normal"):
         return "normal"
 
 
-class TorchDefaultConv2d(InitConv2d, scheme="torch_default"):
-    r"""``nn.Conv2d``'s own initialisation, bit for bit: the baseline to compare against.
+class TorchDefault(Scheme, scheme="torch_default"):
+    r"""The torch layer's own initialisation, bit for bit: the baseline to compare against.
 
-    ``kaiming_uniform_(weight, a=sqrt(5))`` gives :math:`g = \sqrt{2 / (1 + 5)}` and so
-    :math:`W \sim \mathcal{U}(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})`,
-    :math:`\operatorname{Var}(W) = 1 / (3\,\text{fan\_in})`: a sixth of He's :math:`2 / \text{fan\_in}`
-    for relu. The bias is :math:`\mathcal{U}(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})` too.
-    The value came from Lua Torch's ``1/sqrt(fan_in)`` bound (pytorch#15314). The activation does not
-    enter.
+    Every torch convolution and ``nn.Linear`` calls ``kaiming_uniform_(weight, a=sqrt(5))``, which
+    gives :math:`g = \sqrt{2 / (1 + 5)}` and so
+    :math:`W \sim \mathcal{U}(-1/\sqrt{n}, 1/\sqrt{n})`, :math:`\operatorname{Var}(W) = 1 / (3 n)`,
+    with :math:`n` the fan_in torch reads off the weight's shape (for a transposed convolution its
+    fan_out: pytorch#7865): a sixth of He's :math:`2 / \text{fan\_in}` for relu. The bias is
+    :math:`\mathcal{U}(-1/\sqrt{n}, 1/\sqrt{n})` too. The value came from Lua Torch's
+    ``1/sqrt(fan_in)`` bound (pytorch#15314). The activation does not enter.
     """
 
-    def __init__(self, *args: Any, bias_init: float | str = "torch", **kwargs: Any):
-        super().__init__(*args, bias_init=bias_init, **kwargs)
+    default_bias_init = "torch"
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
 
     def expected_variance(self) -> float:
-        return 1 / (3 * self.fan_in)
+        return 1 / (3 * weight_fans(self.weight)[0])
 
     def expected_distribution(self) -> Distribution:
         return "uniform"
-
-
-def _finite(parameter: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{parameter} must be a float, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{parameter} must be finite, got {value!r}")
-    return float(value)
-
-
-HeNormalConv2d = KaimingNormalConv2d
-HeUniformConv2d = KaimingUniformConv2d
-GlorotNormalConv2d = XavierNormalConv2d
-GlorotUniformConv2d = XavierUniformConv2d

@@ -3,81 +3,59 @@
 Their weights are not iid draws, so instead of a distribution each states an exact invariant in
 ``check_invariants()``. ``expected_variance()`` is the exact second moment about ``expected_mean()``,
 ``mean((w - expected_mean())**2)``, that the construction gives (to float rounding); for ICNR it is
-the base scheme's, which holds in expectation only.
+the base scheme's, which holds in expectation only. Each reads the weight's layout from the layer
+kind, so one class serves convolutions, transposed convolutions and linear layers alike.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from initconv._activations import ActivationSpec
-from initconv._base import InitConv2d, _check_bias_init, schemes
+from initconv._fans import CONVOLUTIONS
 from initconv._functional import (
-    Distribution,
     centre,
     check_gain,
     delta_orthogonal_,
     icnr_,
+    icnr_channels_message,
+    icnr_repeats,
     identity_,
     orthogonal_,
 )
+from initconv._layer import InitLayer
+from initconv._orthogonality import assert_orthogonal_blocks
+from initconv._sampling import Distribution
+from initconv._scheme import Scheme, check_bias_init, resolve_scheme, schemes
+from initconv._validate import describe
 
-__all__ = [
-    "DeltaOrthogonalConv2d",
-    "ICNRConv2d",
-    "IdentityConv2d",
-    "OrthogonalConv2d",
-    "ZeroConv2d",
-]
-
-# STATS.md: float32 QR leaves errors <= 1.6e-7 in W W^T; 1e-5 g^2 is the issue's tolerance.
-_ORTHOGONAL_ATOL = 1e-5
-
-
-def _orthogonality_atol(dtype: torch.dtype, gain: float, length: int) -> float:
-    # Cauchy-Schwarz: entry errors d_k on a row of norm g move an entry of W W^T by at most
-    # 2 g |d| + |d|^2. Rounding g Q to dtype gives |d| <= g eps / 2 in the normal range (so eps g^2
-    # plus a second-order term), and |d| <= sqrt(length) s with s the subnormal spacing below it
-    # (which also covers a subnormal gain rounded in float32).
-    info = torch.finfo(dtype)
-    spacing = math.sqrt(length) * info.smallest_normal * info.eps
-    return gain**2 * max(_ORTHOGONAL_ATOL, 2 * info.eps) + 2 * gain * spacing + spacing**2
-
-
-def _assert_orthogonal(blocks: Tensor, gain: float, what: str) -> None:
-    """Check that every matrix ``blocks[i]`` is orthogonal up to ``gain``, in float64."""
-    rows, cols = blocks.shape[1:]
-    w = blocks.double()
-    gram = w @ w.transpose(1, 2) if rows <= cols else w.transpose(1, 2) @ w
-    eye = torch.eye(gram.shape[1], dtype=torch.float64, device=gram.device)
-    errors = (gram - gain**2 * eye).abs().amax(dim=(1, 2))
-    atol = _orthogonality_atol(blocks.dtype, gain, max(rows, cols))
-    bad = (~(errors <= atol)).nonzero().flatten().tolist()
-    if bad:
-        product = "W W^T" if rows <= cols else "W^T W"
-        raise AssertionError(
-            f"{what} of group {bad[0]} ({rows} x {cols}) is not orthogonal up to the gain: "
-            f"max |{product} - g^2 I| = {float(errors[bad[0]]):.3g} > atol {atol:.3g} "
-            f"(g = {gain:.6g}, dtype {blocks.dtype}; {len(bad)} of {len(blocks)} groups fail)"
-        )
+__all__ = ["ICNR", "DeltaOrthogonal", "Identity", "Orthogonal", "Zero"]
 
 
 def _has_values(weight: Tensor) -> bool:
     return weight.numel() > 0 and not weight.is_meta
 
 
-class OrthogonalConv2d(InitConv2d, scheme="orthogonal"):
+def _blocks(weight: Tensor, groups: int) -> tuple[int, int]:
+    """The (rows, cols) of each group's block of ``weight`` flattened after dim 0."""
+    return weight.shape[0] // groups, math.prod(weight.shape[1:])
+
+
+class Orthogonal(Scheme, scheme="orthogonal"):
     r"""Orthogonal initialisation, per group: the flattened weight is orthogonal times the gain.
 
     Described in "Exact solutions to the nonlinear dynamics of learning in deep linear neural
-    networks", Saxe, A. et al. (2013). Each group's weight, flattened to
-    :math:`W_g \in \mathbb{R}^{r \times c}` with :math:`r = C_\text{out}/G` and
-    :math:`c = (C_\text{in}/G)\,k_h k_w`, is a Haar-random (semi-)orthogonal matrix times :math:`g`:
+    networks", Saxe, A. et al. (2013). Each group's block of the weight along dim 0, flattened to
+    :math:`W_g \in \mathbb{R}^{r \times c}` (for a convolution :math:`r = C_\text{out}/G`,
+    :math:`c = (C_\text{in}/G) \prod k`; for a transposed one, in its own layout,
+    :math:`r = C_\text{in}/G`, :math:`c = (C_\text{out}/G) \prod k`; for a linear layer the whole
+    :math:`C_\text{out} \times C_\text{in}` matrix) is a Haar-random (semi-)orthogonal matrix
+    times :math:`g`:
 
     .. math::
         W_g W_g^\top = g^2 I_r \ (r \le c), \qquad W_g^\top W_g = g^2 I_c \ (r > c), \qquad
@@ -89,120 +67,141 @@ class OrthogonalConv2d(InitConv2d, scheme="orthogonal"):
     activation (linear, :math:`g = 1`, by default).
 
     Examples:
-        >>> conv = OrthogonalConv2d(64, 64, 3, padding=1, activation="tanh")
+        >>> conv = initconv.OrthogonalConv2d(64, 64, 3, padding=1, activation="tanh")
     """
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        orthogonal_(weight, self.gain, groups=self.groups, generator=generator)
-
-    def _shape(self) -> tuple[int, int]:
-        return self.out_channels // self.groups, int(self.fan_in)
+        orthogonal_(weight, self.gain, groups=self.layout.groups, generator=generator)
 
     def expected_variance(self) -> float:
-        rows, cols = self._shape()
+        rows, cols = _blocks(self.weight, self.layout.groups)
         return self.gain**2 * min(rows, cols) / (rows * cols)
 
     def check_invariants(self) -> None:
         """Each group's flattened weight is orthogonal up to the gain (atol 1e-5 g^2 in float32)."""
         if _has_values(self.weight):
-            rows, cols = self._shape()
-            blocks = self.weight.detach().reshape(self.groups, rows, cols)
-            _assert_orthogonal(blocks, self.gain, "OrthogonalConv2d: the flattened weight")
+            groups = self.layout.groups
+            blocks = self.weight.detach().reshape(groups, *_blocks(self.weight, groups))
+            assert_orthogonal_blocks(
+                blocks, self.gain, f"{type(self).__name__}: the flattened weight"
+            )
 
 
-class DeltaOrthogonalConv2d(InitConv2d, scheme="delta_orthogonal"):
+class DeltaOrthogonal(Scheme, scheme="delta_orthogonal"):
     r"""Delta-orthogonal initialisation: an orthogonal centre tap times the gain, zero elsewhere.
 
     Described in "Dynamical isometry and a mean field theory of CNNs: How to train 10,000-layer
     vanilla convolutional neural networks", Xiao, L. et al. (2018). At the centre tap :math:`t`
-    each group's :math:`(C_\text{out}/G) \times (C_\text{in}/G)` block :math:`H_g` has orthonormal
-    columns; every other tap is exactly zero:
+    each group's map from inputs to outputs, the :math:`(C_\text{out}/G) \times (C_\text{in}/G)`
+    block :math:`H_g`, has orthonormal columns (a transposed convolution stores its transpose);
+    every other tap is exactly zero:
 
     .. math::
-        W[:, :, t] = g\,H, \quad H_g^\top H_g = I, \qquad W[:, :, s] = 0 \ (s \ne t), \qquad
-        \overline{w^2} = \frac{g^2}{(C_\text{out}/G)\, k_h k_w}.
+        H_g^\top H_g = g^2 I, \qquad W[:, :, s] = 0 \ (s \ne t), \qquad
+        \overline{w^2} = \frac{g^2}{(C_\text{out}/G) \prod k}.
 
     The layer then maps each pixel's channel vector by an isometry times :math:`g`. It needs
     ``out_channels >= in_channels`` (a ValueError otherwise: the paper's construction does not
-    cover it; :class:`OrthogonalConv2d` does). The centre of an even kernel is tap
-    :math:`(k - 1) // 2`, as in JAX and TF, so ``padding="same"`` aligns it with the output pixel;
-    ``torch.nn.init.dirac_`` takes :math:`k // 2`. For tanh, pick the gain from the paper's
-    critical line (``benchmarks/tanh_critical_line.py``).
+    cover it; :class:`Orthogonal` does), and serves every convolution and transposed convolution.
+    The centre of an even kernel is tap :math:`(k - 1) // 2`, as in JAX and TF, so
+    ``padding="same"`` aligns it with the output pixel; ``torch.nn.init.dirac_`` takes
+    :math:`k // 2`. For tanh, pick the gain from the paper's critical line
+    (``benchmarks/tanh_critical_line.py``).
 
     Examples:
-        >>> conv = DeltaOrthogonalConv2d(64, 64, 3, padding=1, activation="tanh")
+        >>> conv = initconv.DeltaOrthogonalConv2d(64, 64, 3, padding=1, activation="tanh")
     """
 
+    kinds = CONVOLUTIONS
+
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        delta_orthogonal_(weight, self.gain, groups=self.groups, generator=generator)
+        layout = self.layout
+        delta_orthogonal_(
+            weight,
+            self.gain,
+            groups=layout.groups,
+            transposed=layout.transposed,
+            generator=generator,
+        )
 
     def expected_variance(self) -> float:
-        rows = self.out_channels // self.groups
-        return self.gain**2 / (rows * math.prod(self.kernel_size))
+        layout = self.layout
+        outputs = (
+            self.weight.shape[1] if layout.transposed else self.weight.shape[0] // layout.groups
+        )
+        return self.gain**2 / (outputs * math.prod(layout.kernel_size))
 
     def check_invariants(self) -> None:
         """Every tap but the centre is exactly zero; each group's centre block is orthogonal."""
         if not _has_values(self.weight):
             return
-        weight = self.weight.detach()
-        tap: tuple[slice | int, ...] = (slice(None), slice(None), *centre(self.kernel_size))
+        weight, layout = self.weight.detach(), self.layout
+        tap: tuple[slice | int, ...] = (slice(None), slice(None), *centre(layout.kernel_size))
         outside = weight.clone()
         outside[tap] = 0
         stray = int(torch.count_nonzero(outside))
         if stray:
             raise AssertionError(
-                f"DeltaOrthogonalConv2d: {stray} entries off the centre tap "
-                f"{centre(self.kernel_size)} are nonzero; all must be exactly 0"
+                f"{type(self).__name__}: {stray} entries off the centre tap "
+                f"{centre(layout.kernel_size)} are nonzero; all must be exactly 0"
             )
-        rows, cols = self.out_channels // self.groups, self.in_channels // self.groups
-        blocks = weight[tap].reshape(self.groups, rows, cols)
-        _assert_orthogonal(blocks, self.gain, "DeltaOrthogonalConv2d: the centre tap")
+        rows, cols = weight.shape[0] // layout.groups, weight.shape[1]
+        blocks = weight[tap].reshape(layout.groups, rows, cols)
+        assert_orthogonal_blocks(blocks, self.gain, f"{type(self).__name__}: the centre tap")
 
 
-class IdentityConv2d(InitConv2d, scheme="identity"):
-    r"""A Dirac kernel: the layer starts as the identity map times the gain.
+class Identity(Scheme, scheme="identity"):
+    r"""A Dirac kernel (``eye`` for a linear layer): the layer starts as the identity map times
+    the gain.
 
-    Output channel :math:`d` of each group copies input channel :math:`d` of the same group through
-    the centre tap :math:`t` (:math:`(k - 1) // 2` per dimension), for
+    Channel :math:`d` of each group's outputs copies channel :math:`d` of the same group's inputs
+    through the centre tap :math:`t` (:math:`(k - 1) // 2` per dimension), for
     :math:`d < m = \min(C_\text{out}, C_\text{in})/G`; every other entry is zero:
 
     .. math::
-        W[g C_\text{out}/G + d,\ d,\ t] = \gamma, \qquad
+        W[\dots d \dots d \dots t] = \gamma, \qquad
         \overline{w} = \gamma \frac{G m}{n}, \quad
         \overline{(w - \overline{w})^2} = \gamma^2 \frac{G m}{n}\Big(1 - \frac{G m}{n}\Big),
 
     with :math:`n` the number of weights. With ``in_channels == out_channels`` and
-    ``padding="same"`` the layer is exactly :math:`\gamma` times the identity, even kernels
-    included (torch's ``dirac_`` centre :math:`k // 2` would shift by a pixel). With
-    ``in_channels != out_channels`` it is the partial identity of ZerO (Zhao, J. et al. (2022),
-    "ZerO initialization: Initializing neural networks with only zeros and ones"): the first
-    :math:`m` channels of each group pass through, extra outputs are zero and extra inputs are
-    dropped. :math:`\gamma` is ``identity_gain`` if given, else the activation's gain (linear,
-    :math:`\gamma = 1`, by default); ``identity_gain`` and ``gain`` are the same setting.
+    ``padding="same"`` a convolution is exactly :math:`\gamma` times the identity, even kernels
+    included (torch's ``dirac_`` centre :math:`k // 2` would shift by a pixel); so is a transposed
+    convolution with stride 1 and ``padding`` :math:`t` (only stride 1 has an identity: a
+    ValueError otherwise). With ``in_channels != out_channels`` it is the partial identity of ZerO
+    (Zhao, J. et al. (2022), "ZerO initialization: Initializing neural networks with only zeros and
+    ones"): the first :math:`m` channels of each group pass through, extra outputs are zero and
+    extra inputs are dropped. :math:`\gamma` is ``identity_gain`` if given, else the activation's
+    gain (linear, :math:`\gamma = 1`, by default); ``identity_gain`` and ``gain`` are the same
+    setting.
 
     Examples:
-        >>> conv = IdentityConv2d(32, 32, 3, padding=1)
+        >>> conv = initconv.IdentityConv2d(32, 32, 3, padding=1)
     """
 
-    def __init__(self, *args: Any, identity_gain: float | None = None, **kwargs: Any):
+    def configure(self, *, identity_gain: float | None = None) -> None:
         if identity_gain is not None:
             identity_gain = check_gain(identity_gain, "identity_gain")
-            if kwargs.get("gain") is not None:
+            if self.gain is not None:
                 raise ValueError(
                     f"give identity_gain or gain, not both; got identity_gain={identity_gain!r}, "
-                    f"gain={kwargs['gain']!r}"
+                    f"gain={self.gain!r}"
                 )
-            kwargs["gain"] = identity_gain
+            self.gain = identity_gain
         self.identity_gain = identity_gain
-        super().__init__(*args, **kwargs)
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        identity_(weight, self.gain, groups=self.groups)
+        layout = self.layout
+        if layout.transposed and any(s != 1 for s in layout.stride):
+            raise ValueError(
+                "the identity scheme needs stride 1 for a transposed convolution: a strided one "
+                f"upsamples, and no kernel makes it the identity map; got stride={layout.stride}"
+            )
+        identity_(weight, self.gain, groups=layout.groups)
 
     def _ones_share(self) -> float:
-        # min(out, in) ones among out * (in / groups) * kh * kw weights.
-        size = self.out_channels * (self.in_channels // self.groups) * math.prod(self.kernel_size)
-        return min(self.out_channels, self.in_channels) / size
+        # min(out, in) ones among all the weights.
+        rows, cols = self.weight.shape[0], self.weight.shape[1] * self.layout.groups
+        return min(rows, cols) / self.weight.numel()
 
     def expected_mean(self) -> float:
         return self.gain * self._ones_share()
@@ -215,104 +214,100 @@ class IdentityConv2d(InitConv2d, scheme="identity"):
         """The weight equals the Dirac kernel times the gain exactly, in its own dtype."""
         if not _has_values(self.weight):
             return
-        expected = identity_(torch.empty_like(self.weight), self.gain, groups=self.groups)
+        groups = self.layout.groups
+        expected = identity_(torch.empty_like(self.weight), self.gain, groups=groups)
         wrong = int((self.weight.detach() != expected).sum())
         if wrong:
             raise AssertionError(
-                f"IdentityConv2d: {wrong} entries differ from the Dirac kernel times "
-                f"gain {self.gain:.6g} (centre tap {centre(self.kernel_size)}); it must be exact"
+                f"{type(self).__name__}: {wrong} entries differ from the Dirac kernel times "
+                f"gain {self.gain:.6g} (centre tap {centre(self.layout.kernel_size)}); it must "
+                "be exact"
             )
 
 
-class ICNRConv2d(InitConv2d, scheme="icnr"):
-    r"""ICNR: sub-kernels from a base scheme, each repeated :math:`r^2` times, so that a following
-    ``nn.PixelShuffle(r)`` starts as nearest-neighbour upsampling, free of checkerboard artefacts.
+class ICNR(Scheme, scheme="icnr"):
+    r"""ICNR: sub-kernels from a base scheme, each repeated :math:`r^d` times, so that a pixel
+    shuffle by :math:`r` (``nn.PixelShuffle`` in 2-d, :class:`initconv.PixelShuffle` in any
+    dimension) starts as nearest-neighbour upsampling, free of checkerboard artefacts.
 
     Described in "Checkerboard artifact free sub-pixel convolution: A note on sub-pixel convolution,
     resize convolution and convolution resize", Aitken, A. et al. (2017). The base scheme fills a
-    sub-kernel :math:`K` shaped like a layer with :math:`C_\text{out}/r^2` outputs (same input
-    channels, kernel and groups, so the same fan_in and :math:`1/r^2` of the fan_out, as fastai's
+    sub-kernel :math:`K` shaped like a layer with :math:`C_\text{out}/r^d` outputs (same input
+    channels, kernel and groups, so the same fan_in and :math:`1/r^d` of the fan_out, as fastai's
     ``icnr_init``), and
 
     .. math::
-        W[c] = K[\lfloor c / r^2 \rfloor], \qquad
+        W[c] = K[\lfloor c / r^d \rfloor], \qquad
         \operatorname{E}\,\overline{w^2} = \operatorname{Var}_\text{base}(K).
 
+    Serves ``nn.Conv1d``, ``nn.Conv2d`` and ``nn.Conv3d`` (:math:`d` = 1, 2, 3).
+
     Args:
-        upscale_factor: :math:`r`, the ``PixelShuffle`` factor; ``out_channels`` must be divisible
-            by ``groups * r**2`` (a ValueError otherwise).
-        base: the scheme filling :math:`K`, a name from :func:`initconv.schemes` or a registered
-            class (not ICNR itself). It gets this layer's gain, and its default activation is
-            this layer's default (relu for ``"kaiming_normal"``, as fastai).
+        upscale_factor: :math:`r`; ``out_channels`` must be divisible by ``groups * r**d`` (a
+            ValueError otherwise).
+        base: the scheme filling :math:`K`, a name from :func:`initconv.schemes` or a scheme class
+            (not ICNR itself). It gets this layer's gain, and its default activation is this
+            layer's default (relu for ``"kaiming_normal"``, as fastai).
         base_options: the base scheme's own keyword options, e.g. ``{"mode": "fan_out"}``.
 
     :meth:`expected_variance`, :meth:`expected_mean` and :meth:`expected_distribution` are the
-    base's, and describe :meth:`independent_weights`, the sub-kernel :math:`K`: only :math:`1/r^2`
+    base's, and describe :meth:`independent_weights`, the sub-kernel :math:`K`: only :math:`1/r^d`
     of the weights are independent. :meth:`check_invariants` checks the repetition exactly and then
     the base's own invariants on :math:`K`.
 
     Examples:
-        >>> conv = ICNRConv2d(16, 3 * 2**2, 3, padding=1, upscale_factor=2)
+        >>> conv = initconv.ICNRConv2d(16, 3 * 2**2, 3, padding=1, upscale_factor=2)
         >>> upsample = nn.Sequential(conv, nn.PixelShuffle(2))
     """
 
-    def __init__(
+    kinds = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+    def configure(
         self,
-        *args: Any,
+        *,
         upscale_factor: int = 2,
-        base: str | type[InitConv2d] = "kaiming_normal",
+        base: str | type[Scheme] = "kaiming_normal",
         base_options: Mapping[str, Any] | None = None,
-        activation: ActivationSpec | None = None,
-        **kwargs: Any,
-    ):
-        if isinstance(upscale_factor, bool) or not isinstance(upscale_factor, int):
-            raise TypeError(
-                "upscale_factor must be an int, "
-                f"got {type(upscale_factor).__name__} {upscale_factor!r}"
-            )
-        if upscale_factor < 1:
-            raise ValueError(f"upscale_factor must be >= 1, got {upscale_factor!r}")
+    ) -> None:
+        icnr_repeats(upscale_factor, 1)
         base_cls = _base_scheme(base)
         self.upscale_factor = upscale_factor
         self.base = base_cls.scheme
         self.base_options = _base_options(base_cls, base_options)
-        if activation is None:
-            activation = base_cls.default_activation
-        super().__init__(*args, activation=activation, **kwargs)
 
-    def _base_layer(self) -> InitConv2d:
+    def default_activation_spec(self) -> ActivationSpec:
+        return schemes()[str(self.base)].default_activation
+
+    def _repeats(self) -> int:
+        return icnr_repeats(self.upscale_factor, len(self.layout.kernel_size))
+
+    def _base_layer(self) -> Scheme:
         """A weightless (meta) layer of the base scheme shaped like the sub-kernel."""
-        return schemes()[str(self.base)](
-            self.in_channels,
-            self.out_channels // self.upscale_factor**2,
-            (self.kernel_size[0], self.kernel_size[1]),
-            groups=self.groups,
+        return cast(InitLayer, self).template(
+            str(self.base),
+            out_channels=self.weight.shape[0] // self._repeats(),
             bias=False,
-            device="meta",
-            gain=self.gain,
             **(self.base_options or {}),
         )
 
-    def _check_channels(self) -> None:
-        repeats = self.groups * self.upscale_factor**2
-        if self.out_channels % repeats:
-            raise ValueError(
-                f"ICNRConv2d needs out_channels divisible by groups * upscale_factor**2 = "
-                f"{repeats}, so that each of PixelShuffle's r x r blocks comes from one repeated "
-                f"filter; got out_channels={self.out_channels}, groups={self.groups}, "
-                f"upscale_factor={self.upscale_factor}"
-            )
-
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        self._check_channels()
-        base = self._base_layer()
+        groups, repeats = self.layout.groups, self._repeats()
+        if weight.shape[0] % (groups * repeats):
+            message = icnr_channels_message(
+                weight.shape[0], groups, self.upscale_factor, weight.dim() - 2
+            )
+            raise ValueError(message)
         icnr_(
-            weight, self.upscale_factor, base.init_weight, groups=self.groups, generator=generator
+            weight,
+            self.upscale_factor,
+            self._base_layer().init_weight,
+            groups=groups,
+            generator=generator,
         )
 
     def init_bias(self, bias: Tensor, generator: torch.Generator | None) -> None:
-        # A bias that differed within a run of r^2 channels would break the nearest-neighbour start.
-        repeats = self.upscale_factor**2
+        # A bias that differed within a run of r^d channels would break the nearest-neighbour start.
+        repeats = self._repeats()
         sub = torch.empty(bias.shape[0] // repeats, dtype=bias.dtype, device=bias.device)
         super().init_bias(sub, generator)
         bias.copy_(sub.repeat_interleave(repeats))
@@ -327,17 +322,17 @@ class ICNRConv2d(InitConv2d, scheme="icnr"):
         return self._base_layer().expected_distribution()
 
     def independent_weights(self) -> Tensor:
-        """The sub-kernel: the first filter of each run of ``upscale_factor**2`` repeats."""
-        return self.weight[:: self.upscale_factor**2]
+        """The sub-kernel: the first filter of each run of ``upscale_factor**d`` repeats."""
+        return self.weight[:: self._repeats()]
 
     def check_invariants(self) -> None:
-        """Each run of r^2 output channels is one filter (and one bias) repeated exactly; the base's
+        """Each run of r^d output channels is one filter (and one bias) repeated exactly; the base's
         invariants hold on the sub-kernel."""
         if not _has_values(self.weight):
             return
-        repeats = self.upscale_factor**2
+        repeats = self._repeats()
         weight = self.weight.detach()
-        for name, tensor in (("weight", weight), ("bias", self.bias)):
+        for name, tensor in (("weight", weight), ("bias", cast("Tensor | None", self.bias))):
             if tensor is None:
                 continue
             runs = tensor.detach().reshape(-1, repeats, tensor[0].numel())
@@ -345,16 +340,16 @@ class ICNRConv2d(InitConv2d, scheme="icnr"):
             if differ:
                 first = differ[0] * repeats
                 raise AssertionError(
-                    f"ICNRConv2d: {name} of output channels {first}..{first + repeats - 1} (and "
-                    f"{len(differ) - 1} more runs) is not one value repeated upscale_factor**2 = "
-                    f"{repeats} times"
+                    f"{type(self).__name__}: {name} of output channels {first}..{first + repeats - 1}"
+                    f" (and {len(differ) - 1} more runs) is not one value repeated "
+                    f"upscale_factor**d = {repeats} times"
                 )
         base = self._base_layer()
         base.weight = nn.Parameter(weight[::repeats].clone(), requires_grad=False)
         base.check_invariants()
 
 
-class ZeroConv2d(InitConv2d, scheme="zero"):
+class Zero(Scheme, scheme="zero"):
     r"""Weight and bias exactly zero, so the layer's output is exactly zero at initialisation.
 
     The "zero convolution" of ControlNet (Zhang, L. et al. (2023), "Adding conditional control to
@@ -368,16 +363,15 @@ class ZeroConv2d(InitConv2d, scheme="zero"):
     The gain does not enter. ``bias_init`` must be zero (a ValueError otherwise).
 
     Examples:
-        >>> conv = ZeroConv2d(320, 320, 1)
+        >>> conv = initconv.ZeroConv2d(320, 320, 1)
     """
 
-    def __init__(self, *args: Any, bias_init: float | str = "zeros", **kwargs: Any):
-        if _check_bias_init(bias_init) not in ("zeros", 0.0):
+    def configure(self) -> None:
+        if check_bias_init(self.bias_init) not in ("zeros", 0.0):
             raise ValueError(
-                f"ZeroConv2d's output is zero at init only with a zero bias: bias_init must be one "
-                f"of {('zeros',)} or 0.0, got {bias_init!r}"
+                f"{type(self).__name__}'s output is zero at init only with a zero bias: bias_init "
+                f"must be one of {('zeros',)} or 0.0, got {self.bias_init!r}"
             )
-        super().__init__(*args, bias_init=bias_init, **kwargs)
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         weight.zero_()
@@ -387,36 +381,34 @@ class ZeroConv2d(InitConv2d, scheme="zero"):
 
     def check_invariants(self) -> None:
         """Weight and bias are exactly zero."""
-        for name, tensor in (("weight", self.weight), ("bias", self.bias)):
+        for name, tensor in (("weight", self.weight), ("bias", cast("Tensor | None", self.bias))):
             if tensor is not None and _has_values(tensor):
                 stray = int(torch.count_nonzero(tensor.detach()))
                 if stray:
                     raise AssertionError(
-                        f"ZeroConv2d: {stray} entries of {name} are nonzero; all must be exactly 0"
+                        f"{type(self).__name__}: {stray} entries of {name} are nonzero; all must "
+                        "be exactly 0"
                     )
 
 
-def _base_scheme(base: object) -> type[InitConv2d]:
-    registered = schemes()
-    valid = tuple(name for name, cls in registered.items() if not issubclass(cls, ICNRConv2d))
-    if isinstance(base, type) and issubclass(base, InitConv2d) and base.scheme is not None:
-        base = base.scheme
-    if not isinstance(base, str) or base not in valid:
+def _base_scheme(base: object) -> type[Scheme]:
+    valid = tuple(name for name, cls in schemes().items() if not issubclass(cls, ICNR))
+    try:
+        cls = resolve_scheme(base, "base")
+    except (TypeError, ValueError):
+        raise ValueError(f"base must be one of {valid} or its class, got {base!r}") from None
+    if cls.scheme not in valid:
         raise ValueError(f"base must be one of {valid} or its class, got {base!r}")
-    return registered[base]
+    return cls
 
 
-def _base_options(
-    base_cls: type[InitConv2d], options: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
+def _base_options(base_cls: type[Scheme], options: object) -> dict[str, Any] | None:
     if options is None:
         return None
     if not isinstance(options, Mapping):
-        raise TypeError(
-            f"base_options must be a mapping or None, got {type(options).__name__} {options!r}"
-        )
+        raise TypeError(f"base_options must be a mapping or None, got {describe(options)}")
     # The base gets this layer's gain, shape and device; only its scheme options are its own.
-    allowed = tuple(sorted(set(base_cls._option_defaults()) - {"bias_init", "seed"}))
+    allowed = tuple(sorted(base_cls.options()))
     for key in options:
         if key not in allowed:
             raise ValueError(

@@ -96,6 +96,7 @@ RESNET18_ACTIVATIONS = {
     "layer4.0.downsample.0": "relu",
     "layer4.1.conv1": "relu",
     "layer4.1.conv2": "relu",
+    "fc": "linear",
 }
 
 
@@ -160,6 +161,9 @@ UNET_ACTIVATIONS = {
     "down1.1.block.3": "relu",
     "down2.1.block.0": "relu",
     "down2.1.block.3": "relu",
+    # The transposed up-convs feed the concatenation and then a conv.
+    "up1.up": "linear",
+    "up2.up": "linear",
     "up1.conv.block.0": "relu",
     "up1.conv.block.3": "relu",
     "up2.conv.block.0": "relu",
@@ -242,6 +246,7 @@ MOBILENET_V2_ACTIVATIONS = {
     "features.5.conv.1.0": "relu6",
     "features.5.conv.2": "linear",
     "features.6.0": "relu6",
+    "classifier.1": "linear",
 }
 
 
@@ -291,8 +296,8 @@ def convnext() -> ConvNeXt:
     return ConvNeXt()
 
 
-# Only the conv that GELU follows is "gelu" (shared/DESIGN.md, clarification of the adoption issue):
-# the depthwise conv feeds a LayerNorm and then a 1x1 conv, the projection feeds the residual add.
+# Only the conv that GELU follows is "gelu": the depthwise conv feeds a LayerNorm and then a 1x1
+# conv, the projection feeds the residual add, and the head produces the logits.
 CONVNEXT_ACTIVATIONS = {
     "stem.0": "linear",
     "stage1.0.dwconv": "linear",
@@ -305,6 +310,7 @@ CONVNEXT_ACTIVATIONS = {
     "stage2.0.dwconv": "linear",
     "stage2.0.pwconv1": "gelu",
     "stage2.0.pwconv2": "linear",
+    "head": "linear",
 }
 
 ARCHITECTURES = {

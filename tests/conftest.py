@@ -45,8 +45,8 @@ import pytest
 from hypothesis import settings
 
 import initconv
-from initconv import _base
 from initconv._activations import resolve
+from initconv._scheme import restore_registry
 from initconv.testing import ALPHA_CHECK
 
 CI_EXAMPLES = 100
@@ -86,14 +86,13 @@ def suite_false_alarm_bound(max_examples: int) -> float:
 # The canonical built-in activations: every name activations() lists, aliases and registrations
 # by other tests aside (resolved once, here, before any test registers one).
 BUILTIN_ACTIVATIONS: tuple[str, ...] = tuple(
-    sorted({resolve(name)[0] for name in initconv.activations()})
+    sorted({resolve(name).name for name in initconv.activations()})
 )
 
 
 @pytest.fixture
 def clean_schemes() -> Iterator[None]:
     """Restore the scheme registry after a test that registers its own schemes."""
-    saved = dict(_base._SCHEMES)
+    saved = initconv.schemes()
     yield
-    _base._SCHEMES.clear()
-    _base._SCHEMES.update(saved)
+    restore_registry(saved)

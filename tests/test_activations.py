@@ -69,7 +69,7 @@ def test_derived_gains_match_the_reference_values(name: str, expected: float) ->
 
 
 def _derived(phi: Callable[[Tensor], Tensor]) -> float:
-    return _activations._derived_gain("test", phi)
+    return _activations.derived_gain("test", phi)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_hardtanh_gain_matches_its_closed_form_despite_two_kinks() -> None:
 def test_derived_gain_makes_unit_variance_a_fixed_point_of_the_variance_map() -> None:
     for name in ("gelu", "silu", "mish", "softsign", "logsigmoid", "hardsigmoid"):
         g = initconv.gain(name)
-        phi = _activations._FAMILIES[name].phi
+        phi = _activations._BY_NAME[name].phi
         assert abs(g**2 * gaussian_expectation(lambda z, p=phi: p(z) ** 2) - 1) < 1e-9
 
 
@@ -131,7 +131,7 @@ def test_derived_gain_makes_unit_variance_a_fixed_point_of_the_variance_map() ->
     ],
 )
 def test_specs_resolve_to_canonical_names(spec: object, name: str) -> None:
-    assert _activations.resolve(spec)[0] == name  # type: ignore[arg-type]
+    assert _activations.resolve(spec).name == name  # type: ignore[arg-type]
 
 
 def test_module_parameters_are_read_from_the_instance() -> None:
@@ -238,4 +238,4 @@ def test_gains_command_prints_a_row_per_built_in_activation(
     assert "| gelu | 1.5335 | derived | 1.5335 | - |" in table
     assert "| selu | 1.0000 | self-normalizing value (torch: 3/4) | 1.0000 | 0.7500 |" in table
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) - 1 == len(_activations._FAMILIES)
+    assert len(rows) - 1 == len(_activations.BUILTINS)

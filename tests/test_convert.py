@@ -328,7 +328,7 @@ def test_a_lazy_conv_is_skipped_until_a_forward_pass_materialises_it() -> None:
     report = convert(model)
     assert (report["0"].source, report["0"].detail) == (
         "skipped",
-        "a lazy conv not materialised yet; run a forward pass first",
+        "a lazy Conv2d not materialised yet; run a forward pass first",
     )
     model(_input())
     assert convert(model)["0"].activation == "relu"
@@ -706,7 +706,7 @@ def test_cli_prints_the_report_and_writes_nothing(
     assert out[0].split()[:3] == ["layer", "old", "type"]
     assert out[4].split()[:4] == ["features.1.conv.1", "Conv2d", "xavier_normal", "linear"]
     assert out[-1] == (
-        "16 of 16 layers converted, weights kept bit for bit; "
+        "17 of 17 layers converted, weights kept bit for bit; "
         "0 activations fell back to the default."
     )
     assert list(tmp_path.iterdir()) == []

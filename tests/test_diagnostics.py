@@ -171,8 +171,8 @@ def test_propagation_table_plots_one_line_per_model(tmp_path: object) -> None:
 
 
 def test_propagation_rejects_models_without_convolutions_and_non_tensors() -> None:
-    with pytest.raises(ValueError, match="model has no convolutions"):
-        diagnostics.propagation(nn.Linear(3, 3), torch.randn(1, 3))
+    with pytest.raises(ValueError, match="model has no convolutions or linear layers"):
+        diagnostics.propagation(nn.ReLU(), torch.randn(1, 3))
     with pytest.raises(TypeError, match="example_input must be a Tensor"):
         diagnostics.propagation(nn.Conv2d(1, 1, 1), [1.0])  # type: ignore[arg-type]
 

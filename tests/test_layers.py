@@ -213,9 +213,9 @@ def test_normal_drawn_in_pieces_equals_one_normal_call_bit_for_bit(
 ) -> None:
     # Seams between the pieces, and a remainder below and above the 16 values torch transforms at
     # a time; 5 and 15 are merged into the last full piece.
-    n = 2 * initconv._functional.NORMAL_PIECE + rest
+    n = 2 * initconv._sampling.NORMAL_PIECE + rest
     pieces = torch.empty(n, dtype=dtype)
-    initconv._functional.draw_normal_(pieces, 0.5, 2.0, torch.Generator().manual_seed(13))
+    initconv._sampling.draw_normal_(pieces, 0.5, 2.0, torch.Generator().manual_seed(13))
     whole = torch.empty(n, dtype=dtype).normal_(
         0.5, 2.0, generator=torch.Generator().manual_seed(13)
     )
@@ -302,7 +302,7 @@ def test_truncated_normal_sampler_draws_the_truncated_normal_into_strided_tensor
     # 200k values: the kit's own test shows this n tells a truncated normal from a plain one.
     weight = torch.empty(400, 500, dtype=dtype).t()
     generator = torch.Generator().manual_seed(21)
-    initconv._functional.truncated_normal_(weight, 0.5, generator)
+    initconv._sampling.truncated_normal_(weight, 0.5, generator)
     testing.assert_distribution(
         weight.flatten(), "truncated_normal", (0.5 * 0.87962566103423978) ** 2
     )
@@ -313,7 +313,7 @@ def test_truncated_normal_sampler_is_reproducible_and_bounded_in_bfloat16() -> N
     draws = []
     for _ in range(2):
         weight = torch.empty(256, 256, 3, 3, dtype=torch.bfloat16)
-        initconv._functional.truncated_normal_(weight, 1.0, torch.Generator().manual_seed(22))
+        initconv._sampling.truncated_normal_(weight, 1.0, torch.Generator().manual_seed(22))
         draws.append(weight)
     assert torch.equal(draws[0], draws[1])
     assert float(draws[0].abs().max()) <= 2.0
@@ -530,14 +530,14 @@ def test_a_new_scheme_is_one_small_class(clean_schemes: None) -> None:
 def test_registering_a_taken_scheme_name_names_both_classes(clean_schemes: None) -> None:
     with pytest.raises(
         ValueError,
-        match=r"'kaiming_normal' is already registered by initconv\._schemes\.KaimingNormalConv2d;"
+        match=r"'kaiming_normal' is already registered by initconv\._schemes\.KaimingNormal;"
         r" test_layers\..*Impostor needs another name",
     ):
 
         class Impostor(initconv.KaimingNormalConv2d, scheme="kaiming_normal"):
             pass
 
-    assert initconv.schemes()["kaiming_normal"] is initconv.KaimingNormalConv2d
+    assert initconv.schemes()["kaiming_normal"] is initconv.KaimingNormal
 
 
 def test_a_scheme_must_state_its_theory(clean_schemes: None) -> None:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 import initconv
-from initconv._activations import _FAMILIES
+from initconv._activations import builtin
 from initconv._quadrature import gaussian_expectation
 from initconv.testing import ALPHA_CHECK, cumulant_band
 
@@ -44,8 +44,9 @@ EXAMPLES = max(10, settings.default.max_examples // 4)
 
 
 def _phi(name: str) -> Callable[[Tensor], Tensor]:
-    family = _FAMILIES[name]
-    return functools.partial(family.phi, **dict(family.defaults))
+    record = builtin(name)
+    assert record is not None
+    return functools.partial(record.phi, **dict(record.defaults))
 
 
 def _variance_map(phi: Callable[[Tensor], Tensor], gain: float, q: float) -> float:

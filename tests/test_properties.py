@@ -1,5 +1,6 @@
-"""Every registered scheme, held to its own theory: discovered from initconv.schemes(), so a scheme
-added later (in the package or in a test) is covered with no new test code (issue 3).
+"""Every registered scheme, on every layer kind it serves, held to its own theory: discovered from
+initconv.schemes(), so a scheme added later (in the package or in a test) is covered with no new
+test code.
 
 iid schemes (expected_distribution() is a family): on every drawn layer, the variance band, the
 zero mean, the KS shape and uncorrelated output channels, at ALPHA_CHECK each. Structured schemes
@@ -19,9 +20,10 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 import initconv
-from initconv import InitConv2d
+from initconv import InitConv2d, InitLayer, Scheme
+from initconv._pairing import served_kinds
 from initconv.testing import ALPHA_CHECK, check_layer, check_scheme, min_sample_size
-from initconv.testing.strategies import activations, conv2d_configs, scheme_options
+from initconv.testing.strategies import activations, layer_configs, scheme_options
 
 SCHEMES = tuple(initconv.schemes())
 
@@ -37,14 +39,17 @@ def _gain_or_activation() -> st.SearchStrategy[dict[str, Any]]:
 
 
 @st.composite
-def layers(draw: st.DrawFn, scheme: type[InitConv2d]) -> InitConv2d:
-    """A layer of ``scheme`` with drawn options, activation or gain, and a configuration it serves."""
+def layers(draw: st.DrawFn, scheme: type[Scheme]) -> InitLayer:
+    """A layer of ``scheme``, of a drawn kind it serves, with drawn options, activation or gain, and
+    a configuration it serves."""
+    kind = draw(st.sampled_from(served_kinds(scheme)))
     options = {**draw(scheme_options(scheme)), **draw(_gain_or_activation())}
-    config = draw(conv2d_configs(scheme, **options))
-    return scheme(**config, **options)
+    config = draw(layer_configs(scheme, kind, **options))
+    layer: InitLayer = initconv.layer_class(scheme, kind)(**config, **options)
+    return layer
 
 
-def _same_config(layer: InitConv2d, seed: int) -> InitConv2d:
+def _same_config(layer: InitLayer, seed: int) -> InitLayer:
     """A fresh copy of ``layer`` (its configuration and options) drawn with ``seed``."""
     other = copy.deepcopy(layer)
     other.seed = seed
@@ -52,13 +57,13 @@ def _same_config(layer: InitConv2d, seed: int) -> InitConv2d:
     return other
 
 
-def assert_matches_theory(layer: InitConv2d) -> None:
+def assert_matches_theory(layer: InitLayer) -> None:
     """The drawn layer's weights agree with its scheme's theory (initconv.testing.check_layer)."""
     ran = check_layer(layer, alpha=ALPHA_CHECK)
     assert "invariants" in ran
 
 
-def assert_keeps_the_contract(layer: InitConv2d) -> None:
+def assert_keeps_the_contract(layer: InitLayer) -> None:
     """Same seed, same weights; different seeds, different weights (iid); reset keeps the tensor."""
     weight: Tensor = layer.weight
     before = weight.detach().clone()
@@ -67,12 +72,10 @@ def assert_keeps_the_contract(layer: InitConv2d) -> None:
     assert layer.weight is weight
     assert (weight.dtype, weight.device, weight.shape, weight.requires_grad) == state
     assert torch.equal(weight.detach(), before)
-    if layer.bias is not None:
-        assert (layer.bias.dtype, layer.bias.shape, layer.bias.requires_grad) == (
-            weight.dtype,
-            (layer.out_channels,),
-            True,
-        )
+    bias = layer.bias
+    if isinstance(bias, Tensor):
+        outputs = getattr(layer, "out_channels", None) or layer.out_features
+        assert (bias.dtype, bias.shape, bias.requires_grad) == (weight.dtype, (outputs,), True)
     # No weight value of any float dtype has probability above 2^-8 (bfloat16's spacing is 2^-7 of
     # the value at most), so 4 weights repeat under a new seed with probability <= 2^-32 < ALPHA_CHECK.
     random = layer.expected_distribution() is not None and layer.expected_variance() > 0

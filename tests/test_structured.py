@@ -353,7 +353,9 @@ def test_zero_conv_check_catches_a_nonzero_bias() -> None:
 
 def test_every_structured_scheme_is_registered_and_exported() -> None:
     for name in STRUCTURED:
-        cls = initconv.schemes()[name]
+        scheme = initconv.schemes()[name]
+        assert getattr(initconv, scheme.__name__) is scheme
+        cls = initconv.layer_class(name, torch.nn.Conv2d)
         assert getattr(initconv, cls.__name__) is cls
         # ICNR's independent weights are its base's draws, so its family is the base's.
         expected = "normal" if name == "icnr" else None

@@ -17,8 +17,9 @@ from scipy import stats
 from torch import Tensor
 
 import initconv
-from initconv import InitConv2d
-from initconv._functional import TRUNCATED_NORMAL_STD
+from initconv import Scheme
+from initconv._pairing import served_kinds
+from initconv._sampling import TRUNCATED_NORMAL_STD
 from initconv.testing import (
     ALPHA_CHECK,
     DEFAULT_SHAPES,
@@ -35,7 +36,7 @@ from initconv.testing import (
     variance_band,
     variance_power,
 )
-from initconv.testing.strategies import activations, conv2d_configs
+from initconv.testing.strategies import activations, layer_configs
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
 README_PART = Path(__file__).resolve().parent.parent / "README.md"
@@ -45,7 +46,7 @@ def _standard(distribution: str, n: int, seed: int) -> Tensor:
     """n iid float64 draws of ``distribution`` with mean 0 and variance 1, from ``seed``."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.empty(n, dtype=torch.float64)
-    initconv._functional.fill_(x, 1.0, distribution, generator)
+    initconv._sampling.draw_zero_mean_(x, 1.0, distribution, generator)
     return x
 
 
@@ -162,7 +163,7 @@ def test_mutated_variances_are_rejected_where_the_power_is_one_minus_alpha(
         assert_variance_matches(x, 1.0 / ratio, distribution)  # type: ignore[arg-type]
 
 
-def _mutant(cls: type[InitConv2d], ratio: float) -> type[InitConv2d]:
+def _mutant(cls: type[Scheme], ratio: float) -> type[Scheme]:
     """``cls`` with every weight's spread about its mean scaled by sqrt(ratio): Var x ratio."""
 
     class Mutant(cls):  # type: ignore[valid-type, misc]
@@ -176,9 +177,9 @@ def _mutant(cls: type[InitConv2d], ratio: float) -> type[InitConv2d]:
 
 
 def _has_variance(name: str) -> bool:
-    cls = initconv.schemes()[name]
-    shape = next(shape for shape in DEFAULT_SHAPES if cls.serves(**shape))
-    return cls(**shape).expected_variance() > 0
+    cls = initconv.layer_class(name, torch.nn.Conv2d)
+    shape = next(shape for shape in DEFAULT_SHAPES[torch.nn.Conv2d] if cls.serves(**shape))
+    return bool(cls(**shape).expected_variance() > 0)
 
 
 # Every scheme but those with nothing to scale (zero: Var = 0).
@@ -269,7 +270,11 @@ def test_a_claimed_zero_variance_means_every_weight_equals_the_mean() -> None:
             "expected_variance must be finite and >= 0",
         ),
         (lambda: assert_mean_zero([1.0], "1", "normal"), TypeError, "variance must be a float"),
-        (lambda: check_scheme(torch.nn.Conv2d), TypeError, "layer_cls must be an InitConv2d"),
+        (
+            lambda: check_scheme(torch.nn.Conv2d),
+            TypeError,
+            "scheme must be a Scheme or layer class",
+        ),
         (
             lambda: min_sample_size("normal", ratios=(1.0,)),
             ValueError,
@@ -316,18 +321,20 @@ def test_check_scheme_checks_icnrs_variance_on_its_independent_sub_kernel() -> N
 
 
 def test_a_scheme_that_serves_no_shape_says_why() -> None:
-    with pytest.raises(ValueError, match="ICNRConv2d needs out_channels divisible"):
+    with pytest.raises(ValueError, match="ICNR needs out_channels divisible"):
         check_scheme(initconv.ICNRConv2d, upscale_factor=5)
 
 
 @given(data=st.data())
 def test_drawn_configurations_are_ones_the_scheme_serves(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(initconv.schemes())))
-    cls = initconv.schemes()[name]
-    config = data.draw(conv2d_configs(cls))
-    assert config["in_channels"] % config["groups"] == 0
-    assert config["out_channels"] % config["groups"] == 0
-    cls(**config)
+    scheme = initconv.schemes()[name]
+    kind = data.draw(st.sampled_from(served_kinds(scheme)))
+    config = data.draw(layer_configs(scheme, kind))
+    if "groups" in config:
+        assert config["in_channels"] % config["groups"] == 0
+        assert config["out_channels"] % config["groups"] == 0
+    initconv.layer_class(scheme, kind)(**config)
 
 
 @given(activations())

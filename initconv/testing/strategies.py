@@ -7,10 +7,10 @@ every random draw replays from the Hypothesis example.
 Examples:
     >>> from hypothesis import given
     >>> import initconv
-    >>> from initconv.testing.strategies import conv2d_configs
-    >>> @given(conv2d_configs(initconv.DeltaOrthogonalConv2d))
+    >>> from initconv.testing.strategies import layer_configs
+    >>> @given(layer_configs(initconv.DeltaOrthogonal, "conv_transpose2d"))
     ... def test_builds(config):
-    ...     initconv.DeltaOrthogonalConv2d(**config).check_invariants()
+    ...     initconv.DeltaOrthogonalConvTranspose2d(**config).check_invariants()
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 import initconv
-from initconv._base import InitConv2d
+from initconv._pairing import layer_class, resolve_kind
+from initconv._scheme import Scheme
 
-__all__ = ["FLOAT_DTYPES", "activations", "conv2d_configs", "scheme_options"]
+__all__ = ["FLOAT_DTYPES", "activations", "conv2d_configs", "layer_configs", "scheme_options"]
 
 FLOAT_DTYPES: tuple[torch.dtype, ...] = (
     torch.float32,
@@ -43,11 +44,43 @@ FLOAT_DTYPES: tuple[torch.dtype, ...] = (
 _OUT_MULTIPLIERS = tuple(range(1, 17))
 
 
+def _convolution_config(
+    draw: st.DrawFn, d: int, transposed: bool, max_groups: int, max_per_group: int, max_kernel: int
+) -> dict[str, Any]:
+    groups = draw(st.integers(1, max_groups))
+    # 3-d kernels stay small: their size is the product of three sides.
+    side = st.integers(1, max_kernel if d < 3 else min(max_kernel, 3))
+    config: dict[str, Any] = {
+        "in_channels": groups * draw(st.integers(1, max_per_group)),
+        "out_channels": groups * draw(st.integers(1, max_per_group)),
+        "kernel_size": tuple(draw(side) for _ in range(d)),
+        "stride": tuple(draw(st.integers(1, 3)) for _ in range(d)),
+        "groups": groups,
+    }
+    return config
+
+
+def _linear_config(draw: st.DrawFn, max_features: int) -> dict[str, Any]:
+    return {
+        "in_features": draw(st.integers(1, max_features)),
+        "out_features": draw(st.integers(1, max_features)),
+    }
+
+
+_DIMS: dict[type[nn.Module], int] = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3}
+_TRANSPOSED_DIMS: dict[type[nn.Module], int] = {
+    nn.ConvTranspose1d: 1,
+    nn.ConvTranspose2d: 2,
+    nn.ConvTranspose3d: 3,
+}
+
+
 @st.composite
-def conv2d_configs(
+def layer_configs(
     draw: st.DrawFn,
     /,
-    scheme: type[InitConv2d] | None = None,
+    scheme: type[Scheme] | None = None,
+    kind: type[nn.Module] | str = nn.Conv2d,
     *,
     dtypes: tuple[torch.dtype, ...] = FLOAT_DTYPES,
     max_groups: int = 4,
@@ -55,60 +88,91 @@ def conv2d_configs(
     max_kernel: int = 5,
     **options: Any,
 ) -> dict[str, Any]:
-    """Constructor keywords of a valid ``Conv2d``: channels, kernel, stride, groups, bias, dtype, seed.
+    """Constructor keywords of a valid layer of ``kind``: its shape, bias, dtype and seed.
 
-    Groups are drawn first and both channel counts as multiples of them; kernels are 1 to
-    ``max_kernel`` per side, even and rectangular ones included. With ``scheme``, the configuration
-    is one it serves together with ``options`` (:meth:`~initconv.InitConv2d.serves`): a drawn one it
-    refuses has its ``out_channels`` multiplied by the least of 2..16 that it accepts. A scheme
-    that serves none of those raises its own error, so nothing is skipped silently.
+    Convolutions draw groups first and both channel counts as multiples of them; kernels are 1 to
+    ``max_kernel`` per side (3 in 3-d), even and rectangular ones included, and strides 1 to 3.
+    Linear layers draw 1 to ``max_groups * max_per_group * 4`` features each way. With ``scheme``
+    (a :class:`~initconv.Scheme`, or a layer class), the configuration is one its layer of that
+    kind serves together with ``options`` (:meth:`~initconv.InitLayer.serves`): a drawn one it
+    refuses has its outputs multiplied by the least of 2..16 that it accepts, and failing that
+    its stride set to 1 as well. A scheme that serves none of those raises its own error, so
+    nothing is skipped silently.
     """
-    groups = draw(st.integers(1, max_groups))
-    side = st.integers(1, max_kernel)
-    config: dict[str, Any] = {
-        "in_channels": groups * draw(st.integers(1, max_per_group)),
-        "out_channels": groups * draw(st.integers(1, max_per_group)),
-        "kernel_size": (draw(side), draw(side)),
-        "stride": (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
-        "groups": groups,
-        "bias": draw(st.booleans()),
-        "dtype": draw(st.sampled_from(dtypes)),
-        "seed": draw(st.integers(0, 2**32 - 1)),
-    }
+    torch_kind = resolve_kind(kind)
+    if torch_kind is nn.Linear:
+        config = _linear_config(draw, max_groups * max_per_group * 4)
+    else:
+        d = _DIMS.get(torch_kind) or _TRANSPOSED_DIMS[torch_kind]
+        config = _convolution_config(
+            draw, d, torch_kind in _TRANSPOSED_DIMS, max_groups, max_per_group, max_kernel
+        )
+    config["bias"] = draw(st.booleans())
+    config["dtype"] = draw(st.sampled_from(dtypes))
+    config["seed"] = draw(st.integers(0, 2**32 - 1))
     if scheme is None:
         return config
-    out = config["out_channels"]
-    for multiplier in _OUT_MULTIPLIERS:
-        config["out_channels"] = out * multiplier
-        if scheme.serves(**config, **options):
-            return config
-    config["out_channels"] = out
-    scheme(**config, **options)
+    cls = layer_class(scheme, torch_kind)
+    outputs = "out_features" if torch_kind is nn.Linear else "out_channels"
+    out = config[outputs]
+    # A scheme that refuses every stride but 1 (the identity of a transposed convolution) gets it.
+    strides = [config["stride"], 1] if "stride" in config else [None]
+    for stride in strides:
+        if "stride" in config:
+            config["stride"] = stride
+        for multiplier in _OUT_MULTIPLIERS:
+            config[outputs] = out * multiplier
+            if cls.serves(**config, **options):
+                return config
+    config[outputs] = out
+    cls(**config, **options)
     raise ValueError(
-        f"{scheme.__name__} serves none of out_channels = {out} x 1..16 for {config!r}, "
-        f"{options!r}; override {scheme.__name__}.serves or pass a narrower strategy"
+        f"{cls.__name__} serves none of {outputs} = {out} x 1..16, at the drawn stride or 1, "
+        f"for {config!r}, {options!r}; override {cls.__name__}.serves or pass a narrower strategy"
     )
 
 
-def scheme_options(scheme: type[InitConv2d]) -> st.SearchStrategy[dict[str, Any]]:
+def conv2d_configs(
+    scheme: type[Scheme] | None = None,
+    *,
+    dtypes: tuple[torch.dtype, ...] = FLOAT_DTYPES,
+    max_groups: int = 4,
+    max_per_group: int = 8,
+    max_kernel: int = 5,
+    **options: Any,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """:func:`layer_configs` for ``nn.Conv2d``."""
+    return layer_configs(
+        scheme,
+        nn.Conv2d,
+        dtypes=dtypes,
+        max_groups=max_groups,
+        max_per_group=max_per_group,
+        max_kernel=max_kernel,
+        **options,
+    )
+
+
+def scheme_options(scheme: type[Scheme]) -> st.SearchStrategy[dict[str, Any]]:
     """The scheme's keyword-only options whose type is a ``Literal``, each drawn from its values.
 
-    Read from the annotations of every ``__init__`` from ``scheme`` up to ``InitConv2d``
+    Read from the annotations of every ``configure`` (and ``__init__``) in the scheme's bases
     (``mode``, ``distribution``, ...); other options keep their defaults. A scheme added later is
     covered with no new test code.
     """
     choices: dict[str, st.SearchStrategy[Any]] = {}
     for klass in scheme.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or not issubclass(klass, InitConv2d) or klass is InitConv2d:
-            continue
-        try:
-            hints = typing.get_type_hints(init)
-        except (NameError, TypeError):  # annotations that do not resolve: keep the defaults
-            continue
-        for name, hint in hints.items():
-            if typing.get_origin(hint) is Literal and name not in choices:
-                choices[name] = st.sampled_from(typing.get_args(hint))
+        for method in ("configure", "__init__"):
+            function = klass.__dict__.get(method)
+            if function is None or not issubclass(klass, Scheme):
+                continue
+            try:
+                hints = typing.get_type_hints(function)
+            except (NameError, TypeError):  # annotations that do not resolve: keep the defaults
+                continue
+            for name, hint in hints.items():
+                if typing.get_origin(hint) is Literal and name not in choices:
+                    choices[name] = st.sampled_from(typing.get_args(hint))
     return st.fixed_dictionaries(choices)
 
 
