@@ -1,4 +1,4 @@
-"""Four real architectures, small, written here from their published definitions (no torchvision).
+"""Six real architectures, small, written here from their published definitions (no torchvision).
 
 - ResNet-18: He et al. (2016), "Deep residual learning for image recognition", table 1 and the
   option-B shortcut (1x1 conv + BN when the shape changes); BasicBlock as torchvision writes it.
@@ -10,6 +10,11 @@
   shape allows.
 - ConvNeXt: Liu et al. (2022), "A ConvNet for the 2020s", figure 4: depthwise 7x7, LayerNorm, 1x1
   expansion + GELU, 1x1 projection, layer scale, residual; the pointwise layers as 1x1 convs.
+- A U-Net classifier: the U-Net's down path (Conv2d), up path (ConvTranspose2d) and a linear head
+  on its pooled output map: every layer kind of an encoder-decoder.
+- An audio classifier on raw waveforms: Dai et al. (2017), "Very deep convolutional neural networks
+  for raw waveforms" (M5): a wide strided Conv1d front end, Conv1d + BatchNorm1d blocks with
+  max-pooling, global average pooling and a linear head.
 
 Widths and depths are cut down so that every test on them runs in milliseconds. Each factory takes
 no arguments, so ``python -m initconv convert architectures:resnet18`` can build it.
@@ -224,6 +229,67 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(x, 1))  # type: ignore[no-any-return]
 
 
+class UNetClassifier(UNet):
+    """The U-Net's paths; its output map, through a GELU and global average pooling, feeds a linear
+    head."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 10, width: int = 8) -> None:
+        super().__init__(in_channels, width, width)
+        self.act = nn.GELU()
+        self.head = nn.Linear(width, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = self.act(super().forward(x))
+        return self.head(features.mean(dim=(2, 3)))  # type: ignore[no-any-return]
+
+
+def unet_classifier() -> UNetClassifier:
+    return UNetClassifier()
+
+
+UNET_CLASSIFIER_ACTIVATIONS = {
+    **{name: act for name, act in UNET_ACTIVATIONS.items() if name != "outc"},
+    "outc": "gelu",
+    "head": "linear",
+}
+
+
+class AudioNet(nn.Module):
+    """M5 (Dai et al. 2017), narrowed: 80-tap stride-4 front end, then 3-tap blocks."""
+
+    def __init__(self, num_classes: int = 10, width: int = 16) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv1d(1, width, 80, stride=4),
+            nn.BatchNorm1d(width),
+            nn.ReLU(),
+            nn.MaxPool1d(4),
+            nn.Conv1d(width, width, 3),
+            nn.BatchNorm1d(width),
+            nn.ReLU(),
+            nn.MaxPool1d(4),
+            nn.Conv1d(width, 2 * width, 3),
+            nn.BatchNorm1d(2 * width),
+            nn.LeakyReLU(0.1),
+        )
+        self.head = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x).mean(dim=2))  # type: ignore[no-any-return]
+
+
+def audio() -> AudioNet:
+    return AudioNet()
+
+
+AUDIO_ACTIVATIONS = {
+    "features.0": "relu",
+    "features.4": "relu",
+    "features.8": "leaky_relu(negative_slope=0.1)",
+    "head": "linear",
+}
+
+
 def mobilenet_v2() -> MobileNetV2:
     return MobileNetV2()
 
@@ -316,6 +382,12 @@ CONVNEXT_ACTIVATIONS = {
 ARCHITECTURES = {
     "resnet18": (resnet18, RESNET18_ACTIVATIONS),
     "unet": (unet, UNET_ACTIVATIONS),
+    "unet_classifier": (unet_classifier, UNET_CLASSIFIER_ACTIVATIONS),
+    "audio": (audio, AUDIO_ACTIVATIONS),
     "mobilenet_v2": (mobilenet_v2, MOBILENET_V2_ACTIVATIONS),
     "convnext": (convnext, CONVNEXT_ACTIVATIONS),
 }
+
+# The input each architecture takes: images, except the audio model's raw waveforms.
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {"audio": (2, 1, 2048)}
+IMAGE_SHAPE = (2, 3, 32, 32)

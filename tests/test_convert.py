@@ -1,4 +1,4 @@
-"""convert(), to_torch() and the conversion report, proved on four real architectures."""
+"""convert(), to_torch() and the conversion report, proved on six real architectures."""
 
 from __future__ import annotations
 
@@ -16,19 +16,31 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from architectures import ARCHITECTURES, CONVNEXT_ACTIVATIONS, BasicBlock, convnext, resnet18
+from architectures import (
+    ARCHITECTURES,
+    CONVNEXT_ACTIVATIONS,
+    IMAGE_SHAPE,
+    INPUT_SHAPES,
+    BasicBlock,
+    convnext,
+    resnet18,
+)
 from torch import Tensor, nn
 from torch.nn.utils import parametrizations, parametrize
 
 import initconv
-from initconv import ConversionReport, InitConv2d, _convert_cli, convert, to_torch
-
-# Input side for every architecture: big enough for ResNet's five halvings and U-Net's two.
-SIDE = 32
+from initconv import ConversionReport, InitConv2d, InitLayer, _convert_cli, convert, to_torch
+from initconv._fans import KINDS
 
 
-def _input(seed: int = 0) -> Tensor:
-    return torch.randn(2, 3, SIDE, SIDE, generator=torch.Generator().manual_seed(seed))
+def _input(seed: int = 0, arch: str = "") -> Tensor:
+    # Images big enough for ResNet's five halvings and U-Net's two; the audio model's waveforms.
+    shape = INPUT_SHAPES.get(arch, IMAGE_SHAPE)
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _layers(model: nn.Module) -> dict[str, nn.Module]:
+    return {name: m for name, m in model.named_modules() if isinstance(m, KINDS)}
 
 
 def _state(model: nn.Module) -> dict[str, Tensor]:
@@ -51,7 +63,7 @@ def _activations(report: ConversionReport) -> dict[str, str | None]:
     return {row.name: row.activation for row in report}
 
 
-# --- The four architectures ---------------------------------------------------------------------
+# --- The architectures ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
@@ -59,8 +71,11 @@ def test_every_conv_of_the_architecture_gets_the_activation_of_the_hand_written_
     arch: str,
 ) -> None:
     build, expected = ARCHITECTURES[arch]
-    report = convert(build(), reinit=False)
+    model = build()
+    report = convert(model, reinit=False)
     assert _activations(report) == expected
+    assert len(report.converted) == len(_layers(model)) == len(expected)
+    assert all(isinstance(layer, InitLayer) for layer in _layers(model).values())
     assert {row.source for row in report} == {"traced"}
     assert not report.fallbacks
 
@@ -75,10 +90,10 @@ def test_converted_architecture_trains_a_step_with_an_optimiser_built_before_con
     # (ConvNeXt's layer scale starts at 1e-6).
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     convert(model, seed=0)
-    convs = {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
-    assert all(isinstance(conv, initconv.KaimingNormalConv2d) for conv in convs.values())
+    convs = _layers(model)
+    assert all(isinstance(conv, initconv.KaimingNormal) for conv in convs.values())
     before = {name: conv.weight.detach().clone() for name, conv in convs.items()}
-    out = model(_input())
+    out = model(_input(arch=arch))
     target = torch.zeros(out.shape[0], *out.shape[2:], dtype=torch.long)
     loss = F.cross_entropy(out, target)
     loss.backward()
@@ -94,7 +109,8 @@ def test_converted_architecture_trains_a_step_with_an_optimiser_built_before_con
 def test_architecture_round_trips_through_convert_and_to_torch_bit_for_bit(arch: str) -> None:
     torch.manual_seed(0)
     model = ARCHITECTURES[arch][0]().eval()
-    x = _input()
+    x = _input(arch=arch)
+    kinds = {name: type(m) for name, m in _layers(model).items()}
     expected = model(x)
     state = _state(model)
     parameters = list(model.parameters())
@@ -106,8 +122,23 @@ def test_architecture_round_trips_through_convert_and_to_torch_bit_for_bit(arch:
     assert torch.equal(torch.get_rng_state(), rng)
     _assert_same_state(model, state)
     assert all(a is b for a, b in zip(model.parameters(), parameters, strict=True))
-    assert {type(m) for m in model.modules() if isinstance(m, nn.Conv2d)} == {nn.Conv2d}
+    assert {name: type(m) for name, m in _layers(model).items()} == kinds
     assert torch.equal(model(x), expected)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_a_converted_architectures_checkpoint_loads_strictly_into_the_original_classes(
+    arch: str,
+) -> None:
+    build = ARCHITECTURES[arch][0]
+    model = build()
+    convert(model, seed=1)
+    original = build()
+    original.load_state_dict(model.state_dict(), strict=True)
+    assert all(type(layer) in KINDS for layer in _layers(original).values())
+    model.load_state_dict(build().state_dict(), strict=True)
+    to_torch(model)
+    original.load_state_dict(model.state_dict(), strict=True)
 
 
 # --- reinit ---------------------------------------------------------------------------------------

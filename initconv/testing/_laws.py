@@ -187,7 +187,7 @@ def min_sample_size(
     ``power`` (``1 - alpha`` by default, so that missing the error is as unlikely as a false alarm).
 
     Roughly :math:`(\mu_4 - 1)\,((z_{\alpha/2} + z_{1-\text{power}}) / \delta)^2`
-    (``shared/STATS.md``); this searches the exact power (:func:`variance_power`).
+    (the normal approximation); this searches the exact power (:func:`variance_power`).
 
     Examples:
         >>> min_sample_size("normal", 0.05, alpha=1e-6, power=0.999)
