@@ -13,7 +13,7 @@ statement, timed by ``torch.utils.benchmark`` in one process, for:
 
 The constructors are timed in interleaved rounds (each round times every one, starting one later
 than the round before), and a ratio is taken within each round: the median [q25, q75] over rounds.
-The issue's target: at most 1.05x of ``nn.Conv2d`` for every iid scheme, and below the two-step
+The target: at most 1.05x of ``nn.Conv2d`` for every iid scheme, and below the two-step
 path.
 """
 

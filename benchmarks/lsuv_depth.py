@@ -1,4 +1,4 @@
-"""LSUV against the analytic gain in 200-layer plain width-64 conv stacks (issue 8).
+"""LSUV against the analytic gain in 200-layer plain width-64 conv stacks.
 
 Each stack is ``depth`` KaimingNormalConv2d (3x3, circular padding, no bias, the activation's gain)
 + activation pairs, the last activation dropped. For each activation and seed it reports the
@@ -9,7 +9,7 @@ second moment q = mean(y^2) of the final output on a calibration batch:
 - after ``initconv.lsuv_``, on a held-out batch from the same distribution (iid N(0, 1) inputs).
 
 The mean-field variance map at the derived gain has slope M'(1) = 1.144 (gelu) and 1.173 (silu),
-1 for relu and 0.46 for tanh at 5/3 (shared/DESIGN.md). LSUV pins the calibration batch to q = 1
+1 for relu and 0.46 for tanh at 5/3 (initconv.diagnostics.variance_map). LSUV pins the calibration batch to q = 1
 layer by layer, but it does not change the slope, so a held-out batch's own deviation still grows
 by about M'(1) per layer.
 

@@ -1,4 +1,4 @@
-"""Build a conv net on the meta device, shard it with FSDP2, materialise it with initconv (issue 6).
+"""Build a conv net on the meta device, shard it with FSDP2, materialise it with initconv.
 
     torchrun --nproc-per-node 2 examples/fsdp_init.py            # CPU, gloo
     torchrun --nproc-per-node 8 examples/fsdp_init.py            # GPUs, nccl

@@ -14,7 +14,7 @@ import initconv
 from initconv import _activations
 from initconv._quadrature import gaussian_expectation
 
-# DESIGN.md's reference values of g = 1 / sqrt(E[phi(z)^2]), to the 4 decimals it gives.
+# Reference values of g = 1 / sqrt(E[phi(z)^2]), to the 4 decimals it gives.
 DERIVED_REFERENCE = {
     "gelu": 1.5335,
     "silu": 1.6765,

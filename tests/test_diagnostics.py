@@ -1,4 +1,4 @@
-"""initconv.diagnostics: the variance map against DESIGN.md, propagation tables, Jacobian spectra."""
+"""initconv.diagnostics: the variance map against reference values, propagation tables, Jacobian spectra."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _derived_gain(phi: object) -> float:
     return 1 / math.sqrt(gaussian_expectation(lambda z: phi(z) ** 2))  # type: ignore[operator]
 
 
-# shared/DESIGN.md, "Activations and gains": M'(1) at the derived gain, to the three decimals given.
+# M'(1) at the derived gain, to the three decimals given.
 DESIGN_SLOPES = {
     "tanh": (0.461, "stable"),
     "elu": (0.891, "stable"),
@@ -103,7 +103,7 @@ def _stack(depth: int, width: int, conv: type[nn.Conv2d], **kwargs: object) -> n
 
 
 def test_he_init_keeps_the_forward_second_moment_where_torchs_default_collapses() -> None:
-    # STATS.md: std of log(q_L / q_1) is about 1.65 sqrt((L - 1) / C) = 0.27 for 8 layers of 256
+    # The std of log(q_L / q_1) is about 1.65 sqrt((L - 1) / C) = 0.27 for 8 layers of 256
     # channels, so [1/4, 4] is about 5 standard deviations. torch's default shrinks q 6x per layer
     # (6^-7 = 3.6e-6 over 7 layers); 1/64 sits more than 15 standard deviations above that.
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""Init under FSDP2 and DDP with the real engine (gloo on 127.0.0.1), and seed_modules (issue 6).
+"""Init under FSDP2 and DDP with the real engine (gloo on 127.0.0.1), and seed_modules.
 
 Each world size is one spawn of gloo processes (tests/_dist_workers.py) that runs every check and
 saves what each rank saw; the tests below read those results. All three world sizes take about

@@ -31,7 +31,7 @@ CORE_SCHEMES = (
     "torch_default",
 )
 
-# One false alarm in 10^6 runs per statistical check in this file (STATS.md: the chi-square band is
+# One false alarm in 10^6 runs per statistical check in this file (the chi-square band is
 # exact for normal weights).
 ALPHA = 1e-6
 
@@ -133,7 +133,7 @@ def test_meta_device_then_to_empty_then_reset_gives_the_schemes_distribution() -
     weight = conv.weight.detach().double()
     n = weight.numel()
     ratio = float((weight**2).mean()) / conv.expected_variance()
-    # Mean-known second moment of normal draws: n * ratio ~ chi-square(n) (STATS.md).
+    # Mean-known second moment of normal draws: n * ratio ~ chi-square(n).
     lo, hi = stats.chi2.ppf(ALPHA / 2, n) / n, stats.chi2.isf(ALPHA / 2, n) / n
     assert lo <= ratio <= hi
     assert conv.bias is not None

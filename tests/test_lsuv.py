@@ -1,4 +1,4 @@
-"""LSUV (issue 8): calibrated on a batch, stored on the layer, replayed by reset_parameters()."""
+"""LSUV: calibrated on a batch, stored on the layer, replayed by reset_parameters()."""
 
 from __future__ import annotations
 
@@ -536,7 +536,7 @@ def test_a_failure_after_converting_plain_layers_undoes_the_conversion() -> None
     assert _no_hooks(model)
 
 
-# --- Depth: 200-layer plain width-64 stacks (issue 8) --------------------------------------------
+# --- Depth: 200-layer plain width-64 stacks -------------------------------------------------------
 
 _DEPTH, _WIDTH = 200, 64
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -589,7 +589,7 @@ def test_lsuv_holds_a_200_layer_stack_at_unit_variance_where_the_gain_drifts(
     model = _stack(activation)
     batch, held_out = _batch(1, n=16, channels=_WIDTH), _batch(2, n=16, channels=_WIDTH)
     analytic = math.log2(_second_moment(model, batch))
-    # shared/DESIGN.md: M'(1) = 1.144 (gelu) and 1.173 (silu) > 1 make the analytic gain's q = 1
+    # diagnostics.variance_map: M'(1) = 1.144 (gelu) and 1.173 (silu) > 1 make the analytic gain's q = 1
     # unstable; benchmarks/lsuv_depth.py measures log2 q in [31.2, 39.4] and [82.2, 90.5] over 8
     # seeds. relu is marginal (M'(1) = 1) and drifts down at finite width ([-15.4, -6.7] there);
     # tanh at 5/3 is stable near its fixed point q* = 1.18 ([0.2, 0.3]).

@@ -1,4 +1,4 @@
-"""Signal propagation through one layer, for every built-in activation (issue 3, item 3).
+"""Signal propagation through one layer, for every built-in activation.
 
 Mean-field theory (Poole et al. 2016, "Exponential expressivity in deep neural networks through
 transient chaos"): a pre-activation of second moment q, through phi and a layer with
@@ -28,7 +28,7 @@ from initconv._activations import builtin
 from initconv._quadrature import gaussian_expectation
 from initconv.testing import ALPHA_CHECK, cumulant_band
 
-# DESIGN.md: these keep torch.nn.init.calculate_gain's value, which is not the fixed-point gain
+# These keep torch.nn.init.calculate_gain's value, which is not the fixed-point gain
 # (tanh 5/3 gives q* = 1.18, sigmoid 1 gives q* = 0.26); every other built-in gain is.
 TORCH_TABLE_NOT_FIXED_POINT = ("sigmoid", "tanh")
 

@@ -1,4 +1,4 @@
-"""The structured schemes: orthogonal, delta-orthogonal, identity, ICNR and zero (issue 4)."""
+"""The structured schemes: orthogonal, delta-orthogonal, identity, ICNR and zero."""
 
 from __future__ import annotations
 

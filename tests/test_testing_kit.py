@@ -76,7 +76,7 @@ def test_bands_are_the_ones_stats_md_tabulates(
 
 
 def test_truncated_normal_moments_follow_from_the_recursion() -> None:
-    # STATS.md: E[Z^2] = 0.7737413035 at c = 2 (the correction constant squared), mu4 = 2.36554.
+    # The truncated normal's recursion gives E[Z^2] = 0.7737413035 at c = 2 (the correction constant squared), mu4 = 2.36554.
     mu4, mu6 = standard_moments("truncated_normal")
     assert pytest.approx(0.7737413035, abs=1e-10) == TRUNCATED_NORMAL_STD**2
     assert mu4 == pytest.approx(2.36554, abs=1e-5)
@@ -125,7 +125,7 @@ def test_uniform_and_truncated_normal_are_strictly_sub_gaussian(distribution: st
     assert bound**2 <= 2 * 40 + 1
 
 
-# --- Power: a check that cannot fail is a defect (issue 3, item 4) -------------------------------
+# --- Power: a check that cannot fail is a defect ------------------------------------------------
 
 
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
@@ -154,7 +154,7 @@ def test_each_assertion_rejects_a_five_percent_variance_error_at_check_schemes_n
 def test_mutated_variances_are_rejected_where_the_power_is_one_minus_alpha(
     distribution: str, ratio: float
 ) -> None:
-    # STATS.md's mutation layer: claimed x r for r in {0.5, 2, 1/3, 0.7737} (0.7737: the missing
+    # Mutations of the claim: claimed x r for r in {0.5, 2, 1/3, 0.7737} (0.7737: the missing
     # truncated-normal correction).
     n = min_sample_size(distribution, ratios=(ratio,))  # type: ignore[arg-type]
     x = _standard(distribution, n, seed=12)
@@ -206,7 +206,7 @@ def test_mean_check_rejects_a_shift_of_a_tenth_of_a_standard_deviation() -> None
 
 
 def test_ks_check_tells_uniform_from_normal_weights_of_the_same_variance() -> None:
-    # STATS.md: uniform vs normal separates at ~2-4k samples; 50k leaves no doubt at ALPHA_CHECK.
+    # Uniform vs normal separates at ~2-4k samples in a KS test; 50k leaves no doubt at ALPHA_CHECK.
     x = _standard("uniform", 50_000, seed=4)
     assert_distribution(x, "uniform", 1.0)
     with pytest.raises(AssertionError, match=r"do not follow normal.*Kolmogorov-Smirnov"):
