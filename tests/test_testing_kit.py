@@ -76,7 +76,8 @@ def test_bands_are_the_ones_stats_md_tabulates(
 
 
 def test_truncated_normal_moments_follow_from_the_recursion() -> None:
-    # The truncated normal's recursion gives E[Z^2] = 0.7737413035 at c = 2 (the correction constant squared), mu4 = 2.36554.
+    # The recursion gives E[Z^2] = 0.7737413035 at c = 2 (the correction constant squared) and
+    # mu4 = 2.36554.
     mu4, mu6 = standard_moments("truncated_normal")
     assert pytest.approx(0.7737413035, abs=1e-10) == TRUNCATED_NORMAL_STD**2
     assert mu4 == pytest.approx(2.36554, abs=1e-5)
