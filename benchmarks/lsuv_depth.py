@@ -10,8 +10,8 @@ second moment q = mean(y^2) of the final output on a calibration batch:
 
 The mean-field variance map at the derived gain has slope M'(1) = 1.144 (gelu) and 1.173 (silu),
 1 for relu and 0.46 for tanh at 5/3 (initconv.diagnostics.variance_map). LSUV pins the
-calibration batch to q = 1 layer by layer, but it does not change the slope, so a held-out batch's own deviation still grows
-by about M'(1) per layer.
+calibration batch to q = 1 layer by layer, but it does not change the slope, so a held-out batch's
+own deviation still grows by about M'(1) per layer.
 
 LSUV fixes the variance, as the paper does; the second moment q also counts the output's squared
 mean, which relu stacks keep.
