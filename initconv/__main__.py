@@ -10,6 +10,7 @@ _COMMANDS = {
     "demo": ("initconv._demo", "train a deep plain CNN on digits, default init against initconv"),
     "convert": ("initconv._convert_cli", "print the conversion report for MODULE:FACTORY"),
     "gains": ("initconv._gains_cli", "print the built-in activation gains as a Markdown table"),
+    "schemes": ("initconv._schemes_cli", "print which scheme serves which layer kind, as Markdown"),
 }
 
 

@@ -94,7 +94,7 @@ class ConversionReport(Report[ConversionRow]):
             )
             for row in self.rows
         ]
-        lines = format_table(header, cells)
+        lines = format_table(header, cells, free_last=True)
         weights = "re-initialised by the scheme" if self.reinit else "kept bit for bit"
         lines.append(
             f"{len(self.converted)} of {len(self.rows)} layers converted, weights {weights}; "

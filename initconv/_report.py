@@ -17,11 +17,19 @@ RowT = TypeVar("RowT", bound=_Named)
 
 
 def format_table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], rule: bool = True
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    rule: bool = True,
+    free_last: bool = False,
 ) -> list[str]:
-    """Columns padded to their widest cell, two spaces apart; a rule of dashes under the header."""
+    """Columns padded to their widest cell, two spaces apart; a rule of dashes under the header.
+
+    ``free_last``: the last column is free text, ruled only as wide as its header.
+    """
     table = [list(header), *(list(row) for row in rows)]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    if free_last:
+        widths[-1] = len(header[-1])
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in table

@@ -1,42 +1,37 @@
-"""Every Python code block in docs/*.md runs, in order, one namespace per page.
+"""Every Python block of docs/*.md runs, in order, one namespace per page, and prints what the page
+shows (the conventions are in tests/_markdown.py).
 
-A block preceded by ``<!-- not run: <reason> -->`` is skipped (a recipe that needs several
-processes, a GPU, or a download); the reason is required, so no block is skipped silently. A page
-runs in a temporary directory, so a block that writes files leaves nothing behind.
+A page runs in a temporary directory, so a block that writes files leaves nothing behind, and the
+schemes and activations it registers are removed afterwards.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
+from _markdown import blocks, run
+
+from initconv import _activations
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-_BLOCK = re.compile(r"(<!-- not run: (?P<reason>[^>]+?) -->\s*)?```python\n(?P<code>.*?)```", re.S)
-
-
-def python_blocks(text: str) -> list[tuple[str, str | None]]:
-    """The page's Python blocks, each with the reason it is not run (``None``: it runs)."""
-    return [(match["code"], match["reason"]) for match in _BLOCK.finditer(text)]
-
-
 PAGES = sorted(DOCS.glob("*.md"))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
-def test_every_python_block_of_the_page_runs(
-    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_every_python_block_of_the_page_runs_and_prints_what_it_shows(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_schemes: None
 ) -> None:
+    monkeypatch.setattr(_activations, "_REGISTERED", dict(_activations._REGISTERED))
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
-    for index, (code, reason) in enumerate(python_blocks(page.read_text(encoding="utf-8"))):
-        if reason is not None:
-            continue
-        exec(compile(code, f"{page.name}[block {index}]", "exec"), namespace)
+    run(page, {"__name__": f"docs_{page.stem}"})
 
 
-def test_a_skipped_block_must_say_why() -> None:
-    blocks = python_blocks("<!-- not run: needs two processes -->\n```python\nx = 1\n```\n")
-    assert blocks == [("x = 1\n", "needs two processes")]
-    assert python_blocks("```python\ny = 2\n```") == [("y = 2\n", None)]
+def test_a_skipped_block_must_say_why_and_an_output_block_belongs_to_the_block_before() -> None:
+    text = (
+        "<!-- example: a -->\n<!-- not run: a test file -->\n```python\nz = 3\n```\n"
+        "```python\nprint(1)\n```\n<!-- output -->\n```text\n1\n```\n"
+    )
+    first, second = blocks(text)
+    assert (first.code, first.not_run, first.label) == ("z = 3\n", "a test file", "a")
+    assert (second.code, second.not_run, second.output) == ("print(1)\n", None, "1\n")

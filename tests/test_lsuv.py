@@ -614,20 +614,20 @@ def test_lsuv_holds_a_200_layer_stack_at_unit_variance_where_the_gain_drifts(
         # Within a factor 2 on a held-out batch (benchmarks/lsuv_depth.py: [0.939, 1.08] for relu,
         # [0.983, 1.02] for tanh over 8 seeds). For gelu and silu it is not in general: the
         # calibrated stack keeps the slope M'(1) > 1 per layer, so the held-out batch's own
-        # sampling deviation still grows about 1.14^200-fold (README).
+        # sampling deviation still grows about 1.14^200-fold.
         assert abs(math.log2(_second_moment(model, held_out))) < 1
 
 
-# --- README ------------------------------------------------------------------------------------
+# --- The documented example --------------------------------------------------------------------
 
 _ROOT = Path(__file__).resolve().parent.parent
 
 
 def _readme_example() -> str:
-    """The README's LSUV example."""
+    """The LSUV example of docs/lsuv.md."""
     pattern = r"<!-- example: lsuv -->\s*```python\n(.*?)```"
-    match = re.search(pattern, (_ROOT / "README.md").read_text(encoding="utf-8"), re.S)
-    assert match is not None, "README.md has no LSUV example"
+    match = re.search(pattern, (_ROOT / "docs" / "lsuv.md").read_text(encoding="utf-8"), re.S)
+    assert match is not None, "docs/lsuv.md has no LSUV example"
     return match.group(1)
 
 

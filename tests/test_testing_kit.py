@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _markdown import example
 from conftest import CI_EXAMPLES, SUITE_ALPHA, suite_false_alarm_bound
 from hypothesis import given
 from hypothesis import strategies as st
@@ -39,7 +40,7 @@ from initconv.testing import (
 from initconv.testing.strategies import activations, layer_configs
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
-README_PART = Path(__file__).resolve().parent.parent / "README.md"
+EXTENDING = Path(__file__).resolve().parent.parent / "docs" / "extending.md"
 
 
 def _standard(distribution: str, n: int, seed: int) -> Tensor:
@@ -347,14 +348,11 @@ def test_the_suite_false_alarm_budget_per_ci_run_is_below_one_in_ten_thousand() 
     assert suite_false_alarm_bound(CI_EXAMPLES) < SUITE_ALPHA
 
 
-# --- The README's example stays true -------------------------------------------------------------
+# --- The documented example stays true ----------------------------------------------------------
 
 
 def _readme_code(label: str) -> str:
-    text = README_PART.read_text(encoding="utf-8")
-    match = re.search(rf"<!-- example: {label} -->\s*```python\n(.*?)```", text, re.S)
-    assert match is not None, f"{README_PART} has no example labelled {label!r}"
-    return match.group(1)
+    return example(EXTENDING, label)
 
 
 def test_readme_testing_your_own_scheme_example_runs_and_catches_a_broken_scheme(
@@ -376,6 +374,6 @@ def test_readme_testing_your_own_scheme_example_runs_and_catches_a_broken_scheme
     (tmp_path / "my_schemes.py").write_text(broken, encoding="utf-8")
     failed = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True)
     assert failed.returncode == 1
-    quoted = re.search(r"`(variance does not match: .*?)`", README_PART.read_text(encoding="utf-8"))
+    quoted = re.search(r"`(variance does not match: .*?)`", EXTENDING.read_text(encoding="utf-8"))
     assert quoted is not None
     assert quoted.group(1) in failed.stdout
