@@ -19,7 +19,8 @@ from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
 
 from initconv._isolation import preserved_rng, working_copy
-from initconv._walk import META_FUNCTIONS, META_METHODS, GraphWalk, Inference, combine, is_leaf
+from initconv._steps import is_leaf, is_meta
+from initconv._walk import GraphWalk, Inference, combine
 
 __all__: list[str] = []
 
@@ -42,6 +43,12 @@ _OPERATORS = {
     "__getitem__": "getitem",
     "__setitem__": "setitem",
     "__neg__": "neg",
+    "__gt__": "gt",
+    "__lt__": "lt",
+    "__ge__": "ge",
+    "__le__": "le",
+    "__eq__": "eq",
+    "__ne__": "ne",
 }
 _TENSOR_CLASSES = frozenset({"Tensor", "TensorBase", "_TensorBase"})
 
@@ -102,7 +109,7 @@ class _Recorder(TorchFunctionMode):
         if self.depth or not self.tracked((args, kwargs)):
             return out
         op, target = _operation(func)
-        if (op == "call_method" and target in META_METHODS) or target in META_FUNCTIONS:
+        if is_meta(op, target):
             return out
         if op == "call_method" and target == "__iter__":
             elements = list(out)

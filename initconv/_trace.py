@@ -17,18 +17,14 @@ from typing import Any
 from torch import fx, nn
 
 from initconv._activations import is_activation_module
-from initconv._walk import (
+from initconv._steps import (
     PASS_MODULES,
-    GraphWalk,
-    Inference,
-    checked,
-    combine,
     is_leaf,
     is_pass_module,
     is_weight_module,
-    merge,
     passthrough,
 )
+from initconv._walk import GraphWalk, Inference, checked, combine, merge
 
 __all__: list[str] = []
 
