@@ -57,7 +57,7 @@ def _ends_gate(step: fx.Node, came_from: fx.Node, main: set[fx.Node]) -> bool:
 
 def _derived(node: fx.Node, source: fx.Node) -> bool:
     """Whether ``node`` is computed from ``source`` (within a few steps back)."""
-    frontier, seen = [node], set()
+    frontier, seen = [node], set[fx.Node]()
     while frontier and len(seen) < _ANCHOR_BUDGET:
         step = frontier.pop()
         if step is source:
