@@ -39,20 +39,27 @@ from torch.utils._python_dispatch import TorchDispatchMode
 import initconv
 from initconv import ConversionReport
 
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Families: ResNet and its attention/split variants, CSP/DarkNet, DLA, DPN, DenseNet, HRNet,
 # RepVGG/MobileOne/RepGhost, MobileNetV3/EfficientNet/NAS nets, GhostNet, RegNet, ReXNet, LCNet,
 # VoVNet, SelecSLS, GENet, Xception, ConvNeXt, EdgeNeXt, PoolFormer, InceptionNeXt, FastViT,
 # EfficientViT, MobileViT, HGNet, NFNet, BoTNet/HaloNet, CoAtNet, MaxViT, LeViT, ViT.
 SIZES: dict[str, int] = {
     **dict.fromkeys(
-        "resnet18 resnet26d seresnext26d_32x4d ecaresnet26t skresnet18 resnest14d "
-        "res2net50_26w_4s resnet50_gn cspresnet50 cspdarknet53 cs3darknet_s dla34 dpn48b "
-        "densenet121 hrnet_w18_small repvgg_a0 mobileone_s0 repghostnet_050 "
-        "mobilenetv3_small_100 mobilenetv3_large_100 efficientnet_b0 efficientnet_lite0 mixnet_s "
-        "tinynet_e fbnetc_100 mnasnet_small hardcorenas_a ghostnet_100 regnetx_002 regnety_002 "
-        "rexnet_100 lcnet_050 ese_vovnet19b_dw selecsls42b gernet_s xception41 convnext_atto "
-        "convnextv2_atto edgenext_xx_small poolformer_s12 inception_next_tiny fastvit_t8 "
-        "efficientvit_b0 mobilevit_xxs mobilevitv2_050 hgnetv2_b0 nf_resnet26".split(),
+        _names(
+            "resnet18 resnet26d seresnext26d_32x4d ecaresnet26t skresnet18 resnest14d "
+            "res2net50_26w_4s resnet50_gn cspresnet50 cspdarknet53 cs3darknet_s dla34 dpn48b "
+            "densenet121 hrnet_w18_small repvgg_a0 mobileone_s0 repghostnet_050 "
+            "mobilenetv3_small_100 mobilenetv3_large_100 efficientnet_b0 efficientnet_lite0 mixnet_s "
+            "tinynet_e fbnetc_100 mnasnet_small hardcorenas_a ghostnet_100 regnetx_002 regnety_002 "
+            "rexnet_100 lcnet_050 ese_vovnet19b_dw selecsls42b gernet_s xception41 convnext_atto "
+            "convnextv2_atto edgenext_xx_small poolformer_s12 inception_next_tiny fastvit_t8 "
+            "efficientvit_b0 mobilevit_xxs mobilevitv2_050 hgnetv2_b0 nf_resnet26"
+        ),
         64,
     ),
     "botnet26t_256": 256,
@@ -66,18 +73,18 @@ QUICK = ("resnet18", "mobilenetv3_small_100", "efficientvit_b0")
 
 # --- The ground truth: the rule on a record of aten operators --------------------------------
 
-_WEIGHT = frozenset(
+_WEIGHT = _names(
     "convolution _convolution mm addmm bmm baddbmm matmul linear "
     "_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_efficient_attention "
     "_scaled_dot_product_flash_attention scaled_dot_product_attention "
-    "_scaled_dot_product_attention_math _native_multi_head_attention".split()
+    "_scaled_dot_product_attention_math _native_multi_head_attention"
 )
-_STATISTIC = frozenset(
+_STATISTIC = _names(
     "mean sum amax amin var std var_mean std_mean pow sqrt rsqrt abs reciprocal clamp clamp_min "
     "_adaptive_avg_pool2d adaptive_max_pool2d avg_pool2d max_pool2d_with_indices linalg_vector_norm "
-    "norm".split()
+    "norm"
 )
-_PASS = frozenset(
+_PASS = _names(
     "view _unsafe_view reshape permute transpose t expand clone contiguous slice select "
     "unsqueeze squeeze split split_with_sizes unbind chunk cat stack add add_ sub sub_ mul mul_ "
     "div div_ neg mean sum amax amin max_pool2d_with_indices max_pool1d_with_indices avg_pool2d "
@@ -87,18 +94,18 @@ _PASS = frozenset(
     "reflection_pad2d replication_pad2d upsample_nearest2d upsample_bilinear2d "
     "_upsample_nearest_exact2d _upsample_bilinear2d_aa pixel_shuffle pixel_unshuffle "
     "channel_shuffle native_dropout alias detach _to_copy copy_ roll flip im2col col2im "
-    "as_strided narrow lift_fresh index_select _softmax_backward_data".split()
+    "as_strided narrow lift_fresh index_select _softmax_backward_data"
 )
 # Operators whose first output alone carries the values (the rest are statistics or indices).
-_FIRST_OUTPUT = frozenset(
+_FIRST_OUTPUT = _names(
     "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training "
     "_native_batch_norm_legit_functional native_layer_norm native_group_norm "
-    "max_pool2d_with_indices max_pool1d_with_indices native_dropout adaptive_max_pool2d".split()
+    "max_pool2d_with_indices max_pool1d_with_indices native_dropout adaptive_max_pool2d"
 )
-_META = frozenset("empty_like zeros_like ones_like new_empty new_zeros new_ones sym_size".split())
-_STEERING = frozenset(
+_META = _names("empty_like zeros_like ones_like new_empty new_zeros new_ones sym_size")
+_STEERING = _names(
     "gt lt ge le eq ne any all isnan isinf isfinite abs sum mean amax amin max min "
-    "_local_scalar_dense is_nonzero".split()
+    "_local_scalar_dense is_nonzero"
 )
 Value = tuple[int, int]  # (operator index, output position)
 
@@ -149,11 +156,15 @@ class _AtenRecord(TorchDispatchMode):
         out = func(*args, **kwargs)
         op = _Op(func.overloadpacket.__name__, args, kwargs)
         op.inputs = [
-            self.producer.get(id(t)) for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, Tensor)
+            self.producer.get(id(t))
+            for t in pytree.tree_leaves((args, kwargs))
+            if isinstance(t, Tensor)
         ]
         index = len(self.ops)
         self.ops.append(op)
-        for position, tensor in enumerate(t for t in pytree.tree_leaves(out) if isinstance(t, Tensor)):
+        for position, tensor in enumerate(
+            t for t in pytree.tree_leaves(out) if isinstance(t, Tensor)
+        ):
             self.producer[id(tensor)] = (index, position)
             op.outputs.append((index, position))
             self.keep.append(tensor)
@@ -190,7 +201,7 @@ class _Truth:
         found, frontier = {value}, [value]
         while frontier and len(found) < 64:
             for user in self.users.get(frontier.pop(), []):
-                if self.ops[user].name in _PASS:
+                if self.ops[user].name in _PASS and self.ops[user].name not in _STATISTIC:
                     for v in self._values(user):
                         if v not in found:
                             found.add(v)
@@ -214,6 +225,8 @@ class _Truth:
             return False
         first, second = op.inputs[:2]
         base = op.name.rstrip("_")
+        if branch in main:
+            return False
         if base == "mul":
             other = second if first == branch else first
             return branch in (first, second) and other != branch and other in main
@@ -248,7 +261,10 @@ class _Truth:
                 or op.name in _STATISTIC
                 or op.name in _WEIGHT
                 or any(
-                    v is not None and v != came_from and v[0] not in seen and self._derived(v, source)
+                    v is not None
+                    and v != came_from
+                    and v[0] not in seen
+                    and self._derived(v, source)
                     for v in op.inputs
                 )
             )
@@ -364,12 +380,16 @@ def _score(
                 wrong.append((row.name, "fallback not named in the warning", row.detail))
         elif kind != "act":
             counts["decided_undecidable"] += 1
-            wrong.append((row.name, f"{row.activation} where the truth is undecided ({spec})", row.detail))
+            wrong.append(
+                (row.name, f"{row.activation} where the truth is undecided ({spec})", row.detail)
+            )
         elif row.gain is not None and math.isclose(row.gain, _gain(spec), rel_tol=1e-9):
             counts["correct"] += 1
         else:
             counts["silently_wrong"] += 1
-            wrong.append((row.name, f"{row.activation} where the truth is {_name(spec)}", row.detail))
+            wrong.append(
+                (row.name, f"{row.activation} where the truth is {_name(spec)}", row.detail)
+            )
     counts["warned_every_fallback"] = all(name in warned for name in fallbacks)
     return {**counts, "wrong": wrong}
 

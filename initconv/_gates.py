@@ -4,9 +4,10 @@ statistics of a norm written out.
 The rule: a branch that starts at a tensor ``x`` (a use of ``x`` that is not a pass-through onto
 the main path), takes only weight layers, activations, pass-throughs and statistics (reductions,
 pooling, ``pow``, ``sqrt``, ...), contains at least one weight layer or statistic or combines with
-another value computed from ``x``, and whose every path ends as the gate ``g`` of ``x' * g``, the divisor of ``x' / g`` or the subtrahend of
-``x' - g``, where ``x'`` is ``x`` or computed from ``x`` by pass-throughs only, is not a consumer
-of ``x``: the main path's activation is the answer. Squeeze-excite (Hu et al. 2018), its
+another value computed from ``x``, and whose every path ends as the gate ``g`` of ``x' * g``,
+the divisor of ``x' / g`` or the subtrahend of ``x' - g``, where ``x'`` is ``x`` or computed
+from ``x`` by pass-throughs other than reductions, and ``g`` is not, is not a consumer of ``x``:
+the main path's activation is the answer. Squeeze-excite (Hu et al. 2018), its
 variants (ECA, CBAM, gather-excite) and a LayerNorm written as ``(x - mean) / sqrt(var + eps)``
 are such branches; ``x * sigmoid(x)`` is not (no weight layer, no statistic): it is swish.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from torch import fx, nn
 
-from initconv._steps import activation_name, is_arithmetic, is_statistic, kind
+from initconv._steps import activation_name, is_arithmetic, is_statistic, is_template_use, kind
 
 __all__: list[str] = []
 
@@ -29,13 +30,16 @@ _SELF_GATED = {"sigmoid": "silu", "hardsigmoid": "hardswish"}
 
 
 def anchors(source: fx.Node, root: nn.Module) -> set[fx.Node]:
-    """``source`` and the values computed from it by pass-throughs only (the main path)."""
+    """``source`` and the values computed from it by pass-throughs only (the main path); a
+    reduction or pooling is a statistic of it here, not the same tensor."""
     found = {source}
     frontier = [source]
     while frontier and len(found) < _ANCHOR_BUDGET:
         node = frontier.pop()
         for user in node.users:
-            if user not in found and kind(user, root) == "pass":
+            if user in found or is_template_use(user, node) or is_statistic(user, root):
+                continue
+            if kind(user, root) == "pass":
                 found.add(user)
                 frontier.append(user)
     return found
@@ -44,7 +48,7 @@ def anchors(source: fx.Node, root: nn.Module) -> set[fx.Node]:
 def _ends_gate(step: fx.Node, came_from: fx.Node, main: set[fx.Node]) -> bool:
     """Whether ``step`` applies the branch value ``came_from`` to a main-path value."""
     args = step.args[:2]
-    if len(args) < 2 or came_from not in args:
+    if len(args) < 2 or came_from not in args or came_from in main:
         return False
     first, second = args
     if is_arithmetic(step, "mul"):

@@ -238,6 +238,16 @@ def is_statistic(node: fx.Node, root: nn.Module) -> bool:
     return False
 
 
+_TEMPLATE_METHODS = frozenset({"expand_as", "view_as", "reshape_as", "type_as"})
+
+
+def is_template_use(user: fx.Node, node: fx.Node) -> bool:
+    """Whether ``user`` reads only the shape or dtype of ``node``: ``g.expand_as(node)``."""
+    return (
+        user.op == "call_method" and user.target in _TEMPLATE_METHODS and user.args[:1] != (node,)
+    )
+
+
 def steers_only(node: fx.Node, budget: int = 16) -> bool:
     """Whether ``node`` and everything computed from it only decide control flow: comparisons,
     reductions, ``bool()`` and ``.item()``, with no value flowing on."""

@@ -17,7 +17,7 @@ from torch import Tensor, fx, nn
 
 from initconv._activations import ActivationSpec, module_class, resolve
 from initconv._gates import is_gate, self_gated
-from initconv._steps import activation_name, kind, steers_only
+from initconv._steps import activation_name, is_template_use, kind, steers_only
 
 __all__: list[str] = []
 
@@ -115,7 +115,9 @@ class GraphWalk:
         users = [
             user
             for user in node.users
-            if not steers_only(user) and not is_gate(node, user, self.root)
+            if not is_template_use(user, node)
+            and not steers_only(user)
+            and not is_gate(node, user, self.root)
         ]
         gated = self_gated(node, users)
         if gated is not None:
