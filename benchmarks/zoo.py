@@ -94,7 +94,7 @@ _PASS = _names(
     "reflection_pad2d replication_pad2d upsample_nearest2d upsample_bilinear2d "
     "_upsample_nearest_exact2d _upsample_bilinear2d_aa pixel_shuffle pixel_unshuffle "
     "channel_shuffle native_dropout alias detach _to_copy copy_ roll flip im2col col2im "
-    "as_strided narrow lift_fresh index_select _softmax_backward_data"
+    "as_strided as_strided_ narrow lift_fresh index_select unfold"
 )
 # Operators whose first output alone carries the values (the rest are statistics or indices).
 _FIRST_OUTPUT = _names(

@@ -94,7 +94,7 @@ _PASS_METHODS = frozenset(
     _words(
         "view view_as reshape reshape_as flatten unflatten permute transpose swapaxes movedim "
         "contiguous squeeze squeeze_ unsqueeze unsqueeze_ chunk split tensor_split unbind narrow "
-        "select roll flip expand expand_as repeat clone to float half double bfloat16 type_as "
+        "select roll flip expand expand_as repeat clone to float half double bfloat16 type_as unfold "
         "add add_ sub sub_ mul mul_ div div_ true_divide neg getitem setitem detach "
         f"{_REDUCTIONS}"
     )
