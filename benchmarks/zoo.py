@@ -44,13 +44,17 @@ def _names(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+def _ordered(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 # Families: ResNet and its attention/split variants, CSP/DarkNet, DLA, DPN, DenseNet, HRNet,
 # RepVGG/MobileOne/RepGhost, MobileNetV3/EfficientNet/NAS nets, GhostNet, RegNet, ReXNet, LCNet,
 # VoVNet, SelecSLS, GENet, Xception, ConvNeXt, EdgeNeXt, PoolFormer, InceptionNeXt, FastViT,
 # EfficientViT, MobileViT, HGNet, NFNet, BoTNet/HaloNet, CoAtNet, MaxViT, LeViT, ViT.
 SIZES: dict[str, int] = {
     **dict.fromkeys(
-        _names(
+        _ordered(
             "resnet18 resnet26d seresnext26d_32x4d ecaresnet26t skresnet18 resnest14d "
             "res2net50_26w_4s resnet50_gn cspresnet50 cspdarknet53 cs3darknet_s dla34 dpn48b "
             "densenet121 hrnet_w18_small repvgg_a0 mobileone_s0 repghostnet_050 "

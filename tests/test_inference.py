@@ -29,13 +29,36 @@ def _input(seed: int = 0) -> Tensor:
     return torch.randn(*zoo.INPUT, generator=torch.Generator().manual_seed(seed))
 
 
+def _plain_attributes(model: nn.Module) -> dict[str, dict[str, object]]:
+    """Every module's own attributes that are not torch's bookkeeping, by module name."""
+    return {
+        name: {k: v for k, v in vars(module).items() if not k.startswith("_") and k != "training"}
+        for name, module in model.named_modules()
+    }
+
+
 def _convert(model: nn.Module, mode: str, **options: object) -> ConversionReport:
-    """convert(reinit=False) by torch.fx or by a run; the warnings are the caller's to check."""
+    """convert(reinit=False) by torch.fx or by a run, checking that inference changed nothing
+    but the layers' classes: state, attributes, random state; the model still pickles. The
+    warnings are the caller's to check."""
     if mode == "run":
         options["example_inputs"] = _input()
+    state = {key: value.clone() for key, value in model.state_dict().items()}
+    attributes = _plain_attributes(model)
+    rng = torch.get_rng_state()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return convert(model, reinit=False, **options)  # type: ignore[arg-type]
+        report = convert(model, reinit=False, **options)  # type: ignore[arg-type]
+    assert list(model.state_dict()) == list(state)
+    assert all(torch.equal(model.state_dict()[key], value) for key, value in state.items())
+    converted = {row.name for row in report.converted}
+    after = _plain_attributes(model)
+    assert {k: v for k, v in after.items() if k not in converted} == {
+        k: v for k, v in attributes.items() if k not in converted
+    }
+    assert torch.equal(torch.get_rng_state(), rng)
+    pickle.dumps(model)
+    return report
 
 
 def _assert_rule(report: ConversionReport, expected: dict[str, str | None], mode: str) -> None:
