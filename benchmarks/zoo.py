@@ -7,11 +7,11 @@ architecture needs more). Then:
 1. **Ground truth** (``_zoo_truth``), independent of initconv's inference: a forward pass on a
    deep copy under a ``TorchDispatchMode`` records every aten operator with the tensors that
    flow into and out of it; forward hooks give each layer's output tensor. The README's rule is
-   applied to that record: the activation that acts on the layer's output before the next weight operator
-   (convolution, mm, addmm, bmm, attention), past norms, dropout, pooling, reshapes, reductions
-   and residual adds; a path into a weight operator or the model's output is linear; a branch
-   that only gates the tensor (squeeze-excite) or computes a norm's statistics is not a consumer.
-   Where the uses disagree or an operator is neither, the truth is "undecided".
+   applied to that record: the activation that acts on the layer's output before the next weight
+   operator (convolution, mm, addmm, bmm, attention), past norms, dropout, pooling, reshapes,
+   reductions and residual adds; a path into a weight operator or the model's output is linear;
+   a branch that only gates the tensor (squeeze-excite) or computes a norm's statistics is not a
+   consumer. Where the uses disagree or an operator is neither, the truth is "undecided".
 2. ``convert(model, reinit=False)`` (torch.fx on a structural copy, the default) and
    ``convert(model, reinit=False, example_inputs=x)`` (a recorded run), each checked row by row:
    *correct* (the gain the truth's activation has), *fallback* (in ``report.fallbacks`` and named
