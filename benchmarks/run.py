@@ -18,7 +18,10 @@ BENCHMARKS = {
     "propagation": ("benchmarks.propagation", "log2(q_L / q_0) in plain conv stacks"),
     "training": ("benchmarks.training", "test accuracy of deep plain CNNs on digits"),
     "orthogonal": ("benchmarks.orthogonal", "orthogonal_ throughput against torch's"),
+    "zoo": ("benchmarks.zoo", "convert()'s inferred activations on timm models (needs timm)"),
 }
+# Run only when named: they need an extra (the zoo venv of docs/convert.md).
+OPTIONAL = frozenset({"zoo"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Run initconv's benchmarks; results land in benchmarks/results/.",
         epilog="\n".join(f"{name}: {help_}" for name, (_, help_) in BENCHMARKS.items()),
     )
-    parser.add_argument("names", nargs="*", metavar="NAME", help="default: all of them")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="default: all of them but zoo, which needs timm"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="reduced settings: checks that it runs, not results"
     )
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks import _common
 
-    for name in args.names or list(BENCHMARKS):
+    for name in args.names or [name for name in BENCHMARKS if name not in OPTIONAL]:
         module = importlib.import_module(BENCHMARKS[name][0])
         threads = getattr(module, "THREADS", None)
         if threads is not None:

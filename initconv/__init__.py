@@ -25,8 +25,12 @@ Module map (one job each; imports go down this list, never up):
 - ``_layers``: the built-in (scheme, kind) classes by name.
 - ``_shuffle``: pixel shuffle in any dimension, for ICNR.
 - ``_seeding``: per-layer seeds from a model seed.
-- ``_infer``, ``_surgery``, ``_report``, ``_convert``: activation inference, module swaps with
-  undo, report tables, and :func:`convert`/:func:`to_torch` on top of them.
+- ``_steps``, ``_gates``, ``_walk``: the inference rule (what each step of a graph is, which
+  branches only gate a tensor, the walk from a layer to its activation).
+- ``_isolation``, ``_trace``, ``_runtime``, ``_infer``: copies to infer on, the rule on torch.fx
+  graphs and on a recorded run, and inference on top of them.
+- ``_surgery``, ``_report``, ``_convert``: module swaps with undo, report tables, and
+  :func:`convert`/:func:`to_torch`.
 - ``_lsuv``: LSUV calibration.
 - ``diagnostics``: mean-field maps, signal propagation, Jacobian spectra.
 - ``testing``: the statistical kit (laws, assertions, scheme checks, Hypothesis strategies).

@@ -7,6 +7,7 @@ that reaches a weight layer or the model's output without one is "linear".
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import fnmatch
 import warnings
@@ -18,17 +19,18 @@ from torch.nn.modules.lazy import LazyModuleMixin
 
 from initconv._activations import ActivationSpec, resolve
 from initconv._fans import KINDS
-from initconv._infer import infer_activations
+from initconv._infer import check_inputs, infer_activations
 from initconv._layer import InitLayer
 from initconv._pairing import layer_class, resolve_kind, scheme_of, served_kinds
 from initconv._report import Report, format_table
 from initconv._scheme import Scheme, resolve_scheme
+from initconv._seeding import layer_seeds
 from initconv._surgery import Plan, Undo, base_class, rebuild, swap, torch_kind, wrapped
 from initconv._validate import check_bool, describe
 
 __all__ = ["ConversionReport", "ConversionRow", "convert", "to_torch"]
 
-Source = Literal["traced", "sequential", "default", "given", "pattern", "skipped"]
+Source = Literal["run", "traced", "sequential", "default", "given", "pattern", "skipped"]
 ActivationArg = ActivationSpec | Mapping[str, ActivationSpec]
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
@@ -39,7 +41,8 @@ _INFER = "infer"
 class ConversionRow:
     """One layer of the model: what it was, what it became, and how its activation was found.
 
-    ``source`` is ``"traced"`` (torch.fx), ``"sequential"`` (the next module of its nn.Sequential),
+    ``source`` is ``"run"`` (recorded on ``example_inputs``), ``"traced"`` (torch.fx),
+    ``"sequential"`` (the next module of its nn.Sequential),
     ``"default"`` (neither worked: ``detail`` says why), ``"given"`` (a single ``activation=``),
     ``"pattern"`` (an ``activation=`` dict entry) or ``"skipped"`` (left as it was; ``scheme``,
     ``activation`` and ``gain`` are then ``None``).
@@ -58,12 +61,16 @@ class ConversionReport(Report[ConversionRow]):
     """What :func:`convert` did, one :class:`ConversionRow` per layer; ``str()`` is a table.
 
     Iterate it for the rows, index it by layer name (``report["layer1.0.conv1"]``), or read
-    :attr:`fallbacks` for the layers whose activation could not be inferred.
+    :attr:`fallbacks` for the layers whose activation could not be inferred, and
+    :attr:`overridden` for the layers left alone because their class overrides ``forward()``.
     """
 
-    def __init__(self, rows: Iterable[ConversionRow], reinit: bool) -> None:
+    def __init__(
+        self, rows: Iterable[ConversionRow], reinit: bool, overridden: Iterable[str] = ()
+    ) -> None:
         super().__init__(tuple(rows))
         self.reinit = reinit
+        self._overridden = frozenset(overridden)
 
     @property
     def converted(self) -> tuple[ConversionRow, ...]:
@@ -74,6 +81,18 @@ class ConversionReport(Report[ConversionRow]):
     def fallbacks(self) -> tuple[ConversionRow, ...]:
         """The rows whose activation fell back to the default, with the reason in ``detail``."""
         return tuple(row for row in self.rows if row.source == "default")
+
+    @property
+    def overridden(self) -> tuple[ConversionRow, ...]:
+        """The skipped rows of layers whose class overrides ``forward()`` (timm's ``StdConv2d``,
+        weight-standardised convs): converting them would drop that forward."""
+        return tuple(row for row in self.rows if row.name in self._overridden)
+
+    def overridden_summary(self) -> str:
+        """``"29 layers (StdConv2d x 29)"``: the count of :attr:`overridden` and their classes."""
+        classes = collections.Counter(row.old_type for row in self.overridden)
+        kinds = ", ".join(f"{name} x {count}" for name, count in sorted(classes.items()))
+        return f"{len(self.overridden)} layer(s) ({kinds})"
 
     def __repr__(self) -> str:
         return (
@@ -100,6 +119,10 @@ class ConversionReport(Report[ConversionRow]):
             f"{len(self.converted)} of {len(self.rows)} layers converted, weights {weights}; "
             f"{len(self.fallbacks)} activations fell back to the default."
         )
+        if self.overridden:
+            lines.append(
+                f"{self.overridden_summary()} left as they were: their class overrides forward()."
+            )
         return "\n".join(lines)
 
 
@@ -143,12 +166,22 @@ def _kinds(scheme: type[Scheme], layers: object) -> tuple[type[nn.Module], ...]:
     return chosen
 
 
+def overrides_forward(cls: type[nn.Module], kind: type[nn.Module]) -> bool:
+    """Whether ``cls``, a subclass of the torch layer ``kind``, computes its own forward."""
+    return any(
+        getattr(cls, method, None) is not getattr(kind, method, None)
+        for method in ("forward", "_conv_forward")
+    )
+
+
 def _targets(
     model: nn.Module, kinds: tuple[type[nn.Module], ...], reconvert: bool
-) -> tuple[list[str], dict[str, str]]:
-    """The layers to replace, and the layers left alone with the reason."""
+) -> tuple[list[str], dict[str, str], list[str]]:
+    """The layers to replace, the layers left alone with the reason, and those of them whose
+    class overrides forward()."""
     replace: list[str] = []
     skipped: dict[str, str] = {}
+    overridden: list[str] = []
     for name, module in model.named_modules():
         kind = torch_kind(module)
         if kind is None or kind not in kinds:
@@ -161,13 +194,20 @@ def _targets(
             replace.append(name)
         elif issubclass(base, InitLayer):
             skipped[name] = "already an initconv layer; reconvert=True replaces it"
+        elif overrides_forward(base, kind):
+            skipped[name] = f"a subclass of nn.{what} ({base.__name__}) that overrides forward()"
+            overridden.append(name)
         else:
             skipped[name] = f"a subclass of nn.{what} ({base.__name__}) with its own behaviour"
-    return replace, skipped
+    return replace, skipped, overridden
 
 
 def _choose_activations(
-    model: nn.Module, replace: list[str], activation: ActivationArg, fallback: ActivationSpec
+    model: nn.Module,
+    replace: list[str],
+    activation: ActivationArg,
+    fallback: ActivationSpec,
+    inputs: tuple[Any, ...] | None,
 ) -> dict[str, tuple[ActivationSpec, Source, str]]:
     """Each layer's activation, how it was chosen, and the detail the report shows."""
     chosen: dict[str, tuple[ActivationSpec, Source, str]] = {}
@@ -192,7 +232,7 @@ def _choose_activations(
         if not (isinstance(activation, str) and activation == _INFER):
             chosen = {name: (activation, "given", "") for name in replace}
     unresolved = [name for name in replace if name not in chosen]
-    for name, (outcome, source) in infer_activations(model, unresolved).items():
+    for name, (outcome, source) in infer_activations(model, unresolved, inputs).items():
         spec = fallback if outcome.spec is None else outcome.spec
         chosen[name] = (spec, cast(Source, source), outcome.detail)
     return chosen
@@ -207,12 +247,19 @@ def _plans(
     options: Mapping[str, Any],
 ) -> list[Plan]:
     plans: list[Plan] = []
+    options = dict(options)
+    seed = options.pop("seed", None)
+    # One model seed, one stream per layer: the seed seed_modules gives the same name.
+    seeds = layer_seeds(seed, replace) if seed is not None else {}
     for name in replace:
         old = model.get_submodule(name)
         kind = cast(type[nn.Module], torch_kind(old))
+        own = {"activation": chosen[name][0], **options}
+        if seed is not None:
+            own["seed"] = seeds[name]
         try:
             cls = layer_class(scheme, kind)
-            new, writes = rebuild(old, cls, reinit, {"activation": chosen[name][0], **options})
+            new, writes = rebuild(old, cls, reinit, own)
         except (ValueError, TypeError, RuntimeError) as error:
             raise wrapped(name, old, error) from error
         plans.append(Plan(name, old, new, writes))
@@ -251,17 +298,18 @@ def convert_layers(
     default_activation: ActivationSpec | None,
     reconvert: bool,
     options: Mapping[str, Any],
+    inputs: tuple[Any, ...] | None = None,
 ) -> tuple[ConversionReport, Undo]:
     """:func:`convert` without its argument checks and warning; also returns how to undo it."""
     cls = scheme_of(resolve_scheme(scheme))
     kinds = _kinds(cls, layers)
     fallback = cls.default_activation if default_activation is None else default_activation
     _check_activation(fallback, "default_activation")
-    replace, skipped = _targets(model, kinds, reconvert)
-    chosen = _choose_activations(model, replace, activation, fallback)
+    replace, skipped, overridden = _targets(model, kinds, reconvert)
+    chosen = _choose_activations(model, replace, activation, fallback, inputs)
     plans = _plans(model, cls, replace, chosen, reinit, options)
     undo = swap(model, plans)
-    return ConversionReport(_rows(model, plans, chosen, skipped), reinit), undo
+    return ConversionReport(_rows(model, plans, chosen, skipped), reinit, overridden), undo
 
 
 def convert(
@@ -273,6 +321,7 @@ def convert(
     layers: type[nn.Module] | str | Iterable[type[nn.Module] | str] | None = None,
     default_activation: ActivationSpec | None = None,
     reconvert: bool = False,
+    example_inputs: Any = None,
     **scheme_options: Any,
 ) -> ConversionReport:
     r"""Replace every torch layer of the kinds ``scheme`` serves in ``model``, in place, by its
@@ -296,19 +345,25 @@ def convert(
     Only layers whose type is exactly the torch class are replaced. Subclasses (timm's
     ``StdConv2d``, quantization-aware convs) have behaviour of their own and are left alone, and so
     are layers that are already initconv layers, unless ``reconvert=True``. The report lists them
-    too. A layer that cannot be replaced (a deprecated ``weight_norm`` hook, with ``reinit=True`` a
-    parametrization without ``right_inverse``, an option its scheme rejects) raises an error that
-    names it, and the model is then left exactly as it was: every replacement is built, and every
-    parametrized store rehearsed on a copy, before any is swapped in, and a store that still fails
-    puts every layer and value back.
+    too, and a warning counts those whose class overrides ``forward()``. A layer that cannot be
+    replaced (a deprecated ``weight_norm`` hook, with ``reinit=True`` a parametrization without
+    ``right_inverse``, an option its scheme rejects) raises an error that names it, and the model
+    is then left exactly as it was: every replacement is built, and every parametrized store
+    rehearsed on a copy, before any is swapped in, and a store that still fails puts every layer
+    and value back.
 
-    ``activation="infer"`` traces the model with ``torch.fx`` (functional calls such as ``F.relu``,
-    ``torch.tanh`` and ``x.relu()`` count as well as modules) and takes the activation that acts on
-    each layer's output before the next weight layer, skipping norms, dropout, pooling, reshapes,
-    concatenation and residual adds; a path into a weight layer or the model's output is "linear".
-    Where tracing fails or the consumers disagree, it takes the next activation or weight layer of
-    the layer's ``nn.Sequential``; where that fails too, ``default_activation``, and the report says
-    why (:attr:`ConversionReport.fallbacks`; a warning is issued too).
+    ``activation="infer"`` takes the activation that acts on each layer's output before the next
+    weight layer, skipping norms, dropout, pooling, reshapes, reductions, concatenation and
+    residual adds; a path into a weight layer or the model's output is "linear", and a branch that
+    only computes a multiplicative gate of the same tensor (squeeze-excite) is not a consumer. It
+    reads what a forward pass on ``example_inputs`` executes, on a copy of the model; without an
+    input (and for layers that pass never calls), the graph ``torch.fx`` traces from a structural
+    copy. Functional calls (``F.relu``, ``x.relu()``) count as well as modules, and modules that
+    compute their own forward (a norm that applies an activation) are looked into. Where neither
+    decides, it takes the next activation or weight layer of the layer's ``nn.Sequential``; where
+    that fails too, ``default_activation``, and the report says why
+    (:attr:`ConversionReport.fallbacks`; a warning is issued too). The model itself is never run:
+    its attributes, buffers and the random state are as they were.
 
     Args:
         model: the model; it must contain the layers, not be one.
@@ -321,7 +376,11 @@ def convert(
             scheme serves when ``None``.
         default_activation: used where inference fails; the scheme's own default when ``None``.
         reconvert: also replace layers that are already initconv layers.
-        **scheme_options: options of the scheme's layers (``mode=``, ``gain=``, ``seed=``, ...).
+        example_inputs: a tensor, or a tuple of the forward's positional arguments, to infer
+            activations from a run instead of a trace.
+        **scheme_options: options of the scheme's layers (``mode=``, ``gain=``, ...). ``seed=s``
+            gives each layer its own seed, ``initconv.module_seed(s, name)``, as
+            :func:`initconv.seed_modules` does.
 
     Returns:
         A :class:`ConversionReport`; ``print(report)`` shows the table.
@@ -335,9 +394,25 @@ def convert(
     model = check_model(model, "convert")
     check_bool("reinit", reinit)
     check_bool("reconvert", reconvert)
+    inputs = check_inputs(example_inputs)
     report, _ = convert_layers(
-        model, scheme, activation, reinit, layers, default_activation, reconvert, scheme_options
+        model,
+        scheme,
+        activation,
+        reinit,
+        layers,
+        default_activation,
+        reconvert,
+        scheme_options,
+        inputs,
     )
+    if report.overridden:
+        warnings.warn(
+            f"convert: {report.overridden_summary()} left unconverted because their class "
+            "overrides forward(), which a replacement would drop; the report lists them",
+            UserWarning,
+            stacklevel=2,
+        )
     if report.fallbacks:
         warnings.warn(
             f"convert: the activation of {len(report.fallbacks)} layer(s) could not be inferred "

@@ -12,6 +12,7 @@ import sys
 import traceback
 import warnings
 
+import torch
 from torch import nn
 
 from initconv._convert import convert
@@ -54,7 +55,28 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also convert layers that are already initconv layers (to --scheme)",
     )
+    parser.add_argument(
+        "--input-shape",
+        type=_shape,
+        default=None,
+        metavar="N,C,H,W",
+        help="infer activations from a run on a seeded random input of this shape (on a copy of "
+        "the model) instead of a torch.fx trace",
+    )
     return parser
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(
+            f"--input-shape must be positive integers separated by commas, such as 1,3,224,224, "
+            f"got {text!r}"
+        )
+    return shape
 
 
 def _load(target: str) -> object:
@@ -96,6 +118,9 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    inputs = None
+    if args.input_shape is not None:
+        inputs = torch.randn(args.input_shape, generator=torch.Generator().manual_seed(0))
     try:
         with warnings.catch_warnings():
             # The report's fallback rows and its summary line say what the warning would.
@@ -107,6 +132,7 @@ def main(argv: list[str]) -> int:
                 reinit=False,
                 default_activation=args.default_activation,
                 reconvert=args.reconvert,
+                example_inputs=inputs,
             )
     except (TypeError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

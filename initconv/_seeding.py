@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from torch import nn
 
@@ -32,6 +33,13 @@ def module_seed(seed: int, name: str) -> int:
         name.encode("utf-8"), digest_size=8, key=checked.to_bytes(8, "little"), person=_PERSON
     ).digest()
     return int.from_bytes(digest, "little")
+
+
+def layer_seeds(seed: int, names: Iterable[str]) -> dict[str, int]:
+    """Each name's :func:`module_seed`: the one definition of per-layer seeds, shared by
+    :func:`seed_modules` and ``convert(..., seed=)``."""
+    check_seed(seed)
+    return {name: module_seed(seed, name) for name in names}
 
 
 def seed_modules(model: nn.Module, seed: int, *, reset: bool = True) -> dict[str, int]:
@@ -72,7 +80,7 @@ def seed_modules(model: nn.Module, seed: int, *, reset: bool = True) -> dict[str
     layers: dict[str, InitLayer] = {
         name: module for name, module in model.named_modules() if isinstance(module, InitLayer)
     }
-    seeds = {name: module_seed(seed, name) for name in layers}
+    seeds = layer_seeds(seed, layers)
     for name, layer in layers.items():
         layer.seed = seeds[name]
         if reset:

@@ -211,7 +211,8 @@ def test_pretrained_state_dict_survives_reinit_false_and_a_later_reset_applies_t
     _assert_same_state(model, pretrained)
     layer = model.stage1[0].pwconv1
     layer.reset_parameters()
-    reference = initconv.KaimingNormalConv2d(16, 64, 1, activation="gelu", seed=3)
+    seed = initconv.module_seed(3, "stage1.0.pwconv1")
+    reference = initconv.KaimingNormalConv2d(16, 64, 1, activation="gelu", seed=seed)
     assert torch.equal(layer.weight, reference.weight)
 
 
@@ -266,19 +267,20 @@ def test_an_untraceable_model_has_its_traceable_submodules_traced_on_their_own()
     assert {row.source for row in report} == {"traced"}
 
 
-def test_untraceable_sequential_falls_back_to_the_neighbour_rule_then_the_default() -> None:
+def test_an_untraceable_module_is_a_leaf_of_its_parents_graph_and_only_its_input_falls_back() -> (
+    None
+):
     model = nn.Sequential(
         nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Hardswish(), DataDependent(),
         nn.Conv2d(4, 4, 3), nn.Conv2d(4, 4, 1), DataDependent(),
     )  # fmt: skip
     with pytest.warns(UserWarning, match=r"could not be inferred \(5\)"):
         report = convert(model, reinit=False, default_activation="selu")
-    assert (report["0"].activation, report["0"].source) == ("hardswish", "sequential")
-    assert "next in its Sequential: 2" in report["0"].detail
-    assert (report["4"].activation, report["4"].source) == ("linear", "sequential")
+    assert (report["0"].activation, report["0"].source) == ("hardswish", "traced")
+    assert (report["4"].activation, report["4"].source) == ("linear", "traced")
     assert "next weight layer 5" in report["4"].detail
     assert (report["5"].activation, report["5"].source) == ("selu", "default")
-    assert "could not trace the model" in report["5"].detail
+    assert "6: torch.fx could not trace it" in report["5"].detail
     assert "DataDependent" in report["5"].detail
     assert report.fallbacks == (report["5"],)
 
@@ -430,7 +432,9 @@ def test_reinit_stores_the_draw_through_the_parametrizations() -> None:
     originals = [*layer.parametrizations.weight.parameters(), layer.parametrizations.bias.original]
     convert(model, seed=5, bias_init="torch")
     converted = model[0]
-    reference = initconv.KaimingNormalConv2d(4, 6, 3, activation="tanh", seed=5, bias_init="torch")
+    reference = initconv.KaimingNormalConv2d(
+        4, 6, 3, activation="tanh", seed=initconv.module_seed(5, "0"), bias_init="torch"
+    )
     # weight_norm stores g = |v| and v = w; g v / |v| gives w back up to rounding.
     torch.testing.assert_close(converted.weight, reference.weight)
     assert torch.equal(converted.bias, reference.bias)
@@ -727,7 +731,10 @@ def test_a_models_own_init_weights_overrides_initconv_and_one_line_restores_the_
     # Converting after construction also runs last, so the scheme wins there too.
     plain = TimmStyle(nn.Conv2d)
     convert(plain, seed=7)
-    assert torch.equal(plain.body[0].weight, reference.weight)
+    renamed = initconv.KaimingNormalConv2d(
+        3, 8, 3, activation="relu", seed=initconv.module_seed(7, "body.0")
+    )
+    assert torch.equal(plain.body[0].weight, renamed.weight)
 
 
 # --- python -m initconv convert -----------------------------------------------------------------
