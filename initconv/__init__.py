@@ -29,12 +29,13 @@ Module map (one job each; imports go down this list, never up):
   branches only gate a tensor, the walk from a layer to its activation).
 - ``_isolation``, ``_trace``, ``_runtime``, ``_infer``: copies to infer on, the rule on torch.fx
   graphs and on a recorded run, and inference on top of them.
-- ``_surgery``, ``_report``, ``_convert``: module swaps with undo, report tables, and
-  :func:`convert`/:func:`to_torch`.
+- ``_surgery``, ``_report``, ``_conversion``, ``_convert``: module swaps with undo, report tables,
+  the conversion report, and :func:`convert`/:func:`to_torch`.
 - ``_lsuv``: LSUV calibration.
 - ``diagnostics``: mean-field maps, signal propagation, Jacobian spectra.
 - ``testing``: the statistical kit (laws, assertions, scheme checks, Hypothesis strategies).
-- ``__main__`` with ``_demo``, ``_convert_cli``, ``_gains_cli``: ``python -m initconv``.
+- ``__main__`` with ``_demo``, ``_convert_cli``, ``_gains_cli``, ``_schemes_cli``:
+  ``python -m initconv``.
 """
 
 from initconv import _layers, diagnostics
