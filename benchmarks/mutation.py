@@ -42,6 +42,7 @@ TRUNCATED = (
     f"{PROPERTIES}::test_the_truncated_normal_variance_is_held_to_one_percent_at_alpha_check"
 )
 PINNED = "tests/test_seeds_pinned.py"
+APART = f"{PROPERTIES}::test_every_group_of_a_structured_random_layer_is_drawn_apart_and_keeps_its_invariant"
 
 THEORY = "theory checks itself"
 GROUPS = "groups told apart"
@@ -107,11 +108,11 @@ MUTANTS: tuple[Mutant, ...] = (
        ".mul_(gain))\n",
        "        block = orthogonal_matrix(rows, cols, dtype, tensor.device, generator).mul_(gain)\n"
        "        for g in range(groups):\n"
-       "            out[g].copy_(block)\n"),
+       "            out[g].copy_(block)\n", APART),
     _m("grouped delta-orthogonal repeats one block", GROUPS, "_functional.py",
        "blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator) for _ in range("
        "groups)]",
-       "blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator)] * groups"),
+       "blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator)] * groups", APART),
     # Options and bias_init that the strategies did not draw.
     _m("ICNR bias drawn per channel", OPTIONS, "_structured.py",
        "        super().init_bias(sub, generator)\n        bias.copy_(sub.repeat_interleave(repeats))\n",
@@ -252,9 +253,11 @@ def _pytest(scratch: Path, tests: tuple[str, ...]) -> tuple[int, str, float]:
     return run.returncode, run.stdout + run.stderr, time.perf_counter() - started
 
 
-def _first_failure(output: str) -> str:
-    match = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
-    return match.group(1) if match else ""
+def _first_failure(output: str) -> tuple[str, str]:
+    """The first failing test and the first line of its error."""
+    test = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
+    error = re.search(r"^E +(.+)$", output, re.M)
+    return (test.group(1) if test else "", error.group(1)[:200] if error else "")
 
 
 def _run_one(mutant: Mutant) -> dict[str, Any]:
@@ -266,6 +269,7 @@ def _run_one(mutant: Mutant) -> dict[str, Any]:
     if code == -1:
         raise RuntimeError(output)
     status = {0: "survived", 1: "killed", 2: "killed", -2: "killed (timeout)"}.get(code, "error")
+    killer, error = _first_failure(output) if status.startswith("killed") else ("", "")
     if status == "error":
         raise RuntimeError(f"pytest exited with {code} for {mutant.name!r}:\n{output[-3000:]}")
     return {
@@ -274,7 +278,8 @@ def _run_one(mutant: Mutant) -> dict[str, Any]:
         "file": f"initconv/{mutant.path}",
         "tests": list(mutant.tests),
         "status": status,
-        "killed_by": _first_failure(output) if status.startswith("killed") else "",
+        "killed_by": killer,
+        "error": error,
         "equivalent": mutant.equivalent,
         "seconds": round(seconds, 1),
     }

@@ -142,7 +142,8 @@ def layer_configs(
             min_groups,
             min_per_group,
         )
-    config["bias"] = draw(st.booleans())
+    # A bias first (Hypothesis starts from the first choice): it is what bias_init draws.
+    config["bias"] = draw(st.sampled_from([True, False]))
     config["dtype"] = draw(st.sampled_from(dtypes))
     config["seed"] = draw(st.integers(0, 2**32 - 1))
     if scheme is None:
@@ -247,7 +248,10 @@ def _icnr_options(draw: st.DrawFn, kind: type[nn.Module]) -> dict[str, Any]:
     # The base takes the ICNR layer's gain; an identity_gain would be a second one (a ValueError).
     base_options.pop("identity_gain", None)
     return {
-        "upscale_factor": draw(st.integers(1, _MAX_UPSCALE[_DIMS.get(kind, 2)])),
+        # 2 first (Hypothesis starts from the first choice): 1 repeats nothing.
+        "upscale_factor": draw(
+            st.sampled_from([*range(2, _MAX_UPSCALE[_DIMS.get(kind, 2)] + 1), 1])
+        ),
         "base": draw(st.sampled_from([name, base_cls])),
         "base_options": draw(st.sampled_from([None, base_options])),
     }
@@ -322,8 +326,7 @@ def layer_options(
     draw: st.DrawFn, /, scheme: type[Scheme], kind: type[nn.Module] | str | None = None
 ) -> dict[str, Any]:
     """Every option a layer of ``scheme`` takes, valid together: :func:`scheme_options`, then the
-    activation (:func:`activations`), a gain in [0.1, 4] or neither, then :func:`bias_options` or
-    the default bias.
+    activation (:func:`activations`), a gain in [0.1, 4] or neither, then :func:`bias_options`.
 
     Two built-in rules keep the draw valid: ``identity_gain`` and ``gain`` are one setting, so a
     drawn ``identity_gain`` leaves out ``gain``; and :class:`~initconv.Zero` takes a zero bias only
@@ -341,7 +344,7 @@ def layer_options(
         bias = st.sampled_from(["zeros", 0.0]).map(lambda value: {"bias_init": value})
     else:
         bias = bias_options()
-    options.update(draw(st.one_of(st.just({}), bias)))
+    options.update(draw(bias))
     return options
 
 
