@@ -256,7 +256,7 @@ def _pytest(scratch: Path, tests: tuple[str, ...]) -> tuple[int, str, float]:
 def _first_failure(output: str) -> tuple[str, str]:
     """The first failing test and the first line of its error."""
     test = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
-    error = re.search(r"^E +(.+)$", output, re.M)
+    error = re.search(r"^E +((?:\w+\.)*\w*(?:Error|Exception|Failed)\b.*)$", output, re.M)
     return (test.group(1) if test else "", error.group(1)[:200] if error else "")
 
 

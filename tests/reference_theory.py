@@ -270,7 +270,9 @@ def theory(scheme: str, ref: ConvReference, options: dict[str, Any], gain: float
     if scheme == "orthogonal":
         rows, cols = ref.block_shape
         return Theory(gain**2 * min(rows, cols) / (rows * cols), 0.0, None)
-    if scheme == "delta_orthogonal":  # per group, per_in ones of norm g among per_out * taps rows
+    if (
+        scheme == "delta_orthogonal"
+    ):  # per group: per_in columns of norm g in per_out x per_in x taps
         return Theory(gain**2 / (ref.per_out * ref.taps), 0.0, None)
     if scheme == "identity":
         share = ref.groups * min(ref.per_in, ref.per_out) / math.prod(ref.weight_shape)

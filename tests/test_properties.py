@@ -133,7 +133,8 @@ def test_every_drawn_layer_matches_its_schemes_theory_and_the_reference(
     layer = spec.build()
     assert_matches_theory(layer)
     assert_matches_reference(spec, layer)
-    if "torch_default" in (name, name == "icnr" and base_name(spec.options)):
+    draws_torch_default = name == "icnr" and base_name(spec.options) == "torch_default"
+    if name == "torch_default" or draws_torch_default:
         assert_torch_default_is_torchs_own_draw(spec)
 
 

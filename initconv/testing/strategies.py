@@ -194,7 +194,12 @@ def conv2d_configs(
 
 
 def _literal_options(scheme: type[Scheme]) -> dict[str, st.SearchStrategy[Any]]:
-    """The keyword options typed as a ``Literal``, each drawn from its values."""
+    """The keyword options typed as a ``Literal``, each drawn from its values, the default last.
+
+    Hypothesis starts from the first choice and shrinks towards it, so the values that differ from
+    the default come first: those are the ones a defect in the option shows under.
+    """
+    defaults = scheme.options()
     choices: dict[str, st.SearchStrategy[Any]] = {}
     for klass in scheme.__mro__:
         for method in ("configure", "__init__"):
@@ -207,7 +212,9 @@ def _literal_options(scheme: type[Scheme]) -> dict[str, st.SearchStrategy[Any]]:
                 continue
             for name, hint in hints.items():
                 if typing.get_origin(hint) is Literal and name not in choices:
-                    choices[name] = st.sampled_from(typing.get_args(hint))
+                    values = typing.get_args(hint)
+                    last = [value for value in values if value == defaults.get(name)]
+                    choices[name] = st.sampled_from([v for v in values if v not in last] + last)
     return choices
 
 
@@ -231,29 +238,24 @@ def _variance_scaling_options(kind: type[nn.Module]) -> st.SearchStrategy[dict[s
 
 
 def _identity_options(kind: type[nn.Module]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({"identity_gain": st.none() | _POSITIVE})
+    return st.fixed_dictionaries({"identity_gain": _POSITIVE | st.none()})
 
 
 @st.composite
 def _icnr_options(draw: st.DrawFn, kind: type[nn.Module]) -> dict[str, Any]:
     registered = initconv.schemes()
-    bases = sorted(
-        name
-        for name, cls in registered.items()
-        if not issubclass(cls, initconv.ICNR) and kind in served_kinds(cls)
-    )
-    name = draw(st.sampled_from(bases))
+    bases = [n for n, c in registered.items() if not issubclass(c, initconv.ICNR)]
+    name = draw(st.sampled_from(sorted(n for n in bases if kind in served_kinds(registered[n]))))
     base_cls = registered[name]
     base_options = draw(scheme_options(base_cls, kind))
     # The base takes the ICNR layer's gain; an identity_gain would be a second one (a ValueError).
     base_options.pop("identity_gain", None)
+    # 2 first (Hypothesis starts from the first choice): 1 repeats nothing.
+    factors = [*range(2, _MAX_UPSCALE[_DIMS.get(kind, 2)] + 1), 1]
     return {
-        # 2 first (Hypothesis starts from the first choice): 1 repeats nothing.
-        "upscale_factor": draw(
-            st.sampled_from([*range(2, _MAX_UPSCALE[_DIMS.get(kind, 2)] + 1), 1])
-        ),
+        "upscale_factor": draw(st.sampled_from(factors)),
         "base": draw(st.sampled_from([name, base_cls])),
-        "base_options": draw(st.sampled_from([None, base_options])),
+        "base_options": draw(st.sampled_from([base_options, None])),
     }
 
 
@@ -271,10 +273,7 @@ _OPTION_STRATEGIES: dict[
 
 
 def _merge(parts: tuple[dict[str, Any], ...]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for part in parts:
-        merged.update(part)
-    return merged
+    return {name: value for part in parts for name, value in part.items()}
 
 
 def scheme_options(
