@@ -19,9 +19,11 @@ BENCHMARKS = {
     "training": ("benchmarks.training", "test accuracy of deep plain CNNs on digits"),
     "orthogonal": ("benchmarks.orthogonal", "orthogonal_ throughput against torch's"),
     "zoo": ("benchmarks.zoo", "convert()'s inferred activations on timm models (needs timm)"),
+    "mutation": ("benchmarks.mutation", "defects planted in initconv that the default suite kills"),
 }
-# Run only when named: they need an extra (the zoo venv of docs/convert.md).
-OPTIONAL = frozenset({"zoo"})
+# Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
+# takes about 23 minutes.
+OPTIONAL = frozenset({"zoo", "mutation"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         epilog="\n".join(f"{name}: {help_}" for name, (_, help_) in BENCHMARKS.items()),
     )
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help="default: all of them but zoo, which needs timm"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="default: all of them but zoo (needs timm) and mutation (slow)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="reduced settings: checks that it runs, not results"

@@ -13,24 +13,32 @@ in new tests). The union bound caps the probability that a run of correct code f
     P(false alarm in a run) <= sum over checks of alpha = checks x ALPHA_CHECK (+ checks at others)
 
 counting each Hypothesis test as 2 x max_examples examples (generation plus replays, STATS.md). Per
-run, with S registered schemes, A built-in activations and N = max_examples:
+run, with S registered schemes, K = 7 layer kinds (an upper bound on those a scheme serves), A
+built-in activations and N = max_examples:
 
-    test_properties, theory:    S x 2N x 4 (variance, mean, KS, channels)   15 x 200 x 4 = 12,000
-                                (structured: 1, the seed-dependence probe)
+    test_properties, theory:    S x 2N x 6 (variance, mean, KS, channels     15 x 200 x 6 = 18,000
+                                against the layer's theory; variance, mean
+                                against the reference's; structured: fewer)
     test_properties, contract:  S x 2N x 1 (two seeds repeat, <= 2^-32)      15 x 200     =  3,000
-    check_scheme, per scheme:   S x 6 (incl. the new-scheme tests)          17 x 6       =    102
+    check_scheme, per scheme:   S x K x 5 (4 on each kind's pool + seeds)   15 x 7 x 5   =    525
+    the new-scheme test's sweep: 2N x 5 (its Hypothesis run of one scheme)   200 x 5      =  1,000
+    test_properties, fixed:     the truncated normal to 1% (variance, KS)                    2
     test_propagation:           A x 2(N/4) x 1 (conditional gamma band)     19 x 50      =    950
     test_testing_kit:           every assertion, power meta-test, README run  < 1,000
                                                                             ---------------------
-                                                                            < 1.8 x 10^4 checks
-    x ALPHA_CHECK = 1e-9                                                    < 1.8e-5
+                                                                            < 2.5 x 10^4 checks
+    x ALPHA_CHECK = 1e-9                                                    < 2.5e-5
     checks at their own alpha (test_layers: 2 at 1e-6, test_structured: 1)   3.0e-6
-    whole suite, ci or local profile                                        < 2.1e-5  < 1e-4
+    whole suite, ci or local profile                                        < 2.8e-5  < 1e-4
 
-Tests marked slow run apart (``-m slow``): the pooled n >= 1e6 check_scheme per scheme (S x 5) and
-one dev-sized sweep (2 x 1,000 x 5): ~10^4 checks, < 1e-5 per run.
+Exact checks are not in the sum: they fail only on a wrong value, except the test that no two
+groups of a structured layer hold the same block, whose chance tie is below 2^-64 per pair
+(3 x 2N examples x 6 pairs: < 1e-16).
 
-The ``dev`` profile (N = 1,000) runs ~1.6 x 10^5 checks: < 1.7e-4 per run, by the same arithmetic.
+Tests marked slow run apart (``-m slow``): the pooled n >= 1e6 check_scheme per scheme (S x K x 5)
+and one dev-sized sweep (2 x 1,000 x 7): ~1.5 x 10^4 checks, < 2e-5 per run.
+
+The ``dev`` profile (N = 1,000) runs ~2.2 x 10^5 checks: < 2.3e-4 per run, by the same arithmetic.
 :func:`suite_false_alarm_bound` recomputes the bound from the live registry; test_testing_kit.py
 asserts it stays below 1e-4 for ``ci``, so a scheme added later that would overrun the budget
 fails loudly instead of quietly making the suite flaky.
@@ -54,8 +62,10 @@ DEV_EXAMPLES = 1_000
 SUITE_ALPHA = 1e-4
 
 # Statistical checks per Hypothesis example, and per-run fixed counts, as in the table above.
-_THEORY_CHECKS, _CONTRACT_CHECKS, _PROPAGATION_CHECKS = 4, 1, 1
-_FIXED_CHECKS = 6 * 2 + 1_000  # the two new-scheme tests' check_scheme calls; test_testing_kit
+_THEORY_CHECKS, _CONTRACT_CHECKS, _PROPAGATION_CHECKS = 6, 1, 1
+_KINDS, _CHECKS_PER_KIND = 7, 5  # check_scheme: every kind a scheme serves, 5 checks on each
+_NEW_SCHEME_SWEEP = 5  # per example of the new-scheme test's own Hypothesis run
+_FIXED_CHECKS = 2 * _CHECKS_PER_KIND + 2 + 1_000  # new-scheme check_scheme, truncated normal, kit
 _OTHER_FILES = 3 * 1e-6  # test_layers (2) and test_structured (1) at their own alpha = 1e-6
 
 settings.register_profile(
@@ -76,7 +86,8 @@ def suite_false_alarm_bound(max_examples: int) -> float:
     examples = 2 * max_examples
     checks = (
         schemes * examples * (_THEORY_CHECKS + _CONTRACT_CHECKS)
-        + schemes * 6
+        + schemes * _KINDS * _CHECKS_PER_KIND
+        + examples * _NEW_SCHEME_SWEEP
         + activations * 2 * max(10, max_examples // 4) * _PROPAGATION_CHECKS
         + _FIXED_CHECKS
     )

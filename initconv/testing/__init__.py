@@ -62,8 +62,10 @@ from initconv.testing._schemes import (
 if TYPE_CHECKING:
     from initconv.testing.strategies import (
         activations,
+        bias_options,
         conv2d_configs,
         layer_configs,
+        layer_options,
         scheme_options,
     )
 
@@ -78,12 +80,14 @@ __all__ = [
     "assert_mean_zero",
     "assert_orthogonal",
     "assert_variance_matches",
+    "bias_options",
     "check_layer",
     "check_scheme",
     "conv2d_configs",
     "cumulant_band",
     "iid_view",
     "layer_configs",
+    "layer_options",
     "min_sample_size",
     "orthogonality_atol",
     "scheme_options",
@@ -93,7 +97,14 @@ __all__ = [
     "variance_power",
 ]
 
-_STRATEGIES = ("activations", "conv2d_configs", "layer_configs", "scheme_options")
+_STRATEGIES = (
+    "activations",
+    "bias_options",
+    "conv2d_configs",
+    "layer_configs",
+    "layer_options",
+    "scheme_options",
+)
 
 
 def __getattr__(name: str) -> Any:
