@@ -23,16 +23,16 @@ from torch import Tensor, nn
 
 from initconv._fans import KINDS, fans
 from initconv._functional import weight_fans
-from initconv._sampling import Distribution
+from initconv._sampling import Distribution, draw_normal_
 from initconv._validate import check_real, describe, suggestion
 
 __all__ = ["BiasInit", "Layout", "Scheme", "schemes"]
 
 BiasInit = str | float
-BIAS_INITS: tuple[str, ...] = ("torch", "zeros")
+BIAS_INITS: tuple[str, ...] = ("normal", "torch", "zeros")
 
 # Options every layer takes, which a scheme's own options may not reuse.
-BASE_OPTIONS = frozenset({"activation", "gain", "bias_init", "seed"})
+BASE_OPTIONS = frozenset({"activation", "gain", "bias_init", "bias_std", "seed"})
 
 # Other names that users type for the Kaiming and Xavier schemes (JAX and Keras call them so).
 SCHEME_ALIASES: dict[str, str] = {
@@ -75,6 +75,9 @@ _HOOK_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "init_weight": ("weight", "generator"),
     "init_bias": ("bias", "generator"),
     "expected_variance": (),
+    "expected_bias_variance": (),
+    "expected_bias_mean": (),
+    "expected_bias_distribution": (),
     "expected_mean": (),
     "expected_distribution": (),
     "check_invariants": (),
@@ -137,12 +140,14 @@ class Scheme(nn.Module):
         scheme: the registered name (``None`` for an unregistered class).
         default_activation: the activation assumed when a layer declares none.
         default_bias_init: ``bias_init`` when a layer gives none.
+        default_bias_std: ``bias_std`` when a layer gives none (``bias_init="normal"`` needs one).
         kinds: the torch layer classes the scheme serves.
     """
 
     scheme: ClassVar[str | None] = None
     default_activation: ClassVar[str] = "linear"
     default_bias_init: ClassVar[BiasInit] = "zeros"
+    default_bias_std: ClassVar[float | None] = None
     kinds: ClassVar[tuple[type[nn.Module], ...]] = KINDS
     # Init-time facts; torch.jit.script compiles only forward().
     __jit_unused_properties__: ClassVar[list[str]] = [
@@ -158,6 +163,7 @@ class Scheme(nn.Module):
         activation: str
         gain: float
         bias_init: BiasInit
+        bias_std: float | None
         seed: int | None
 
     def __init_subclass__(cls, scheme: str | None = None, **kwargs: Any) -> None:
@@ -208,15 +214,40 @@ class Scheme(nn.Module):
     def init_bias(self, bias: Tensor, generator: torch.Generator | None) -> None:
         r"""Fill ``bias`` in place as :attr:`bias_init` says: ``"zeros"``; ``"torch"``, the torch
         layer's own :math:`\mathcal{U}(-1/\sqrt{n}, 1/\sqrt{n})` with :math:`n` the fan_in torch
-        reads off the weight's shape; or a constant."""
+        reads off the weight's shape; ``"normal"``, :math:`\mathcal{N}(0, \sigma_b^2)` with
+        :math:`\sigma_b` = :attr:`bias_std` (the bias variance of mean-field theory: Poole, B. et
+        al. (2016), "Exponential expressivity in deep neural networks through transient chaos");
+        or a constant."""
         if self.bias_init == "zeros":
             bias.zero_()
         elif self.bias_init == "torch":
-            fan_in = weight_fans(self.weight)[0]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            bound = self._torch_bias_bound()
             bias.uniform_(-bound, bound, generator=generator)
+        elif self.bias_init == "normal":
+            draw_normal_(bias, 0.0, float(self.bias_std or 0.0), generator)
         else:
             bias.fill_(float(self.bias_init))
+
+    def _torch_bias_bound(self) -> float:
+        fan_in = weight_fans(self.weight)[0]
+        return 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+
+    def expected_bias_variance(self) -> float:
+        r"""Var(b) that :meth:`init_bias` draws: :math:`\sigma_b^2` for ``"normal"``, :math:`1/(3n)`
+        for ``"torch"``, 0 for ``"zeros"`` and a constant."""
+        if self.bias_init == "normal":
+            return float(self.bias_std or 0.0) ** 2
+        if self.bias_init == "torch":
+            return self._torch_bias_bound() ** 2 / 3
+        return 0.0
+
+    def expected_bias_mean(self) -> float:
+        """E[b]: the constant for a float ``bias_init``, else 0."""
+        return 0.0 if isinstance(self.bias_init, str) else float(self.bias_init)
+
+    def expected_bias_distribution(self) -> Distribution | None:
+        """The family the biases are drawn iid from, or ``None`` for a constant bias."""
+        return {"normal": "normal", "torch": "uniform"}.get(str(self.bias_init))  # type: ignore[return-value]
 
     def expected_variance(self) -> float:
         """Var(W) that the scheme draws for this layer's shape and options."""
@@ -295,7 +326,7 @@ class Scheme(nn.Module):
 
 
 def check_bias_init(value: object) -> BiasInit:
-    """``"zeros"``, ``"torch"`` or a finite float."""
+    """``"zeros"``, ``"torch"``, ``"normal"`` or a finite float."""
     if isinstance(value, str):
         if value not in BIAS_INITS:
             raise ValueError(
@@ -309,6 +340,24 @@ def check_bias_init(value: object) -> BiasInit:
         raise TypeError(
             f"bias_init must be one of {BIAS_INITS} or a float, got {describe(value)}"
         ) from None
+
+
+def check_bias_std(bias_init: BiasInit, value: object) -> float | None:
+    """``bias_std``: a finite float >= 0 that ``bias_init="normal"`` needs and no other takes."""
+    if value is None:
+        if bias_init == "normal":
+            raise ValueError(
+                "bias_init='normal' draws the bias from N(0, bias_std^2) and needs bias_std, got "
+                "bias_std=None; pass bias_std=0.05, say"
+            )
+        return None
+    std = check_real("bias_std", value, minimum=0.0)
+    if bias_init != "normal":
+        raise ValueError(
+            f"bias_std is the standard deviation of bias_init='normal', got bias_std={value!r} "
+            f"with bias_init={bias_init!r}; pass bias_init='normal' too, or drop bias_std"
+        )
+    return std
 
 
 def is_concrete(cls: type[Scheme]) -> bool:

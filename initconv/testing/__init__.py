@@ -41,6 +41,7 @@ from initconv.testing._assertions import (
     assert_variance_matches,
     orthogonality_atol,
 )
+from initconv.testing._bias import BIAS_DETECTABLE, bias_view
 from initconv.testing._laws import (
     ALPHA_CHECK,
     DETECTABLE,
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALPHA_CHECK",
+    "BIAS_DETECTABLE",
     "DEFAULT_SHAPES",
     "DETECTABLE",
     "SchemeReport",
@@ -78,6 +80,7 @@ __all__ = [
     "assert_mean_zero",
     "assert_orthogonal",
     "assert_variance_matches",
+    "bias_view",
     "check_layer",
     "check_scheme",
     "conv2d_configs",

@@ -29,7 +29,14 @@ import initconv
 from initconv._pairing import layer_class, resolve_kind
 from initconv._scheme import Scheme
 
-__all__ = ["FLOAT_DTYPES", "activations", "conv2d_configs", "layer_configs", "scheme_options"]
+__all__ = [
+    "FLOAT_DTYPES",
+    "activations",
+    "bias_options",
+    "conv2d_configs",
+    "layer_configs",
+    "scheme_options",
+]
 
 FLOAT_DTYPES: tuple[torch.dtype, ...] = (
     torch.float32,
@@ -67,6 +74,20 @@ def _linear_config(draw: st.DrawFn, max_features: int) -> dict[str, Any]:
     }
 
 
+def bias_options() -> st.SearchStrategy[dict[str, Any]]:
+    """``bias_init`` (and ``bias_std`` with ``"normal"``) as a layer takes them: the scheme's default
+    (no key), ``"zeros"``, ``"torch"``, a constant, or ``"normal"`` with a standard deviation of 0
+    or in [0.1, 2] (float16 stays out of its subnormal range there)."""
+    return st.one_of(
+        st.just({}),
+        st.sampled_from(["zeros", "torch"]).map(lambda name: {"bias_init": name}),
+        st.floats(-2.0, 2.0).map(lambda value: {"bias_init": value}),
+        st.one_of(st.just(0.0), st.floats(0.1, 2.0)).map(
+            lambda std: {"bias_init": "normal", "bias_std": std}
+        ),
+    )
+
+
 _DIMS: dict[type[nn.Module], int] = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3}
 _TRANSPOSED_DIMS: dict[type[nn.Module], int] = {
     nn.ConvTranspose1d: 1,
@@ -88,7 +109,8 @@ def layer_configs(
     max_kernel: int = 5,
     **options: Any,
 ) -> dict[str, Any]:
-    """Constructor keywords of a valid layer of ``kind``: its shape, bias, dtype and seed.
+    """Constructor keywords of a valid layer of ``kind``: its shape, bias, dtype and seed, and
+    drawn :func:`bias_options` where the scheme serves them.
 
     Convolutions draw groups first and both channel counts as multiples of them; kernels are 1 to
     ``max_kernel`` per side (3 in 3-d), even and rectangular ones included, and strides 1 to 3.
@@ -110,9 +132,27 @@ def layer_configs(
     config["bias"] = draw(st.booleans())
     config["dtype"] = draw(st.sampled_from(dtypes))
     config["seed"] = draw(st.integers(0, 2**32 - 1))
+    biases = draw(bias_options())
     if scheme is None:
-        return config
+        return {**config, **biases}
     cls = layer_class(scheme, torch_kind)
+    # A scheme that refuses the drawn bias (a zero layer wants a zero bias) keeps its default.
+    for extra in (biases, {}) if biases else ({},):
+        served = _served(cls, {**config, **extra}, options)
+        if served is not None:
+            return served
+    cls(**config, **options)
+    raise ValueError(
+        f"{cls.__name__} serves none of the outputs x 1..16, at the drawn stride or 1, for "
+        f"{config!r}, {options!r}; override {cls.__name__}.serves or pass a narrower strategy"
+    )
+
+
+def _served(
+    cls: type[Any], config: dict[str, Any], options: dict[str, Any]
+) -> dict[str, Any] | None:
+    """``config`` repaired into one ``cls`` serves, or ``None``."""
+    torch_kind = cls.torch_kind
     outputs = "out_features" if torch_kind is nn.Linear else "out_channels"
     out = config[outputs]
     # A scheme that refuses every stride but 1 (the identity of a transposed convolution) gets it.
@@ -124,12 +164,7 @@ def layer_configs(
             config[outputs] = out * multiplier
             if cls.serves(**config, **options):
                 return config
-    config[outputs] = out
-    cls(**config, **options)
-    raise ValueError(
-        f"{cls.__name__} serves none of {outputs} = {out} x 1..16, at the drawn stride or 1, "
-        f"for {config!r}, {options!r}; override {cls.__name__}.serves or pass a narrower strategy"
-    )
+    return None
 
 
 def conv2d_configs(
