@@ -21,7 +21,10 @@ Module map (one job each; imports go down this list, never up):
 - ``_pairing``: which layer class pairs a scheme with a kind (:func:`layer_class`).
 - ``_layer``: :class:`InitLayer`, the reset contract every layer keeps.
 - ``_kinds``: the seven layer kinds (``InitConv2d``, ``InitLinear``, ...) and their factories.
+- ``_gaussian``: Gaussian moments of an activation, for mean-field theory.
 - ``_schemes``, ``_structured``: the iid and the structured schemes, each written once.
+- ``_critical``, ``_critical_scheme``: the critical line (:func:`critical`) and the
+  ``"critical"`` scheme on it.
 - ``_layers``: the built-in (scheme, kind) classes by name.
 - ``_shuffle``: pixel shuffle in any dimension, for ICNR.
 - ``_seeding``: per-layer seeds from a model seed.
@@ -36,6 +39,17 @@ Module map (one job each; imports go down this list, never up):
 from initconv import _layers, diagnostics
 from initconv._activations import ActivationSpec, activations, gain, register_activation
 from initconv._convert import ConversionReport, ConversionRow, convert, to_torch
+from initconv._critical import CriticalPoint, critical
+from initconv._critical_scheme import (
+    Critical,
+    CriticalConv1d,
+    CriticalConv2d,
+    CriticalConv3d,
+    CriticalConvTranspose1d,
+    CriticalConvTranspose2d,
+    CriticalConvTranspose3d,
+    CriticalLinear,
+)
 from initconv._fans import fans
 from initconv._functional import (
     delta_orthogonal_,
@@ -90,6 +104,15 @@ __all__ = [
     "BiasInit",
     "ConversionReport",
     "ConversionRow",
+    "Critical",
+    "CriticalConv1d",
+    "CriticalConv2d",
+    "CriticalConv3d",
+    "CriticalConvTranspose1d",
+    "CriticalConvTranspose2d",
+    "CriticalConvTranspose3d",
+    "CriticalLinear",
+    "CriticalPoint",
     "DeltaOrthogonal",
     "Distribution",
     "FanMode",
@@ -128,6 +151,7 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "convert",
+    "critical",
     "delta_orthogonal_",
     "diagnostics",
     "fans",

@@ -116,7 +116,7 @@ class InitLayer(Scheme):
         resolved = resolve(self.default_activation_spec() if activation is None else activation)
         self.__dict__["activation"] = resolved.name
         if self.gain is None:
-            self.__dict__["gain"] = resolved.gain
+            self.__dict__["gain"] = self.activation_gain(resolved)
 
     def default_activation_spec(self) -> ActivationSpec:
         """The activation assumed when none is declared: the scheme's :attr:`default_activation`."""

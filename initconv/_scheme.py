@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from initconv._activations import Resolved
 from initconv._fans import KINDS, fans
 from initconv._functional import weight_fans
 from initconv._sampling import Distribution, draw_normal_
@@ -74,6 +75,7 @@ class Layout:
 _HOOK_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "init_weight": ("weight", "generator"),
     "init_bias": ("bias", "generator"),
+    "activation_gain": ("activation",),
     "expected_variance": (),
     "expected_bias_variance": (),
     "expected_bias_mean": (),
@@ -207,6 +209,14 @@ class Scheme(nn.Module):
         options are in place for the first draw. Check each value and store it as an attribute.
         """
 
+    def activation_gain(self, activation: Resolved) -> float:
+        """The gain when none is given: the resolved activation's own (:func:`initconv.gain`).
+
+        A scheme whose gain depends on more than the activation (the critical scheme's on the bias
+        std) overrides it; it runs once the options are in place, before the first draw.
+        """
+        return activation.gain
+
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         """Fill ``weight`` (shaped like ``self.weight``) in place; draw from ``generator``."""
         raise TypeError(f"{type(self).__name__} must override init_weight()")
@@ -224,7 +234,8 @@ class Scheme(nn.Module):
             bound = self._torch_bias_bound()
             bias.uniform_(-bound, bound, generator=generator)
         elif self.bias_init == "normal":
-            draw_normal_(bias, 0.0, float(self.bias_std or 0.0), generator)
+            if not bias.is_meta:  # torch's meta normal_ goes through a slow reference kernel
+                draw_normal_(bias, 0.0, float(self.bias_std or 0.0), generator)
         else:
             bias.fill_(float(self.bias_init))
 
