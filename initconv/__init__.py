@@ -31,6 +31,8 @@ Module map (one job each; imports go down this list, never up):
 - ``_infer``, ``_surgery``, ``_report``, ``_convert``: activation inference, module swaps with
   undo, report tables, and :func:`convert`/:func:`to_torch` on top of them.
 - ``_lsuv``: LSUV calibration.
+- ``_branches``, ``_residual``: residual branches read from the traced graph, and
+  :func:`residual_init_` (zero, Fixup, SkipInit) on them.
 - ``diagnostics``: mean-field maps, signal propagation, Jacobian spectra.
 - ``testing``: the statistical kit (laws, assertions, scheme checks, Hypothesis strategies).
 - ``__main__`` with ``_demo``, ``_convert_cli``, ``_gains_cli``: ``python -m initconv``.
@@ -78,6 +80,7 @@ from initconv._layer import InitLayer
 from initconv._layers import *  # noqa: F403  (the pairs, listed in _layers.__all__)
 from initconv._lsuv import LSUVReport, LSUVRow, lsuv_
 from initconv._pairing import layer_class
+from initconv._residual import GATE, ResidualReport, ResidualRow, residual_init_
 from initconv._sampling import Distribution, FanMode
 from initconv._scheme import BiasInit, Layout, Scheme, schemes
 from initconv._schemes import (
@@ -99,6 +102,7 @@ from initconv._structured import ICNR, DeltaOrthogonal, Identity, Orthogonal, Ze
 __version__ = "0.2.0"
 
 __all__ = [
+    "GATE",
     "ICNR",
     "ActivationSpec",
     "BiasInit",
@@ -135,6 +139,8 @@ __all__ = [
     "Normal",
     "Orthogonal",
     "PixelShuffle",
+    "ResidualReport",
+    "ResidualRow",
     "Scheme",
     "TorchDefault",
     "Uniform",
@@ -165,6 +171,7 @@ __all__ = [
     "orthogonal_",
     "pixel_shuffle",
     "register_activation",
+    "residual_init_",
     "schemes",
     "seed_modules",
     "to_torch",

@@ -315,3 +315,7 @@ def infer_activations(
         else:
             result[name] = (Inference(None, f"{why}; {neighbour.detail}"), "default")
     return result
+
+
+# The tracer, for the other readers of the same graph (residual-aware init).
+Tracer = _Tracer
