@@ -104,12 +104,14 @@ def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float) -> float:
         return q0  # M(q) = q everywhere: relu at sigma_w^2 = 2, linear at 1
     roots = log_grid_roots(excess, _GRID, values)
     start = excess(q0)
-    if start == 0.0:
+    if abs(start) < 1e-12:
         return q0
+    # A root within rounding of q0 is q0's own fixed point, whichever way the rounding points.
+    near = 1e-9 * q0
     if start > 0:
-        above = [q for q in roots if q > q0]
+        above = [q for q in roots if q > q0 - near]
         return min(above) if above else math.inf
-    below = [q for q in roots if q < q0]
+    below = [q for q in roots if q < q0 + near]
     return max(below) if below else 0.0
 
 
