@@ -36,7 +36,10 @@ import torch
 from torch import Tensor, nn
 
 import initconv
-from initconv._demo import accuracy, digits, train
+from initconv import diagnostics
+from initconv._activations import resolve
+from initconv._demo import CRITICAL_BIAS_STD, accuracy, digits, train
+from initconv._gaussian import second_moment, second_moment_slope, slope_moment
 
 # The runner's thread count for this process; the workers set their own to 1.
 THREADS = 1
@@ -51,18 +54,19 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "gelu": nn.GELU,
     "silu": nn.SiLU,
 }
-BIAS_STD = {"tanh": 0.05, "relu": 0.0, "gelu": 0.65, "silu": 1.0}
+BIAS_STD = CRITICAL_BIAS_STD
 PLAIN_INITS = ("torch default", "kaiming", "critical")
 RESIDUAL_INITS = ("he", "zero", "fixup", "skipinit")
 
-# (network, activation, depth, init): the full run. Depth 200 and the residual net cost most; the
-# grid is what fits in 15 minutes on 2 idle cores (python -m benchmarks training prints the CPU
-# time it took). ALL adds the rest of the issue's grid.
+# (network, activation, depth, init): the full run, what fits the budget of 15 minutes on 2 idle
+# cores (it prints the CPU time it took): the tanh stack at every depth, the residual net, and
+# relu, gelu and silu at depth 20. ALL is the issue's whole grid, about three times as long:
+# `python -c "from benchmarks import training; print(training.run(False, training.ALL)[1])"`.
 FULL = [
     *[("plain", "tanh", d, init) for d in (20, 100) for init in PLAIN_INITS],
-    *[("plain", "tanh", 200, init) for init in ("torch default", "critical")],
-    *[("plain", a, 100, init) for a in ("relu", "gelu", "silu") for init in PLAIN_INITS],
-    *[("residual", "relu", 100, init) for init in ("he", "fixup", "skipinit")],
+    ("plain", "tanh", 200, "critical"),
+    *[("plain", a, 20, init) for a in ("relu", "gelu", "silu") for init in PLAIN_INITS],
+    *[("residual", "relu", 100, init) for init in ("he", "fixup")],
 ]
 ALL = [
     *[("plain", a, d, init) for a in ACTIVATIONS for d in (20, 100, 200) for init in PLAIN_INITS],
@@ -226,14 +230,98 @@ def table(results: list[dict[str, Any]], cells: list[Cell], steps: int) -> str:
     return "\n".join(lines)
 
 
+LINE_Q = (0.01, 0.1, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+
+
+def critical_lines() -> str:
+    """The critical line of each activation, parametrised by q*: sigma_b, sigma_w and the
+    variance map's slope there (M'(q*) < 1: a deep stack returns to q*)."""
+    lines = [
+        "The critical line chi_1 = 1 by its fixed point q*: sigma_b^2 = q* - E[phi^2] / E[phi'^2],"
+        " sigma_w^2 = 1 / E[phi'^2], and the variance map's slope M'(q*) there "
+        "(`initconv._gaussian`; `python -m benchmarks training`).",
+        "",
+        "| activation | " + " | ".join(f"q* = {q:g}" for q in LINE_Q) + " |",
+        "|---|" + "---|" * len(LINE_Q),
+    ]
+    for name in ("tanh", "gelu", "silu"):
+        phi = resolve(name).phi
+        cells = []
+        for q in LINE_Q:
+            sigma_w2 = 1 / slope_moment(phi, q)
+            sigma_b2 = q - sigma_w2 * second_moment(phi, q)
+            slope = sigma_w2 * second_moment_slope(phi, q)
+            cells.append(
+                f"sigma_b^2 {sigma_b2:.3g}, M' {slope:.3f}"
+                if sigma_b2 >= 0
+                else "none (sigma_b^2 < 0)"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "The inits used below:", ""]
+    for name, sigma_b in BIAS_STD.items():
+        point = initconv.critical(name, sigma_b)
+        phase = diagnostics.correlation_map(name, point.weight_std, sigma_b, q0=point.q_star or 1.0)
+        lines.append(f"- {point}; xi_q = {phase.depth_q:.3g} layers, xi_c = {phase.depth_c:.3g}")
+    return "\n".join(lines)
+
+
+def _log2_growth(activation: str, depth: int, seed: int, x: Tensor) -> float:
+    """Median over ``x`` of log2(q_L / q_1) through a plain critical stack of width 64."""
+    sigma_b = BIAS_STD[activation]
+    point = initconv.critical(activation, sigma_b)
+    torch.manual_seed(seed)
+    common: dict[str, Any] = {"padding": 1, "padding_mode": "circular", "activation": activation}
+    common.update({"bias_init": "normal", "bias_std": sigma_b} if sigma_b else {})
+    gain = point.input_gain(float(x.pow(2).mean()))
+    layers = [initconv.CriticalConv2d(1, 64, 3, base="normal", gain=gain, **common)]
+    layers += [initconv.CriticalConv2d(64, 64, 3, **common) for _ in range(depth - 1)]
+    first, h = None, x
+    with torch.no_grad():
+        for conv in layers:
+            h = conv(h)
+            moment = h.pow(2).mean(dim=(1, 2, 3))
+            first = moment if first is None else first
+            h = ACTIVATIONS[activation]()(h)
+    return float(torch.log2(moment / first).median())
+
+
+def propagation(quick: bool) -> str:
+    """The issue's test for gelu and silu: |median log2(q_L / q_1)| on held-out digits."""
+    depth, seeds = (10, 2) if quick else (200, 5)
+    x = digits(0)[2][:128].to(torch.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        rows = []
+        for name in ("tanh", "gelu", "silu"):
+            growth = sorted(_log2_growth(name, depth, seed, x) for seed in range(seeds))
+            rows.append(
+                f"| {name} | {BIAS_STD[name]:g} | {statistics.median(growth):.2f} "
+                f"[{growth[0]:.2f}, {growth[-1]:.2f}] |"
+            )
+    finally:
+        torch.set_default_dtype(torch.float32)
+    return "\n".join(
+        [
+            f"log2(q_{depth} / q_1) of 128 held-out digits through a {depth}-layer plain critical "
+            f"stack (width 64, 8x8 circular, float64; stem at the input gain), each stack's median "
+            f"over the digits, median [min, max] over {seeds} seeds:",
+            "",
+            "| activation | sigma_b | log2(q_L / q_1) |",
+            "|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def run(quick: bool, cells: list[Cell] | None = None) -> tuple[dict[str, Any], str]:
     chosen = cells if cells is not None else (QUICK if quick else FULL)
     steps = 20 if quick else STEPS
+    theory = critical_lines() + "\n\n" + propagation(quick)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     results = sweep(chosen, steps)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    markdown = table(results, chosen, steps)
+    markdown = theory + "\n\n" + table(results, chosen, steps)
     markdown += (
         f"\n\nWorkers' CPU time: {cpu:.0f} s over {len(results)} runs, i.e. about "
         f"{cpu / 2 / 60:.1f} minutes on 2 idle cores."

@@ -88,7 +88,8 @@ class CorrelationMap:
 
 
 def _depth(slope: float) -> float:
-    return math.inf if not 0 < slope < 1 else -1.0 / math.log(slope)
+    # A slope within rounding of 1 (relu at sqrt 2) keeps deviations: the scale is infinite.
+    return math.inf if not 0 < slope < 1 - _CRITICAL else -1.0 / math.log(slope)
 
 
 def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float) -> float:
