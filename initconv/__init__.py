@@ -16,12 +16,13 @@ Module map (one job each; imports go down this list, never up):
   expectations, fans of a layer, DTensor shards, zero-mean samplers, the orthogonality tolerance).
 - ``_functional``: the public in-place initialisers (``variance_scaling_``, ``orthogonal_``, ...).
 - ``_activations``: activation specs to a name, a gain and a function; one record per built-in.
+- ``_bias_init``: ``bias_init`` and ``bias_std``: checks, the draw and its theory.
+- ``_gaussian``: Gaussian moments of an activation, for mean-field theory.
 - ``_calibration``: an LSUV calibration as validated state.
 - ``_scheme``: :class:`Scheme`, the hooks and theory a scheme states, and the scheme registry.
 - ``_pairing``: which layer class pairs a scheme with a kind (:func:`layer_class`).
 - ``_layer``: :class:`InitLayer`, the reset contract every layer keeps.
 - ``_kinds``: the seven layer kinds (``InitConv2d``, ``InitLinear``, ...) and their factories.
-- ``_gaussian``: Gaussian moments of an activation, for mean-field theory.
 - ``_schemes``, ``_structured``: the iid and the structured schemes, each written once.
 - ``_critical``, ``_critical_scheme``: the critical line (:func:`critical`) and the
   ``"critical"`` scheme on it.

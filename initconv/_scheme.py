@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,15 +21,19 @@ import torch
 from torch import Tensor, nn
 
 from initconv._activations import Resolved
+from initconv._bias_init import (
+    BiasInit,
+    bias_distribution,
+    bias_variance,
+    check_bias_init,
+    check_bias_std,
+    draw_bias_,
+)
 from initconv._fans import KINDS, fans
-from initconv._functional import weight_fans
-from initconv._sampling import Distribution, draw_normal_
-from initconv._validate import check_real, describe, suggestion
+from initconv._sampling import Distribution
+from initconv._validate import describe, suggestion
 
-__all__ = ["BiasInit", "Layout", "Scheme", "schemes"]
-
-BiasInit = str | float
-BIAS_INITS: tuple[str, ...] = ("normal", "torch", "zeros")
+__all__ = ["BiasInit", "Layout", "Scheme", "check_bias_init", "check_bias_std", "schemes"]
 
 # Options every layer takes, which a scheme's own options may not reuse.
 BASE_OPTIONS = frozenset({"activation", "gain", "bias_init", "bias_std", "seed"})
@@ -228,29 +231,12 @@ class Scheme(nn.Module):
         :math:`\sigma_b` = :attr:`bias_std` (the bias variance of mean-field theory: Poole, B. et
         al. (2016), "Exponential expressivity in deep neural networks through transient chaos");
         or a constant."""
-        if self.bias_init == "zeros":
-            bias.zero_()
-        elif self.bias_init == "torch":
-            bound = self._torch_bias_bound()
-            bias.uniform_(-bound, bound, generator=generator)
-        elif self.bias_init == "normal":
-            if not bias.is_meta:  # torch's meta normal_ goes through a slow reference kernel
-                draw_normal_(bias, 0.0, float(self.bias_std or 0.0), generator)
-        else:
-            bias.fill_(float(self.bias_init))
-
-    def _torch_bias_bound(self) -> float:
-        fan_in = weight_fans(self.weight)[0]
-        return 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        draw_bias_(bias, self.bias_init, self.bias_std, self.weight, generator)
 
     def expected_bias_variance(self) -> float:
         r"""Var(b) that :meth:`init_bias` draws: :math:`\sigma_b^2` for ``"normal"``, :math:`1/(3n)`
         for ``"torch"``, 0 for ``"zeros"`` and a constant."""
-        if self.bias_init == "normal":
-            return float(self.bias_std or 0.0) ** 2
-        if self.bias_init == "torch":
-            return self._torch_bias_bound() ** 2 / 3
-        return 0.0
+        return bias_variance(self.bias_init, self.bias_std, self.weight)
 
     def expected_bias_mean(self) -> float:
         """E[b]: the constant for a float ``bias_init``, else 0."""
@@ -258,7 +244,7 @@ class Scheme(nn.Module):
 
     def expected_bias_distribution(self) -> Distribution | None:
         """The family the biases are drawn iid from, or ``None`` for a constant bias."""
-        return {"normal": "normal", "torch": "uniform"}.get(str(self.bias_init))  # type: ignore[return-value]
+        return bias_distribution(self.bias_init)
 
     def expected_variance(self) -> float:
         """Var(W) that the scheme draws for this layer's shape and options."""
@@ -334,41 +320,6 @@ class Scheme(nn.Module):
                         found.setdefault(parameter.name, parameter.default)
         _OPTIONS[cls] = found
         return dict(found)
-
-
-def check_bias_init(value: object) -> BiasInit:
-    """``"zeros"``, ``"torch"``, ``"normal"`` or a finite float."""
-    if isinstance(value, str):
-        if value not in BIAS_INITS:
-            raise ValueError(
-                f"bias_init must be one of {BIAS_INITS} or a float, got {value!r}"
-                f"{suggestion(value, BIAS_INITS)}"
-            )
-        return value
-    try:
-        return check_real("bias_init", value)
-    except TypeError:
-        raise TypeError(
-            f"bias_init must be one of {BIAS_INITS} or a float, got {describe(value)}"
-        ) from None
-
-
-def check_bias_std(bias_init: BiasInit, value: object) -> float | None:
-    """``bias_std``: a finite float >= 0 that ``bias_init="normal"`` needs and no other takes."""
-    if value is None:
-        if bias_init == "normal":
-            raise ValueError(
-                "bias_init='normal' draws the bias from N(0, bias_std^2) and needs bias_std, got "
-                "bias_std=None; pass bias_std=0.05, say"
-            )
-        return None
-    std = check_real("bias_std", value, minimum=0.0)
-    if bias_init != "normal":
-        raise ValueError(
-            f"bias_std is the standard deviation of bias_init='normal', got bias_std={value!r} "
-            f"with bias_init={bias_init!r}; pass bias_init='normal' too, or drop bias_std"
-        )
-    return std
 
 
 def is_concrete(cls: type[Scheme]) -> bool:
