@@ -298,10 +298,11 @@ def _print(runs: list[_Run], args: argparse.Namespace) -> None:
         f"\n{args.depth}-layer plain {args.activation} CNN (width {args.width}) on digits, "
         f"{args.steps} Adam steps (lr {args.lr:g}, batch 64), seed {args.seed}\n"
     )
-    print("| init | log2(q_last / q_input) at init | final train loss | test accuracy |")
+    print("| init | log2(q_last conv / q_input) at init | final train loss | test accuracy |")
     print("|---|---|---|---|")
     for run in runs:
-        ratio = run.table[-1].forward / run.table.input_moment
+        # The first `depth` rows are the convolutions; the last row is the linear classifier.
+        ratio = list(run.table)[args.depth - 1].forward / run.table.input_moment
         log2 = f"{math.log2(ratio):.1f}" if ratio > 0 else "-inf (underflow)"
         final_loss = sum(run.losses[-20:]) / len(run.losses[-20:])
         print(f"| {run.label} | {log2} | {final_loss:.3f} | {run.accuracies[-1]:.3f} |")
