@@ -16,12 +16,16 @@ Module map (one job each; imports go down this list, never up):
   expectations, fans of a layer, DTensor shards, zero-mean samplers, the orthogonality tolerance).
 - ``_functional``: the public in-place initialisers (``variance_scaling_``, ``orthogonal_``, ...).
 - ``_activations``: activation specs to a name, a gain and a function; one record per built-in.
+- ``_bias_init``: ``bias_init`` and ``bias_std``: checks, the draw and its theory.
+- ``_gaussian``: Gaussian moments of an activation, for mean-field theory.
 - ``_calibration``: an LSUV calibration as validated state.
 - ``_scheme``: :class:`Scheme`, the hooks and theory a scheme states, and the scheme registry.
 - ``_pairing``: which layer class pairs a scheme with a kind (:func:`layer_class`).
 - ``_layer``: :class:`InitLayer`, the reset contract every layer keeps.
 - ``_kinds``: the seven layer kinds (``InitConv2d``, ``InitLinear``, ...) and their factories.
 - ``_schemes``, ``_structured``: the iid and the structured schemes, each written once.
+- ``_critical``, ``_critical_scheme``: the critical line (:func:`critical`) and the
+  ``"critical"`` scheme on it.
 - ``_layers``: the built-in (scheme, kind) classes by name.
 - ``_shuffle``: pixel shuffle in any dimension, for ICNR.
 - ``_seeding``: per-layer seeds from a model seed.
@@ -32,6 +36,8 @@ Module map (one job each; imports go down this list, never up):
 - ``_surgery``, ``_report``, ``_conversion``, ``_convert``: module swaps with undo, report tables,
   the conversion report, and :func:`convert`/:func:`to_torch`.
 - ``_lsuv``: LSUV calibration.
+- ``_branches``, ``_residual``: residual branches read from the traced graph, and
+  :func:`residual_init_` (zero, Fixup, SkipInit) on them.
 - ``diagnostics``: mean-field maps, signal propagation, Jacobian spectra.
 - ``testing``: the statistical kit (laws, assertions, scheme checks, Hypothesis strategies).
 - ``__main__`` with ``_demo``, ``_convert_cli``, ``_gains_cli``, ``_schemes_cli``:
@@ -41,6 +47,17 @@ Module map (one job each; imports go down this list, never up):
 from initconv import _layers, diagnostics
 from initconv._activations import ActivationSpec, activations, gain, register_activation
 from initconv._convert import ConversionReport, ConversionRow, convert, to_torch
+from initconv._critical import CriticalPoint, critical
+from initconv._critical_scheme import (
+    Critical,
+    CriticalConv1d,
+    CriticalConv2d,
+    CriticalConv3d,
+    CriticalConvTranspose1d,
+    CriticalConvTranspose2d,
+    CriticalConvTranspose3d,
+    CriticalLinear,
+)
 from initconv._fans import fans
 from initconv._functional import (
     delta_orthogonal_,
@@ -69,6 +86,7 @@ from initconv._layer import InitLayer
 from initconv._layers import *  # noqa: F403  (the pairs, listed in _layers.__all__)
 from initconv._lsuv import LSUVReport, LSUVRow, lsuv_
 from initconv._pairing import layer_class
+from initconv._residual import GATE, ResidualReport, ResidualRow, residual_init_
 from initconv._sampling import Distribution, FanMode
 from initconv._scheme import BiasInit, Layout, Scheme, schemes
 from initconv._schemes import (
@@ -90,11 +108,21 @@ from initconv._structured import ICNR, DeltaOrthogonal, Identity, Orthogonal, Ze
 __version__ = "0.2.0"
 
 __all__ = [
+    "GATE",
     "ICNR",
     "ActivationSpec",
     "BiasInit",
     "ConversionReport",
     "ConversionRow",
+    "Critical",
+    "CriticalConv1d",
+    "CriticalConv2d",
+    "CriticalConv3d",
+    "CriticalConvTranspose1d",
+    "CriticalConvTranspose2d",
+    "CriticalConvTranspose3d",
+    "CriticalLinear",
+    "CriticalPoint",
     "DeltaOrthogonal",
     "Distribution",
     "FanMode",
@@ -117,6 +145,8 @@ __all__ = [
     "Normal",
     "Orthogonal",
     "PixelShuffle",
+    "ResidualReport",
+    "ResidualRow",
     "Scheme",
     "TorchDefault",
     "Uniform",
@@ -133,6 +163,7 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "convert",
+    "critical",
     "delta_orthogonal_",
     "diagnostics",
     "fans",
@@ -146,6 +177,7 @@ __all__ = [
     "orthogonal_",
     "pixel_shuffle",
     "register_activation",
+    "residual_init_",
     "schemes",
     "seed_modules",
     "to_torch",

@@ -21,7 +21,7 @@ from initconv._activations import ActivationSpec, resolve
 from initconv._calibration import METADATA_KEY, Calibration
 from initconv._functional import check_gain
 from initconv._pairing import layer_class, note_class
-from initconv._scheme import BASE_OPTIONS, Scheme, check_bias_init, schemes
+from initconv._scheme import BASE_OPTIONS, Scheme, check_bias_init, check_bias_std, schemes
 from initconv._sharding import shard_like
 from initconv._validate import check_seed, describe, suggestion
 
@@ -54,6 +54,7 @@ class InitLayer(Scheme):
         activation: the declared activation's canonical name.
         gain: the gain in use.
         bias_init: how the bias is drawn.
+        bias_std: the bias's standard deviation for ``bias_init="normal"``, else ``None``.
         seed: the private generator's seed, or ``None`` for the global generator.
         calibration: the LSUV calibration that resets replay, or ``None``.
     """
@@ -88,11 +89,19 @@ class InitLayer(Scheme):
             )
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be a floating point torch.dtype, got {dtype!r}")
+        # bias_std travels with the scheme's options, so that the kinds' signatures stay as they are.
+        options = dict(options)
+        bias_std = options.pop("bias_std", None)
+        bias_init = check_bias_init(cls.default_bias_init if bias_init is None else bias_init)
+        if bias_std is None and bias_init == "normal":
+            # The scheme's default std goes with its default draw, not with a bias_init given.
+            bias_std = cls.default_bias_std
         # Plain values go straight into __dict__: nn.Module.__setattr__ would check each for a
         # Parameter, Module or buffer, which cost a sixth of building a small conv.
         self.__dict__.update(
             gain=None if gain is None else check_gain(gain),
-            bias_init=check_bias_init(cls.default_bias_init if bias_init is None else bias_init),
+            bias_init=bias_init,
+            bias_std=check_bias_std(bias_init, bias_std),
             seed=None if seed is None else check_seed(seed, optional=True),
             calibration=None,
             _constructed=False,
@@ -108,7 +117,7 @@ class InitLayer(Scheme):
         resolved = resolve(self.default_activation_spec() if activation is None else activation)
         self.__dict__["activation"] = resolved.name
         if self.gain is None:
-            self.__dict__["gain"] = resolved.gain
+            self.__dict__["gain"] = self.activation_gain(resolved)
 
     def default_activation_spec(self) -> ActivationSpec:
         """The activation assumed when none is declared: the scheme's :attr:`default_activation`."""
@@ -251,6 +260,8 @@ class InitLayer(Scheme):
         defaults: dict[str, object] = {
             **self.options(),
             "bias_init": type(self).default_bias_init,
+            # A bias_std goes with a normal bias only: shown where it is not the scheme's default.
+            "bias_std": type(self).default_bias_std if self.bias_init == "normal" else None,
             "seed": None,
         }
         for name, default in defaults.items():

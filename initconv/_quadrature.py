@@ -28,7 +28,7 @@ _MAX_ROUNDS = 64
 
 
 @functools.cache
-def _gauss_legendre(order: int) -> tuple[Tensor, Tensor]:
+def gauss_legendre(order: int) -> tuple[Tensor, Tensor]:
     # Golub-Welsch: the nodes are the eigenvalues of the Jacobi matrix of the Legendre polynomials,
     # off-diagonal k / sqrt(4k^2 - 1); the weights are 2 v_0^2 for the normalised eigenvectors v.
     # Explicit device: a model built under `with torch.device("meta")` must still get its gains.
@@ -40,7 +40,7 @@ def _gauss_legendre(order: int) -> tuple[Tensor, Tensor]:
 
 
 def _panel_integrals(f: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor) -> Tensor:
-    nodes, weights = _gauss_legendre(_ORDER)
+    nodes, weights = gauss_legendre(_ORDER)
     mid = (lo + hi) / 2
     half = (hi - lo) / 2
     z = mid[:, None] + half[:, None] * nodes

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,18 +20,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from initconv._activations import Resolved
+from initconv._bias_init import (
+    BiasInit,
+    bias_distribution,
+    bias_variance,
+    check_bias_init,
+    check_bias_std,
+    draw_bias_,
+)
 from initconv._fans import KINDS, fans
-from initconv._functional import weight_fans
 from initconv._sampling import Distribution
-from initconv._validate import check_real, describe, suggestion
+from initconv._validate import describe, suggestion
 
-__all__ = ["BiasInit", "Layout", "Scheme", "schemes"]
-
-BiasInit = str | float
-BIAS_INITS: tuple[str, ...] = ("torch", "zeros")
+__all__ = ["BiasInit", "Layout", "Scheme", "check_bias_init", "check_bias_std", "schemes"]
 
 # Options every layer takes, which a scheme's own options may not reuse.
-BASE_OPTIONS = frozenset({"activation", "gain", "bias_init", "seed"})
+BASE_OPTIONS = frozenset({"activation", "gain", "bias_init", "bias_std", "seed"})
 
 # Other names that users type for the Kaiming and Xavier schemes (JAX and Keras call them so).
 SCHEME_ALIASES: dict[str, str] = {
@@ -74,7 +78,11 @@ class Layout:
 _HOOK_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "init_weight": ("weight", "generator"),
     "init_bias": ("bias", "generator"),
+    "activation_gain": ("activation",),
     "expected_variance": (),
+    "expected_bias_variance": (),
+    "expected_bias_mean": (),
+    "expected_bias_distribution": (),
     "expected_mean": (),
     "expected_distribution": (),
     "check_invariants": (),
@@ -137,12 +145,14 @@ class Scheme(nn.Module):
         scheme: the registered name (``None`` for an unregistered class).
         default_activation: the activation assumed when a layer declares none.
         default_bias_init: ``bias_init`` when a layer gives none.
+        default_bias_std: ``bias_std`` when a layer gives none (``bias_init="normal"`` needs one).
         kinds: the torch layer classes the scheme serves.
     """
 
     scheme: ClassVar[str | None] = None
     default_activation: ClassVar[str] = "linear"
     default_bias_init: ClassVar[BiasInit] = "zeros"
+    default_bias_std: ClassVar[float | None] = None
     kinds: ClassVar[tuple[type[nn.Module], ...]] = KINDS
     # Init-time facts; torch.jit.script compiles only forward().
     __jit_unused_properties__: ClassVar[list[str]] = [
@@ -158,6 +168,7 @@ class Scheme(nn.Module):
         activation: str
         gain: float
         bias_init: BiasInit
+        bias_std: float | None
         seed: int | None
 
     def __init_subclass__(cls, scheme: str | None = None, **kwargs: Any) -> None:
@@ -201,6 +212,14 @@ class Scheme(nn.Module):
         options are in place for the first draw. Check each value and store it as an attribute.
         """
 
+    def activation_gain(self, activation: Resolved) -> float:
+        """The gain when none is given: the resolved activation's own (:func:`initconv.gain`).
+
+        A scheme whose gain depends on more than the activation (the critical scheme's on the bias
+        std) overrides it; it runs once the options are in place, before the first draw.
+        """
+        return activation.gain
+
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         """Fill ``weight`` (shaped like ``self.weight``) in place; draw from ``generator``."""
         raise TypeError(f"{type(self).__name__} must override init_weight()")
@@ -208,15 +227,24 @@ class Scheme(nn.Module):
     def init_bias(self, bias: Tensor, generator: torch.Generator | None) -> None:
         r"""Fill ``bias`` in place as :attr:`bias_init` says: ``"zeros"``; ``"torch"``, the torch
         layer's own :math:`\mathcal{U}(-1/\sqrt{n}, 1/\sqrt{n})` with :math:`n` the fan_in torch
-        reads off the weight's shape; or a constant."""
-        if self.bias_init == "zeros":
-            bias.zero_()
-        elif self.bias_init == "torch":
-            fan_in = weight_fans(self.weight)[0]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            bias.uniform_(-bound, bound, generator=generator)
-        else:
-            bias.fill_(float(self.bias_init))
+        reads off the weight's shape; ``"normal"``, :math:`\mathcal{N}(0, \sigma_b^2)` with
+        :math:`\sigma_b` = :attr:`bias_std` (the bias variance of mean-field theory: Poole, B. et
+        al. (2016), "Exponential expressivity in deep neural networks through transient chaos");
+        or a constant."""
+        draw_bias_(bias, self.bias_init, self.bias_std, self.weight, generator)
+
+    def expected_bias_variance(self) -> float:
+        r"""Var(b) that :meth:`init_bias` draws: :math:`\sigma_b^2` for ``"normal"``, :math:`1/(3n)`
+        for ``"torch"``, 0 for ``"zeros"`` and a constant."""
+        return bias_variance(self.bias_init, self.bias_std, self.weight)
+
+    def expected_bias_mean(self) -> float:
+        """E[b]: the constant for a float ``bias_init``, else 0."""
+        return 0.0 if isinstance(self.bias_init, str) else float(self.bias_init)
+
+    def expected_bias_distribution(self) -> Distribution | None:
+        """The family the biases are drawn iid from, or ``None`` for a constant bias."""
+        return bias_distribution(self.bias_init)
 
     def expected_variance(self) -> float:
         """Var(W) that the scheme draws for this layer's shape and options."""
@@ -292,23 +320,6 @@ class Scheme(nn.Module):
                         found.setdefault(parameter.name, parameter.default)
         _OPTIONS[cls] = found
         return dict(found)
-
-
-def check_bias_init(value: object) -> BiasInit:
-    """``"zeros"``, ``"torch"`` or a finite float."""
-    if isinstance(value, str):
-        if value not in BIAS_INITS:
-            raise ValueError(
-                f"bias_init must be one of {BIAS_INITS} or a float, got {value!r}"
-                f"{suggestion(value, BIAS_INITS)}"
-            )
-        return value
-    try:
-        return check_real("bias_init", value)
-    except TypeError:
-        raise TypeError(
-            f"bias_init must be one of {BIAS_INITS} or a float, got {describe(value)}"
-        ) from None
 
 
 def is_concrete(cls: type[Scheme]) -> bool:

@@ -13,10 +13,13 @@ from typing import Any
 
 import torch
 from reference_theory import (
+    GAIN_CHECKED_ELSEWHERE,
     ConvReference,
     base_name,
     centre,
     centre_position,
+    critical_block_gain,
+    critical_structure,
     expected_gain,
     icnr_repeats,
     icnr_sub_kernel,
@@ -166,6 +169,10 @@ def assert_weights(
         )
     elif scheme == "zero":
         assert int(torch.count_nonzero(weight)) == 0
+    elif scheme == "critical" and critical_structure(ref, options) != "normal":
+        structure = critical_structure(ref, options)
+        check = assert_orthogonal if structure == "orthogonal" else assert_delta_orthogonal
+        check(weight, ref, critical_block_gain(ref, options, gain))
     elif scheme == "icnr":
         repeats = icnr_repeats(ref, options)
         assert_runs_repeat(weight, repeats, "weight")
@@ -180,8 +187,18 @@ def assert_weights(
         assert_mean_zero(centred, law.variance, law.distribution, alpha=ALPHA_CHECK)
 
 
+_DEFAULT_BIAS = {"torch_default": ("torch", None), "critical": ("normal", 0.05)}
+
+
 def expected_bias_init(scheme: str, options: dict[str, Any]) -> Any:
-    return options.get("bias_init", "torch" if scheme == "torch_default" else "zeros")
+    return options.get("bias_init", _DEFAULT_BIAS.get(scheme, ("zeros", None))[0])
+
+
+def expected_bias_std(scheme: str, options: dict[str, Any]) -> float:
+    """The std of ``bias_init="normal"``: given, or the scheme's default with its default draw."""
+    if options.get("bias_std") is not None:
+        return float(options["bias_std"])
+    return float(_DEFAULT_BIAS.get(scheme, ("zeros", 0.0))[1] or 0.0)
 
 
 def assert_bias(scheme: str, ref: ConvReference, options: dict[str, Any], bias: Tensor) -> None:
@@ -196,8 +213,14 @@ def assert_bias(scheme: str, ref: ConvReference, options: dict[str, Any], bias: 
         assert float(bias.abs().max()) <= bound
     elif isinstance(bias_init, (int, float)):
         assert torch.equal(bias, torch.full_like(bias, float(bias_init)))
-    else:  # a random bias this reference does not know the law of
-        assert bool(torch.isfinite(bias).all())
+    elif bias_init == "normal":  # N(0, bias_std^2), iid: variance and mean at ALPHA_CHECK
+        independent = bias[:: icnr_repeats(ref, options)] if scheme == "icnr" else bias
+        variance = expected_bias_std(scheme, options) ** 2
+        centred = independent.to(torch.float64)
+        assert_variance_matches(centred, variance, "normal", alpha=ALPHA_CHECK)
+        assert_mean_zero(centred, variance, "normal", alpha=ALPHA_CHECK)
+    else:
+        raise AssertionError(f"no reference law for bias_init={bias_init!r}")
     if scheme == "icnr":
         assert_runs_repeat(bias, icnr_repeats(ref, options), "bias")
 
@@ -241,8 +264,11 @@ class Spec:
 def assert_matches_reference(spec: Spec, layer: Any) -> None:
     """The layer's gain, theory hooks, weights and bias agree with the reference for ``spec``."""
     ref, options = spec.reference, spec.options
-    gain = expected_gain(spec.scheme, options)
-    assert math.isclose(layer.gain, gain, rel_tol=1e-6), f"gain {layer.gain!r}, reference {gain!r}"
+    if spec.scheme not in GAIN_CHECKED_ELSEWHERE:
+        gain = expected_gain(spec.scheme, options)
+        assert math.isclose(layer.gain, gain, rel_tol=1e-6), (
+            f"gain {layer.gain!r}, reference {gain!r}"
+        )
     # The rest with the layer's own gain, now known right to 1e-6: exact arithmetic from here.
     law = theory(spec.scheme, ref, options, layer.gain)
     assert math.isclose(layer.expected_variance(), law.variance, rel_tol=1e-9, abs_tol=1e-300)

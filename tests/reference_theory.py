@@ -220,7 +220,7 @@ VARIANCE_SCALING = {
     "lecun_uniform": ("fan_in", "uniform"),
     "variance_scaling": ("fan_in", "truncated_normal"),
 }
-DEFAULT_ACTIVATION = {"kaiming_normal": "relu", "kaiming_uniform": "relu"}
+DEFAULT_ACTIVATION = {"kaiming_normal": "relu", "kaiming_uniform": "relu", "critical": "tanh"}
 
 
 def base_name(options: dict[str, Any]) -> str:
@@ -282,7 +282,34 @@ def theory(scheme: str, ref: ConvReference, options: dict[str, Any], gain: float
     if scheme == "icnr":
         sub, base_options = icnr_sub_kernel(ref, options)
         return theory(base_name(options), sub, base_options, gain)
+    if scheme == "critical":  # every base at the mean square sigma_w^2 / fan_in
+        family = "normal" if options.get("base") == "normal" else None
+        return Theory(gain**2 / ref.fan_in, 0.0, family)
     raise KeyError(f"no reference theory for the scheme {scheme!r}; write one here")
+
+
+# Schemes whose gain is not a function of the activation alone, and is checked against an
+# independent computation elsewhere: the critical scheme's sigma_w solves the mean-field fixed
+# point for (activation, bias_std) (tests/test_critical.py, by scipy for named activations).
+GAIN_CHECKED_ELSEWHERE = frozenset({"critical"})
+
+
+def critical_structure(ref: ConvReference, options: dict[str, Any]) -> str:
+    """The construction the critical scheme uses: its base, but orthogonal for a layer without a
+    kernel (a linear layer has no centre tap)."""
+    base = str(options.get("base", "delta_orthogonal"))
+    return "orthogonal" if base == "delta_orthogonal" and not ref.kernel else base
+
+
+def critical_block_gain(ref: ConvReference, options: dict[str, Any], gain: float) -> float:
+    """The gain of the critical scheme's structured base that gives the mean square
+    sigma_w^2 / fan_in: the base's own mean square at gain 1 is min(r, c) / (r c) for orthogonal
+    blocks and 1 / (per_out taps) for a delta-orthogonal kernel."""
+    target = gain**2 / ref.fan_in
+    if critical_structure(ref, options) == "orthogonal":
+        rows, cols = ref.block_shape
+        return math.sqrt(target * rows * cols / min(rows, cols))
+    return math.sqrt(target * ref.per_out * ref.taps)
 
 
 def icnr_repeats(ref: ConvReference, options: dict[str, Any]) -> int:

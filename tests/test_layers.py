@@ -572,7 +572,7 @@ def test_a_scheme_must_state_its_theory(clean_schemes: None) -> None:
         (
             {"bias_init": "ones"},
             ValueError,
-            r"bias_init must be one of \('torch', 'zeros'\) or a float, got 'ones'",
+            r"bias_init must be one of \('normal', 'torch', 'zeros'\) or a float, got 'ones'",
         ),
         ({"bias_init": math.inf}, ValueError, r"bias_init must be finite, got inf"),
         ({"seed": -1}, ValueError, r"seed must be in \[0, 2\*\*64\), got -1"),

@@ -301,7 +301,11 @@ def test_icnr_check_catches_one_changed_entry_in_a_run() -> None:
         ({"upscale_factor": 2}, ValueError, r"divisible by groups \* upscale_factor\*\*2 = 4"),
         ({"upscale_factor": 0}, ValueError, r"upscale_factor must be >= 1, got 0"),
         ({"upscale_factor": 2.0}, TypeError, r"upscale_factor must be an int, got float 2\.0"),
-        ({"base": "icnr"}, ValueError, r"base must be one of \('delta_orthogonal', .*got 'icnr'"),
+        (
+            {"base": "icnr"},
+            ValueError,
+            r"base must be one of \('critical', 'delta_orthogonal', .*got 'icnr'",
+        ),
         ({"base": "kaiming"}, ValueError, r"base must be one of .* got 'kaiming'"),
         ({"base_options": {"gain": 2}}, ValueError, r"must take keys from \('mode',\), got 'gain'"),
         ({"base_options": [("mode", "fan_in")]}, TypeError, r"base_options must be a mapping"),

@@ -1,4 +1,4 @@
-"""See what an initialisation does to a model: signal propagation, Jacobian spectrum, mean-field theory.
+r"""See what an initialisation does to a model: signal propagation, Jacobian spectrum, mean-field theory.
 
 - :func:`propagation` measures, per layer (convolutions, transposed convolutions and linear
   layers), the second moment of its output in the forward pass and of the gradient at its output
@@ -7,17 +7,30 @@
   (dynamical isometry: all of them near 1).
 - :func:`variance_map` says, from the activation and gain alone, whether a deep plain stack keeps
   its signal: the fixed point of the forward variance map and its slope there.
+- :func:`correlation_map` adds the bias and the correlation map (Schoenholz et al. 2017): the
+  fixed point reached, :math:`\chi_1`, the correlation fixed point, the depth scales and the
+  phase (ordered, critical, chaotic); :func:`correlation_step` is one layer of the map.
 """
 
+from initconv.diagnostics._correlation import (
+    CorrelationMap,
+    Phase,
+    correlation_map,
+    correlation_step,
+)
 from initconv.diagnostics._jacobian import JacobianSpectrum, jacobian_spectrum
 from initconv.diagnostics._meanfield import VarianceMap, variance_map
 from initconv.diagnostics._propagation import PropagationRow, PropagationTable, propagation
 
 __all__ = [
+    "CorrelationMap",
     "JacobianSpectrum",
+    "Phase",
     "PropagationRow",
     "PropagationTable",
     "VarianceMap",
+    "correlation_map",
+    "correlation_step",
     "jacobian_spectrum",
     "propagation",
     "variance_map",

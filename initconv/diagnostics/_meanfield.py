@@ -5,15 +5,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable
 from typing import Literal
-
-import torch
-from torch import Tensor
 
 from initconv._activations import ActivationSpec, resolve
 from initconv._functional import check_gain
-from initconv._quadrature import gaussian_expectation
+from initconv._gaussian import Phi, log_grid_roots, second_moment, second_moment_slope
 
 __all__ = ["VarianceMap", "Verdict", "variance_map", "verdict_of"]
 
@@ -58,54 +54,8 @@ class VarianceMap:
         )
 
 
-def _relative_expectation(f: Callable[[Tensor], Tensor]) -> float:
-    """E[f(z)] to ~1e-12 relative to f's size: the quadrature's tolerance is absolute, and M(q)
-    spans many orders of magnitude over the q searched."""
-    probe = torch.linspace(-8.0, 8.0, 257, dtype=torch.float64)
-    scale = float(f(probe).abs().max())
-    if not math.isfinite(scale) or scale == 0.0:
-        scale = 1.0
-    return scale * gaussian_expectation(lambda z: f(z) / scale, tol=1e-12)
-
-
-def _second_moment(phi: Callable[[Tensor], Tensor], q: float) -> float:
-    root = math.sqrt(q)
-    return _relative_expectation(lambda z: phi(root * z).to(torch.float64) ** 2)
-
-
-def _slope(phi: Callable[[Tensor], Tensor], gain: float, q: float) -> float:
-    # d/dq E[phi(sqrt(q) z)^2] = E[phi(sqrt(q) z) phi'(sqrt(q) z) z] / sqrt(q).
-    root = math.sqrt(q)
-
-    def integrand(z: Tensor) -> Tensor:
-        with torch.enable_grad():
-            x = (root * z).requires_grad_(True)
-            y = phi(x).to(torch.float64)
-            (dy,) = torch.autograd.grad(y.sum(), x)
-        return (y * dy * z).detach()
-
-    return gain**2 * _relative_expectation(integrand) / root
-
-
-def _root_log(excess: Callable[[float], float], lo: float, hi: float) -> float:
-    """A root of ``excess`` between ``lo`` and ``hi`` (signs differ), by the Illinois variant of
-    regula falsi on log q: superlinear, and never leaves the bracket."""
-    a, b = math.log(lo), math.log(hi)
-    fa, fb = excess(lo), excess(hi)
-    c = b
-    for _ in range(100):
-        c = b - fb * (b - a) / (fb - fa)
-        fc = excess(math.exp(c))
-        if fc == 0.0 or abs(b - a) < 1e-13:
-            break
-        if (fc > 0) != (fb > 0):
-            a, fa = b, fb
-        else:
-            fa /= 2
-        b, fb = c, fc
-        if abs(fc) < 1e-14:
-            break
-    return math.exp(c)
+def _slope(phi: Phi, gain: float, q: float) -> float:
+    return gain**2 * second_moment_slope(phi, q)
 
 
 def variance_map(activation: ActivationSpec, gain: float | None = None) -> VarianceMap:
@@ -147,7 +97,7 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
 
     def excess(q: float) -> float:
         # log(M(q) / q): its roots are the fixed points, its sign says which way q moves.
-        moment = g * g * _second_moment(phi, q)
+        moment = g * g * second_moment(phi, q)
         return math.log(moment / q) if moment > 0 else -math.inf
 
     grid = [2.0**k for k in range(-_LOG2_Q_RANGE, _LOG2_Q_RANGE + 1, 4)]
@@ -155,12 +105,7 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
     if max(values) - min(values) < _MARGINAL and abs(values[0]) < _MARGINAL:
         # M(q) = q for every q (relu at sqrt 2, linear at 1): every variance is a fixed point.
         return VarianceMap(name, g, 1.0, _slope(phi, g, 1.0), "marginal")
-    roots: list[float] = []
-    for i in range(len(grid) - 1):
-        if values[i] == 0.0:
-            roots.append(grid[i])
-        elif (values[i] > 0) != (values[i + 1] > 0) and values[i + 1] != 0.0:
-            roots.append(_root_log(excess, grid[i], grid[i + 1]))
+    roots = log_grid_roots(excess, grid, values)
     if not roots:
         end = grid[0] if values[0] < 0 else grid[-1]
         factor = math.exp(excess(end))

@@ -41,6 +41,7 @@ from initconv.testing._assertions import (
     assert_variance_matches,
     orthogonality_atol,
 )
+from initconv.testing._bias import BIAS_DETECTABLE, bias_view
 from initconv.testing._laws import (
     ALPHA_CHECK,
     DETECTABLE,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALPHA_CHECK",
+    "BIAS_DETECTABLE",
     "DEFAULT_SHAPES",
     "DETECTABLE",
     "SchemeReport",
@@ -81,6 +83,7 @@ __all__ = [
     "assert_orthogonal",
     "assert_variance_matches",
     "bias_options",
+    "bias_view",
     "check_layer",
     "check_scheme",
     "conv2d_configs",

@@ -28,6 +28,7 @@ from initconv.testing._assertions import (
     channel_sums,
     values,
 )
+from initconv.testing._bias import check_bias, check_bias_pool
 from initconv.testing._laws import (
     ALPHA_CHECK,
     DETECTABLE,
@@ -37,6 +38,7 @@ from initconv.testing._laws import (
 )
 
 __all__ = ["DEFAULT_SHAPES", "SchemeReport", "check_layer", "check_scheme", "iid_view"]
+
 
 _Shapes = tuple[Mapping[str, Any], ...]
 
@@ -140,7 +142,11 @@ def check_layer(layer: Scheme, *, alpha: float = ALPHA_CHECK) -> tuple[str, ...]
     :func:`assert_channels_uncorrelated` about :meth:`~initconv.Scheme.expected_mean`, each at
     ``alpha``. A structured scheme's :math:`\overline{(w - m)^2}` over its
     :meth:`~initconv.Scheme.independent_weights` must equal
-    :meth:`~initconv.Scheme.expected_variance` to :func:`second_moment_atol`.
+    :meth:`~initconv.Scheme.expected_variance` to :func:`second_moment_atol`. The bias
+    (:func:`~initconv.testing.bias_view`) must have
+    :meth:`~initconv.Scheme.expected_bias_variance` and mean zero about
+    :meth:`~initconv.Scheme.expected_bias_mean`, at ``alpha``, or equal that mean exactly where
+    it is constant.
 
     Returns:
         The names of the checks that ran.
@@ -148,7 +154,7 @@ def check_layer(layer: Scheme, *, alpha: float = ALPHA_CHECK) -> tuple[str, ...]
     Examples:
         >>> import initconv
         >>> check_layer(initconv.OrthogonalConv2d(16, 32, 3, seed=0))
-        ('invariants', 'exact second moment')
+        ('invariants', 'exact second moment', 'bias constant')
     """
     alpha = check_alpha(alpha)
     layer.check_invariants()
@@ -163,14 +169,15 @@ def check_layer(layer: Scheme, *, alpha: float = ALPHA_CHECK) -> tuple[str, ...]
                 f"expected_variance() = {variance:.8g}; they must agree to {atol:.3g} "
                 "(float rounding)"
             )
-        return ("invariants", "exact second moment")
+        return ("invariants", "exact second moment", *check_bias(layer, alpha))
     weight, distribution = view
     centred = weight.detach().to(torch.float64) - mean
     assert_variance_matches(centred, variance, distribution, alpha=alpha)
     assert_mean_zero(centred, variance, distribution, alpha=alpha)
     assert_distribution(centred, distribution, variance, alpha=alpha)
     assert_channels_uncorrelated(centred, variance, distribution, alpha=alpha)
-    return ("invariants", "variance", "mean", "distribution (KS)", "uncorrelated output channels")
+    checks = ("invariants", "variance", "mean", "distribution (KS)", "uncorrelated output channels")
+    return (*checks, *check_bias(layer, alpha))
 
 
 def _check_reset_keeps_the_parameter(layer: Scheme) -> None:
@@ -307,6 +314,7 @@ def _check_kind(
     for layer in first:
         _check_reset_keeps_the_parameter(layer)
     checks = ["invariants", "reset keeps dtype, device, shape, requires_grad and seeded values"]
+    checks += check_bias_pool(first, build, served, alpha)
     views = [iid_view(layer) for layer in first]
     kind = (cls.torch_kind,)
     if all(view is None for view in views):

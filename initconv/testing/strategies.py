@@ -28,8 +28,9 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 import initconv
+from initconv._bias_init import BIAS_INITS
 from initconv._pairing import layer_class, resolve_kind, scheme_of, served_kinds
-from initconv._scheme import BASE_OPTIONS, BIAS_INITS, Scheme
+from initconv._scheme import BASE_OPTIONS, Scheme
 
 __all__ = [
     "FLOAT_DTYPES",

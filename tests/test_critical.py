@@ -1,0 +1,270 @@
+"""initconv.critical() finds the critical line, the 'critical' scheme draws on it, and the kit checks
+random biases.
+
+The independent computation here shares no code with the package: scipy's adaptive quadrature with
+closed-form derivatives, and Brent's method on the line's equation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import torch
+from scipy import integrate, optimize, special
+
+import initconv
+from initconv import diagnostics
+from initconv.testing import (
+    ALPHA_CHECK,
+    BIAS_DETECTABLE,
+    check_layer,
+    check_scheme,
+    min_sample_size,
+    variance_power,
+)
+
+Real = Callable[[float], float]
+
+
+def _normal_pdf(z: float) -> float:
+    return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def _gelu(x: float) -> float:
+    return x * 0.5 * (1 + special.erf(x / math.sqrt(2)))
+
+
+def _gelu_slope(x: float) -> float:
+    return 0.5 * (1 + special.erf(x / math.sqrt(2))) + x * _normal_pdf(x)
+
+
+def _silu(x: float) -> float:
+    return float(x * special.expit(x))
+
+
+def _silu_slope(x: float) -> float:
+    s = float(special.expit(x))
+    return s * (1 + x * (1 - s))
+
+
+def _elu(x: float) -> float:
+    return x if x > 0 else math.expm1(x)
+
+
+def _elu_slope(x: float) -> float:
+    return 1.0 if x > 0 else math.exp(x)
+
+
+CLOSED_FORMS: dict[str, tuple[Real, Real]] = {
+    "tanh": (math.tanh, lambda x: 1 - math.tanh(x) ** 2),
+    "gelu": (_gelu, _gelu_slope),
+    "silu": (_silu, _silu_slope),
+    "elu": (_elu, _elu_slope),
+}
+
+
+def _expect(f: Real, q: float) -> float:
+    """E[f(sqrt(q) z)], z ~ N(0, 1), by scipy's QUADPACK, split at 0 for kinks."""
+    root = math.sqrt(q)
+    total = 0.0
+    for lo, hi in ((-np.inf, 0.0), (0.0, np.inf)):
+        value, _ = integrate.quad(
+            lambda z: f(root * z) * _normal_pdf(z), lo, hi, epsabs=1e-14, epsrel=1e-13, limit=200
+        )
+        total += value
+    return total
+
+
+def independent_critical(name: str, bias_std: float) -> tuple[float, float]:
+    """(sigma_w, q*) on the line chi_1 = 1: q = E[phi^2] / E[phi'^2] + sigma_b^2, by Brent's method
+    on the bracket where the stable root lies, sigma_w^2 = 1 / E[phi'^2]."""
+    phi, slope = CLOSED_FORMS[name]
+
+    def excess(log_q: float) -> float:
+        q = math.exp(log_q)
+        ratio = _expect(lambda x: phi(x) ** 2, q) / _expect(lambda x: slope(x) ** 2, q)
+        return math.log((ratio + bias_std**2) / q)
+
+    grid = np.linspace(math.log(2.0**-20), math.log(2.0**10), 61)
+    values = [excess(x) for x in grid]
+    roots = [
+        optimize.brentq(excess, a, b, xtol=1e-14, rtol=1e-14)
+        for a, b, fa, fb in zip(grid[:-1], grid[1:], values[:-1], values[1:], strict=True)
+        if (fa > 0) != (fb > 0)
+    ]
+    assert len(roots) == 1, f"{name} at {bias_std}: the line meets the fixed points {roots}"
+    q = math.exp(roots[0])
+    return 1 / math.sqrt(_expect(lambda x: slope(x) ** 2, q)), q
+
+
+@pytest.mark.parametrize(
+    ("name", "bias_std"),
+    [("tanh", 0.05), ("tanh", 0.1), ("tanh", math.sqrt(1e-3)), ("elu", 0.2), ("gelu", 0.65)],
+)
+def test_critical_matches_an_independent_computation_to_1e_6(name: str, bias_std: float) -> None:
+    point = initconv.critical(name, bias_std)
+    weight_std, q_star = independent_critical(name, bias_std)
+    assert point.weight_std == pytest.approx(weight_std, rel=1e-6)
+    assert point.q_star == pytest.approx(q_star, rel=1e-6)
+    assert point.bias_std == bias_std
+
+
+def test_the_issues_tanh_probe_sits_on_the_line() -> None:
+    # sigma_b^2 = 1e-3: sigma_w = 1.0905, q* = 0.107, as the probe that trained 100 tanh layers.
+    point = initconv.critical("tanh", math.sqrt(1e-3))
+    assert (round(point.weight_std, 4), round(point.q_star, 3)) == (1.0905, 0.107)
+
+
+def test_relu_is_critical_at_sigma_w_squared_two_without_bias() -> None:
+    point = initconv.critical("relu", 0.0)
+    assert point.weight_std**2 == pytest.approx(2.0, rel=1e-12)
+    assert point.variance_slope == pytest.approx(1.0, rel=1e-12)
+
+
+def test_tanh_without_bias_ends_the_line_at_sigma_w_one_and_q_star_zero() -> None:
+    point = initconv.critical("tanh", 0.0)
+    assert point.weight_std == pytest.approx(1.0, rel=1e-12)
+    assert point.q_star == 0.0
+    assert point.input_gain() == 0.0
+
+
+@pytest.mark.parametrize(("name", "bias_std"), [("tanh", 0.05), ("gelu", 0.65), ("silu", 0.8)])
+def test_the_correlation_map_is_critical_at_the_critical_point(name: str, bias_std: float) -> None:
+    point = initconv.critical(name, bias_std)
+    phase = diagnostics.correlation_map(name, point.weight_std, bias_std, q0=point.q_star)
+    assert phase.chi_1 == pytest.approx(1.0, abs=1e-9)
+    assert phase.phase == "critical"
+    assert phase.q_star == pytest.approx(point.q_star, rel=1e-9)
+
+
+def test_an_input_layer_at_the_input_gain_starts_at_q_star() -> None:
+    point = initconv.critical("tanh", 0.05)
+    gain = point.input_gain(4.0)
+    assert gain**2 * 4.0 + point.bias_std**2 == pytest.approx(point.q_star, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "bias_std", "match"),
+    [
+        ("relu", 0.1, r"no critical point at bias_std=0\.1: it is positively homogeneous"),
+        ("linear", 0.05, r"the variance map is q \+ sigma_b\^2 and has no fixed point"),
+        ("gelu", 0.1, r"fixed point is unstable .* stable from bias_std = 0\.41\d+ on"),
+        ("silu", 0.0, r"fixed point is unstable .* stable from bias_std = 0\.74\d+ on"),
+        ("softplus", 0.1, r"no sigma_w makes chi_1 = 1 at a fixed point"),
+    ],
+)
+def test_an_activation_without_a_critical_point_is_a_value_error_that_says_why(
+    name: str, bias_std: float, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        initconv.critical(name, bias_std)
+
+
+@pytest.mark.parametrize("bias_std", [-0.1, math.nan, "0.1"])
+def test_a_bad_bias_std_names_the_parameter(bias_std: object) -> None:
+    error = TypeError if isinstance(bias_std, str) else ValueError
+    with pytest.raises(error, match="bias_std must be"):
+        initconv.critical("tanh", bias_std)  # type: ignore[arg-type]
+
+
+# --- The scheme -----------------------------------------------------------------------------------
+
+
+def test_the_critical_scheme_takes_its_gain_from_the_line() -> None:
+    conv = initconv.CriticalConv2d(16, 16, 3, padding=1, activation="tanh", bias_std=0.1, seed=0)
+    assert conv.gain == initconv.critical("tanh", 0.1).weight_std
+    assert conv.bias_init == "normal"
+    assert conv.expected_variance() == pytest.approx(conv.gain**2 / (16 * 9), rel=1e-12)
+    assert conv.expected_bias_variance() == pytest.approx(0.01, rel=1e-12)
+    assert "bias_std=0.1" in repr(conv)
+
+
+def test_a_layer_with_more_outputs_keeps_each_units_second_moment() -> None:
+    # Delta-orthogonal scaled to sigma_w^2 / fan_in: the mean square per output unit is
+    # sigma_w^2 times the input's, not the input's norm spread over more units.
+    conv = initconv.CriticalConv2d(4, 64, 1, gain=1.0, bias=False, seed=3, dtype=torch.float64)
+    x = torch.randn(1, 4, 1, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    y = conv(x)
+    assert float(y.pow(2).mean()) == pytest.approx(float(x.pow(2).mean()), rel=1e-12)
+
+
+@pytest.mark.parametrize("base", ["delta_orthogonal", "orthogonal", "normal"])
+def test_every_base_passes_the_kit_on_every_kind_it_serves(base: str) -> None:
+    report = check_scheme(initconv.Critical, base=base, kinds=["conv2d", "linear"])
+    assert {"bias variance", "bias mean"} <= set(report.checks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", ["delta_orthogonal", "orthogonal", "normal"])
+def test_every_base_passes_the_kit_on_all_seven_kinds(base: str) -> None:
+    report = check_scheme(initconv.Critical, base=base, activation="elu", bias_std=0.2)
+    assert len(report.kinds) == (6 if base == "delta_orthogonal" else 7)
+
+
+def test_a_scheme_without_a_critical_point_falls_back_with_a_warning_that_says_why() -> None:
+    with pytest.warns(UserWarning, match=r"'relu' has no critical point at bias_std=0\.3.*"):
+        conv = initconv.CriticalLinear(8, 8, activation="relu", bias_std=0.3)
+    # chi_1 = 1 at unit variance: 1 / sqrt(E[relu'(z)^2]) = sqrt 2.
+    assert conv.gain == pytest.approx(math.sqrt(2), rel=1e-9)
+
+
+def test_a_delta_orthogonal_base_refuses_fewer_outputs_than_inputs() -> None:
+    assert not initconv.CriticalConv2d.serves(8, 4, 3)
+    assert initconv.CriticalConv2d.serves(8, 4, 3, base="orthogonal")
+
+
+def test_a_bad_base_lists_the_choices() -> None:
+    with pytest.raises(ValueError, match=r"base must be one of .*'delta_orthogonal'.*got 'he'"):
+        initconv.CriticalConv2d(4, 4, 3, base="he")
+
+
+# --- Random biases in the kit ---------------------------------------------------------------------
+
+
+def test_the_kit_checks_a_normal_bias_on_every_scheme_that_takes_one() -> None:
+    report = check_scheme(
+        initconv.KaimingNormal, bias_init="normal", bias_std=0.3, kinds=["conv2d"]
+    )
+    assert {"bias variance", "bias mean"} <= set(report.checks)
+
+
+def test_bias_init_normal_needs_bias_std_and_bias_std_needs_normal() -> None:
+    with pytest.raises(ValueError, match=r"bias_init='normal' draws the bias .* needs bias_std"):
+        initconv.KaimingNormalConv2d(4, 4, 3, bias_init="normal")
+    with pytest.raises(ValueError, match=r"bias_std is the standard deviation of bias_init="):
+        initconv.KaimingNormalConv2d(4, 4, 3, bias_std=0.1)
+    with pytest.raises(ValueError, match=r"bias_std must be finite and >= 0, got -1"):
+        initconv.KaimingNormalConv2d(4, 4, 3, bias_init="normal", bias_std=-1)
+
+
+class _MisstatedBias(initconv.KaimingNormalConv2d):
+    """Draws its bias at bias_std but claims twice the variance."""
+
+    def expected_bias_variance(self) -> float:
+        return 2 * super().expected_bias_variance()
+
+
+def test_the_kit_rejects_a_misstated_bias_variance() -> None:
+    # The pool is sized for power 1 - alpha at a 25% error, so a factor 2 cannot slip through.
+    assert variance_power(min_sample_size("normal", BIAS_DETECTABLE), 0.5, "normal") > 0.999999
+    with pytest.raises(AssertionError, match="pooled biases: variance does not match"):
+        check_scheme(_MisstatedBias, bias_init="normal", bias_std=0.5)
+
+
+def test_one_layer_with_a_wrong_bias_fails_check_layer() -> None:
+    # 4096 biases at a claimed half of the real variance: far outside the chi-square band.
+    layer = _MisstatedBias(8, 4096, 1, bias_init="normal", bias_std=1.0, seed=0)
+    with pytest.raises(AssertionError, match="bias: variance does not match"):
+        check_layer(layer, alpha=ALPHA_CHECK)
+
+
+def test_a_constant_bias_is_checked_exactly_in_its_dtype() -> None:
+    layer = initconv.KaimingNormalConv2d(4, 8, 3, bias_init=0.1, dtype=torch.float16, seed=0)
+    assert check_layer(layer)[-1] == "bias constant"
+    with torch.no_grad():
+        layer.bias[0] = 0.2
+    with pytest.raises(AssertionError, match="bias: variance 0 claimed"):
+        check_layer(layer)
