@@ -112,7 +112,7 @@ def test_he_init_keeps_the_forward_second_moment_where_torchs_default_collapses(
     default = diagnostics.propagation(_stack(8, 256, nn.Conv2d), x)
     assert 0.25 <= he[-1].forward / he[0].forward <= 4
     assert default[-1].forward / default[0].forward < 1 / 64
-    assert [row.scheme for row in default] == ["Conv2d"] * 8
+    assert [row.scheme for row in default] == ["plain Conv2d"] * 8
     assert default[0].weight_gain == pytest.approx(1 / math.sqrt(3), rel=0.05)
 
 

@@ -25,9 +25,9 @@ class PropagationRow:
 
     Attributes:
         name: the module's name in the model.
-        scheme: the initconv scheme, or the class name of another convolution.
-        activation: the declared activation (``"?"`` for a plain convolution).
-        gain: the declared gain (``nan`` for a plain convolution).
+        scheme: the initconv scheme, or ``"plain <class name>"`` for a layer without one.
+        activation: the declared activation (``"-"`` for a plain layer, which declares none).
+        gain: the declared gain (``nan`` for a plain layer; its ``weight_gain`` is measured).
         weight_gain: :math:`\\sqrt{\\text{fan\\_in} \\cdot \\mathrm{mean}(W^2)}`, the gain the
             weights actually have (0.577 for ``nn.Conv2d``'s default init).
         forward: the second moment of the layer's output.
@@ -174,7 +174,9 @@ def _describe(module: nn.Module) -> tuple[str, str, float, str]:
     if isinstance(module, InitLayer):
         verdict = verdict_of(module.activation, module.gain)
         return module.scheme or type(module).__name__, module.activation, module.gain, verdict
-    return type(module).__name__, "?", math.nan, ""
+    # A layer without a scheme: what it is, and no declared activation or gain (its weight_gain
+    # column is the gain its weights have).
+    return f"plain {type(module).__name__}", "-", math.nan, ""
 
 
 def _weight_gain(module: nn.Module) -> float:
