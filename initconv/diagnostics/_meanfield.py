@@ -14,6 +14,7 @@ from torch import Tensor
 from initconv._activations import ActivationSpec, resolve
 from initconv._functional import check_gain
 from initconv._quadrature import gaussian_expectation
+from initconv._validate import check_squarable
 
 __all__ = ["VarianceMap", "Verdict", "variance_map", "verdict_of"]
 
@@ -143,7 +144,7 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
     """
     resolved = resolve(activation)
     name, phi = resolved.name, resolved.phi
-    g = resolved.gain if gain is None else check_gain(gain)
+    g = resolved.gain if gain is None else check_squarable("gain", check_gain(gain))
 
     def excess(q: float) -> float:
         # log(M(q) / q): its roots are the fixed points, its sign says which way q moves.
