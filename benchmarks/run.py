@@ -18,6 +18,10 @@ BENCHMARKS = {
     "propagation": ("benchmarks.propagation", "log2(q_L / q_0) in plain conv stacks"),
     "training": ("benchmarks.training", "test accuracy of deep plain CNNs on digits"),
     "orthogonal": ("benchmarks.orthogonal", "orthogonal_ throughput against torch's"),
+    "pathological": (
+        "benchmarks.pathological",
+        "time and peak memory of initconv.gain on pathological activations",
+    ),
     "zoo": ("benchmarks.zoo", "convert()'s inferred activations on timm models (needs timm)"),
     "mutation": ("benchmarks.mutation", "defects planted in initconv that the default suite kills"),
 }

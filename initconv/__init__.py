@@ -12,8 +12,10 @@ Every scheme serves every layer kind it has a meaning for: ``nn.Conv1d/2d/3d``,
 Module map (one job each; imports go down this list, never up):
 
 - ``_validate``: checks of user input and their messages.
-- ``_quadrature``, ``_fans``, ``_sharding``, ``_sampling``, ``_orthogonality``: leaves (Gaussian
-  expectations, fans of a layer, DTensor shards, zero-mean samplers, the orthogonality tolerance).
+- ``_quadrature``, ``_fans``, ``_sharding``, ``_sampling``, ``_orthogonality``, ``_rng``: leaves
+  (Gaussian expectations, fans of a layer, DTensor shards, zero-mean samplers, the orthogonality
+  tolerance, seeds to generators).
+- ``_derived``: the derived gain of any callable, after probing that it is elementwise.
 - ``_functional``: the public in-place initialisers (``variance_scaling_``, ``orthogonal_``, ...).
 - ``_activations``: activation specs to a name, a gain and a function; one record per built-in.
 - ``_bias_init``: ``bias_init`` and ``bias_std``: checks, the draw and its theory.
@@ -87,6 +89,7 @@ from initconv._layers import *  # noqa: F403  (the pairs, listed in _layers.__al
 from initconv._lsuv import LSUVReport, LSUVRow, lsuv_
 from initconv._pairing import layer_class
 from initconv._residual import GATE, ResidualReport, ResidualRow, residual_init_
+from initconv._rng import seeded_generator
 from initconv._sampling import Distribution, FanMode
 from initconv._scheme import BiasInit, Layout, Scheme, schemes
 from initconv._schemes import (
@@ -180,6 +183,7 @@ __all__ = [
     "residual_init_",
     "schemes",
     "seed_modules",
+    "seeded_generator",
     "to_torch",
     "variance_scaling_",
 ]

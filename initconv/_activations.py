@@ -14,11 +14,10 @@ function are derived from :data:`BUILTINS`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import math
-import weakref
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from initconv._quadrature import gaussian_expectation
+from initconv._derived import callable_gain, derived_gain
 from initconv._validate import check_real, describe, unknown
 
 __all__ = ["ActivationSpec", "activations", "gain", "register_activation"]
@@ -37,8 +36,12 @@ _Params = tuple[tuple[str, Any], ...]
 
 
 def _leaky_gain(negative_slope: float) -> float:
-    # He et al. (2015), eq. 15, as torch.nn.init.calculate_gain computes it.
-    return math.sqrt(2.0 / (1 + negative_slope**2))
+    # He et al. (2015), eq. 15, as torch.nn.init.calculate_gain computes it; a slope whose square
+    # overflows gets the same value as sqrt(2) / hypot(1, a).
+    try:
+        return math.sqrt(2.0 / (1 + negative_slope**2))
+    except OverflowError:
+        return math.sqrt(2.0) / math.hypot(1.0, negative_slope)
 
 
 def _prelu(x: Tensor, init: float) -> Tensor:
@@ -174,11 +177,10 @@ _BY_FUNCTION: dict[object, str] = {
     function: record.name for record in BUILTINS for function in record.functions
 }
 
-# Activations added by register_activation: name -> (function, gain).
+# Activations added by register_activation: name -> (function, gain). Written under the lock, so
+# that of two threads registering one name, one is refused.
 _REGISTERED: dict[str, tuple[Callable[[Tensor], Tensor], float]] = {}
-
-# Derived gains of plain callables, kept only as long as the callable lives.
-_CALLABLE_GAINS: weakref.WeakKeyDictionary[Callable[..., Any], float] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,7 +229,7 @@ def function_name(target: object) -> str | None:
             name = None
         if name is not None:
             return name
-        for registered, (fn, _) in _REGISTERED.items():
+        for registered, (fn, _) in list(_REGISTERED.items()):
             if fn is candidate:
                 return registered
     return None
@@ -253,38 +255,6 @@ def _builtin_gain(name: str, params: _Params) -> float:
     return derived_gain(name, functools.partial(record.phi, **kwargs))
 
 
-def derived_gain(label: str, phi: Callable[[Tensor], Tensor]) -> float:
-    """``1 / sqrt(E[phi(z)^2])``, z ~ N(0, 1), by quadrature; ``label`` names ``phi`` in errors."""
-
-    def second_moment(z: Tensor) -> Tensor:
-        try:
-            out = phi(z)
-        except Exception as error:
-            raise TypeError(
-                f"activation {label} could not be evaluated on a float64 tensor ({error}); "
-                "pass gain= explicitly or use register_activation(name, fn, gain=...)"
-            ) from error
-        if not isinstance(out, Tensor):
-            raise TypeError(f"activation {label} must return a Tensor, got {type(out).__name__}")
-        if out.shape != z.shape:
-            raise ValueError(
-                f"activation {label} must be elementwise, but it changed the input's shape "
-                f"{tuple(z.shape)} to {tuple(out.shape)}"
-            )
-        if not torch.isfinite(out).all():
-            bad = z[~torch.isfinite(out)].flatten()[0].item()
-            raise ValueError(f"activation {label} returned NaN or inf at z = {bad:.6g}")
-        return out.to(torch.float64) ** 2
-
-    moment = gaussian_expectation(second_moment)
-    if not moment > 0.0:
-        raise ValueError(
-            f"activation {label} is zero for almost every input (E[phi(z)^2] = {moment}), "
-            "so no gain can give its output unit variance; pass gain= explicitly"
-        )
-    return 1.0 / math.sqrt(moment)
-
-
 def _from_module(module: nn.Module) -> Resolved:
     record = _BY_MODULE[type(module)]
     name = record.name
@@ -292,17 +262,28 @@ def _from_module(module: nn.Module) -> Resolved:
         record = _BY_NAME["gelu_tanh"]
         name = record.name
     if name == "prelu":
-        slopes = module.get_parameter("weight").detach()
-        if not bool((slopes == slopes.flatten()[0]).all()):
-            raise ValueError(
-                "activation nn.PReLU must have one slope for its gain to be defined, got "
-                f"per-channel slopes {slopes.tolist()!r}; pass gain= explicitly"
-            )
-        params: dict[str, Any] = {"init": float(slopes.flatten()[0])}
+        params: dict[str, Any] = {"init": _prelu_slope(module)}
     else:
-        params = {key: getattr(module, key) for key, _ in record.defaults}
+        params = {
+            key: check_real(f"activation nn.{type(module).__name__}'s {key}", getattr(module, key))
+            for key, _ in record.defaults
+        }
     phi = functools.partial(record.phi, **params)
     return Resolved(_canonical(name, params), _builtin_gain(name, tuple(params.items())), phi)
+
+
+def _prelu_slope(module: nn.Module) -> float:
+    slopes = module.get_parameter("weight").detach()
+    if slopes.is_meta:
+        # A model built on the meta device has no slope values yet; the module keeps the value
+        # they will be initialised to.
+        return check_real("activation nn.PReLU's init", getattr(module, "init", 0.25))
+    if slopes.numel() == 0 or not bool((slopes == slopes.flatten()[0]).all()):
+        raise ValueError(
+            "activation nn.PReLU must have one slope for its gain to be defined, got "
+            f"per-channel slopes {slopes.tolist()!r}; pass gain= explicitly"
+        )
+    return check_real("activation nn.PReLU's slope", float(slopes.flatten()[0]))
 
 
 def _callable_label(fn: Callable[..., Any]) -> str:
@@ -326,13 +307,7 @@ def _from_callable(spec: Callable[[Tensor], Tensor]) -> Resolved:
     if known is not None:
         return _from_name(known)
     label = _callable_label(spec)
-    try:
-        return Resolved(label, _CALLABLE_GAINS[spec], spec)
-    except (KeyError, TypeError):
-        value = derived_gain(label, spec)
-    with contextlib.suppress(TypeError):  # not weak-referenceable: derived again next time
-        _CALLABLE_GAINS[spec] = value
-    return Resolved(label, value, spec)
+    return Resolved(label, callable_gain(label, spec), spec)
 
 
 def resolve(spec: ActivationSpec) -> Resolved:
@@ -371,9 +346,12 @@ def gain(activation: ActivationSpec) -> float:
     .. math::
         g = \frac{1}{\sqrt{\mathbb{E}_{z \sim \mathcal{N}(0, 1)}[\phi(z)^2]}},
 
-    computed by adaptive quadrature (absolute error below 1e-13), kinks included. It makes unit
-    pre-activation variance a fixed point of the forward variance map (Poole et al., 2016,
-    "Exponential expressivity in deep neural networks through transient chaos").
+    computed by adaptive quadrature (relative error below 1e-12, or the activation's own precision
+    when it computes in float32 or narrower), kinks included. It makes unit pre-activation variance
+    a fixed point of the forward variance map (Poole et al., 2016, "Exponential expressivity in deep
+    neural networks through transient chaos"). A callable must be elementwise and deterministic
+    (checked on a probe first: ``nn.Softmax(dim=1)`` and ``nn.Dropout()`` in training mode are
+    refused), and its gain is derived again whenever its outputs on the probe change.
 
     Args:
         activation: a name (``"gelu"``), an ``nn.Module`` class or instance (its parameters, such
@@ -407,14 +385,30 @@ def register_activation(
         >>> register_activation("squareplus", lambda x: (x + (x * x + 4).sqrt()) / 2)
     """
     if not isinstance(name, str) or not name:
-        raise TypeError(f"name must be a non-empty str, got {name!r}")
+        raise TypeError(f"name must be a non-empty str, got {describe(name)}")
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be a bool, got {describe(overwrite)}")
     if name in _BY_NAME or name in ALIASES:
         raise ValueError(f"name {name!r} is a built-in activation and cannot be registered again")
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {describe(fn)}")
+    _check_free(name, overwrite)
+    if gain is None:
+        try:
+            value = derived_gain(repr(name), fn)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"fn cannot be registered as {name!r}: {error}") from error
+    else:
+        value = check_real("gain", gain, minimum=0.0)
+    # The gain is derived outside the lock (it may take a while); the name is checked again and
+    # taken under it, so that two threads registering one name cannot both succeed.
+    with _REGISTRY_LOCK:
+        _check_free(name, overwrite)
+        _REGISTERED[name] = (fn, value)
+
+
+def _check_free(name: str, overwrite: bool) -> None:
     if name in _REGISTERED and not overwrite:
         raise ValueError(
             f"activation {name!r} is already registered; pass overwrite=True to replace it"
         )
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {describe(fn)}")
-    value = derived_gain(repr(name), fn) if gain is None else check_real("gain", gain, minimum=0.0)
-    _REGISTERED[name] = (fn, value)

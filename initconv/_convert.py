@@ -64,11 +64,14 @@ def _kinds(scheme: type[Scheme], layers: object) -> tuple[type[nn.Module], ...]:
         return served
     if isinstance(layers, (str, type)):
         layers = (layers,)
-    if not isinstance(layers, Iterable):
+    if not isinstance(layers, (list, tuple, set, frozenset)):
         raise TypeError(
-            f"layers must be a layer class, a name or a sequence of them, got {layers!r}"
+            f"layers must be a layer class, a name or a list of them, got {describe(layers)}"
         )
-    chosen = tuple(resolve_kind(kind) for kind in layers)
+    try:
+        chosen = tuple(resolve_kind(kind) for kind in layers)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"layers: {error}") from error
     for kind in chosen:
         layer_class(scheme, kind)  # a TypeError naming the kinds the scheme serves
     return chosen

@@ -18,12 +18,24 @@ from torch import Tensor
 from initconv._sampling import (
     DISTRIBUTIONS,
     FAN_MODES,
+    REACH,
     Distribution,
     FanMode,
     draw_zero_mean_,
     std_for,
 )
-from initconv._validate import check_bool, check_choice, check_int, check_real, describe
+from initconv._validate import (
+    check_bool,
+    check_choice,
+    check_draw,
+    check_entries,
+    check_fans,
+    check_fits,
+    check_float_tensor,
+    check_int,
+    check_real,
+    describe,
+)
 
 __all__ = [
     "delta_orthogonal_",
@@ -104,13 +116,18 @@ def variance_scaling_(
         >>> w = torch.empty(64, 32, 3, 3)
         >>> _ = variance_scaling_(w, gain=2**0.5, mode="fan_in", distribution="normal")
     """
-    check_gain(gain)
+    check_float_tensor(tensor)
+    gain = check_gain(gain)
     check_choice("mode", mode, FAN_MODES)
     check_choice("distribution", distribution, DISTRIBUTIONS)
+    given = None if fans is None else check_fans(fans)
     if _is_empty(tensor):
         return tensor
-    fan_in, fan_out = weight_fans(tensor) if fans is None else fans
+    fan_in, fan_out = weight_fans(tensor) if given is None else given
     std = std_for(gain, fan_in, fan_out, mode)
+    check_draw(
+        f"gain={gain!r} ({mode} {fan_in:g}, {fan_out:g})", tensor.dtype, std, REACH[distribution]
+    )
     with torch.no_grad():
         draw_zero_mean_(tensor, std, distribution, generator)
     return tensor
@@ -121,9 +138,7 @@ def variance_scaling_(
 
 def _check_layout(tensor: Tensor, groups: object, min_dim: int) -> int:
     """Validate a weight with its groups along dim 0, and ``groups``; return ``groups``."""
-    if not isinstance(tensor, Tensor) or not tensor.is_floating_point():
-        kind = tensor.dtype if isinstance(tensor, Tensor) else type(tensor).__name__
-        raise TypeError(f"tensor must be a floating point torch.Tensor, got {kind}")
+    check_float_tensor(tensor)
     if tensor.dim() < min_dim:
         raise ValueError(
             f"tensor must have at least {min_dim} dimensions, got shape {tuple(tensor.shape)}"
@@ -220,6 +235,7 @@ def orthogonal_(
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
     rows, cols = tensor.shape[0] // groups, tensor[0].numel()
+    check_entries(gain, tensor, max(rows, cols))
     dtype = qr_dtype(tensor.dtype)
     with torch.no_grad():
         # Each block goes straight into its rows: a cat would add one more full (transposed) copy.
@@ -273,13 +289,15 @@ def delta_orthogonal_(
     gain = check_gain(gain)
     transposed = check_bool("transposed", transposed)
     rows, cols = tensor.shape[0] // groups, tensor.shape[1]
+    check_entries(gain, tensor, max(rows, cols))
     outputs, inputs = (cols, rows) if transposed else (rows, cols)
     if outputs < inputs:
         raise ValueError(
             "delta-orthogonal needs out_channels >= in_channels: its centre tap maps each pixel's "
             "inputs to its outputs by an out x in matrix H with H^T H = g^2 I (Xiao et al. 2018), "
             f"which does not exist for out < in; got out_channels={outputs * groups}, "
-            f"in_channels={inputs * groups}, groups={groups}. The orthogonal scheme serves out < in."
+            f"in_channels={inputs * groups}, groups={groups} (transposed={transposed}: the "
+            "weight's dim 0 is its inputs). The orthogonal scheme serves out < in."
         )
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
@@ -321,7 +339,7 @@ def identity_(tensor: Tensor, gain: float = 1.0, *, groups: int = 1) -> Tensor:
         >>> _ = identity_(w)
     """
     groups = _check_layout(tensor, groups, 2)
-    gain = check_gain(gain)
+    gain = check_fits("gain", check_gain(gain), tensor.dtype)
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
     rows = tensor.shape[0] // groups
@@ -391,7 +409,13 @@ def icnr_(
     if init is None:
         variance_scaling_(sub, math.sqrt(2.0), "fan_in", "normal", generator=generator)
     else:
-        init(sub, generator=generator)
+        try:
+            init(sub, generator=generator)
+        except TypeError as error:
+            raise TypeError(
+                f"init must fill a tensor in place when called as init(tensor, generator=...), "
+                f"got {describe(init)}, which raised: {error}"
+            ) from error
     with torch.no_grad():
         tensor.copy_(sub.repeat_interleave(repeats, dim=0))
     return tensor

@@ -7,7 +7,8 @@ import math
 
 from torch import nn
 
-from initconv._activations import ALIASES, BUILTINS, derived_gain, gain
+from initconv._activations import ALIASES, BUILTINS, gain
+from initconv._derived import derived_gain
 
 
 def _torch_gain(name: str) -> str:

@@ -21,9 +21,10 @@ from initconv._activations import ActivationSpec, resolve
 from initconv._calibration import METADATA_KEY, Calibration
 from initconv._functional import check_gain
 from initconv._pairing import layer_class, note_class
+from initconv._rng import seeded_generator
 from initconv._scheme import BASE_OPTIONS, Scheme, check_bias_init, check_bias_std, schemes
 from initconv._sharding import shard_like
-from initconv._validate import check_seed, describe, suggestion
+from initconv._validate import check_fits, check_seed, describe, suggestion
 
 __all__ = ["InitLayer"]
 
@@ -42,6 +43,40 @@ def store(module: nn.Module, name: str, value: Tensor) -> None:
             setattr(module, name, value)
         else:
             getattr(module, name).copy_(value)
+
+
+def store_all(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
+    """:func:`store` every ``(name, value)``, or none of them.
+
+    A store through a parametrization runs its ``right_inverse``, which can fail (a
+    parametrization without one), so those go first, with their originals saved and put back if
+    any fails; a copy into a plain tensor of the same shape and dtype cannot fail, so those go last.
+    """
+    parametrized = [(n, v) for n, v in values if parametrize.is_parametrized(module, n)]
+    saved: list[tuple[Tensor, Tensor]] = []
+    try:
+        for name, value in parametrized:
+            originals = cast(nn.ModuleDict, module.parametrizations)[name]
+            saved += [(t, t.detach().clone()) for t in originals.parameters(recurse=False)]
+            store(module, name, value)
+    except BaseException:
+        with torch.no_grad():
+            for tensor, before in reversed(saved):
+                if tensor.shape == before.shape:
+                    tensor.copy_(before)
+                else:
+                    tensor.set_(before.untyped_storage(), 0, before.shape, before.stride())
+        raise
+    for name, value in values:
+        if not parametrize.is_parametrized(module, name):
+            store(module, name, value)
+
+
+def _check_bias(value: object, dtype: torch.dtype) -> str | float:
+    checked = check_bias_init(value)
+    if not isinstance(checked, str):
+        check_fits("bias_init", checked, dtype)
+    return checked
 
 
 class InitLayer(Scheme):
@@ -92,14 +127,15 @@ class InitLayer(Scheme):
         # bias_std travels with the scheme's options, so that the kinds' signatures stay as they are.
         options = dict(options)
         bias_std = options.pop("bias_std", None)
-        bias_init = check_bias_init(cls.default_bias_init if bias_init is None else bias_init)
+        dtype = dtype or torch.get_default_dtype()
+        bias_init = _check_bias(cls.default_bias_init if bias_init is None else bias_init, dtype)
         if bias_std is None and bias_init == "normal":
             # The scheme's default std goes with its default draw, not with a bias_init given.
             bias_std = cls.default_bias_std
         # Plain values go straight into __dict__: nn.Module.__setattr__ would check each for a
         # Parameter, Module or buffer, which cost a sixth of building a small conv.
         self.__dict__.update(
-            gain=None if gain is None else check_gain(gain),
+            gain=None if gain is None else check_fits("gain", check_gain(gain), dtype),
             bias_init=bias_init,
             bias_std=check_bias_std(bias_init, bias_std),
             seed=None if seed is None else check_seed(seed, optional=True),
@@ -117,7 +153,8 @@ class InitLayer(Scheme):
         resolved = resolve(self.default_activation_spec() if activation is None else activation)
         self.__dict__["activation"] = resolved.name
         if self.gain is None:
-            self.__dict__["gain"] = self.activation_gain(resolved)
+            where = f"the gain of activation {resolved.name}"
+            self.__dict__["gain"] = check_fits(where, self.activation_gain(resolved), dtype)
 
     def default_activation_spec(self) -> ActivationSpec:
         """The activation assumed when none is declared: the scheme's :attr:`default_activation`."""
@@ -128,16 +165,21 @@ class InitLayer(Scheme):
     def reset_parameters(self) -> None:
         """Re-initialise weight and bias by the scheme.
 
-        Once the layer is built, both are drawn into new tensors and copied in only when every hook
-        has succeeded, so a failure leaves the parameters exactly as they were. During construction
-        they hold uninitialised memory, with nothing to protect, and the hooks write in place.
-        A layer calibrated by :func:`initconv.lsuv_` replays its calibration instead: the
-        calibration's base scheme drawn from its seed, times its scale.
+        Once the layer is built, both are drawn into new tensors and stored only when every hook
+        has succeeded, both or neither (a bias parametrization that refuses the value leaves the
+        weight as it was too), so a failure leaves the parameters exactly as they were. The
+        attributes ``gain``, ``bias_init`` and ``seed`` and the scheme's options are checked again
+        first, against the weight's dtype: they may have been set since construction. During
+        construction the parameters hold uninitialised memory, with nothing to protect, and the
+        hooks write in place. A layer calibrated by :func:`initconv.lsuv_` replays its calibration
+        instead: the calibration's base scheme drawn from its seed, times its scale.
         """
         weight, bias = self.weight, cast("Tensor | None", self.bias)
         if weight.numel() == 0:
             warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
             return
+        if self._constructed:
+            self._check_attributes(weight.dtype)
         with torch.no_grad():
             if not self._constructed:
                 generator = self._generator(weight.device, self.seed)
@@ -147,11 +189,19 @@ class InitLayer(Scheme):
                 return
             hook, seed = self._weight_hook()
             generator = self._generator(weight.device, seed)
-            new_weight = self._draw(weight, hook, generator)
-            new_bias = None if bias is None else self._draw(bias, self.init_bias, generator)
-            store(self, "weight", new_weight)
-            if new_bias is not None:
-                store(self, "bias", new_bias)
+            values = [("weight", self._draw(weight, hook, generator))]
+            if bias is not None:
+                values.append(("bias", self._draw(bias, self.init_bias, generator)))
+            store_all(self, values)
+
+    def _check_attributes(self, dtype: torch.dtype) -> None:
+        # Plain attributes, so anything can have been assigned since construction; they are kept
+        # as the plain float and int the checks return (not a numpy scalar, not an int past int64).
+        self.__dict__.update(
+            gain=check_fits("gain", check_gain(self.gain), dtype),
+            bias_init=_check_bias(self.bias_init, dtype),
+            seed=None if self.seed is None else check_seed(self.seed, optional=True),
+        )
 
     def _weight_hook(self) -> tuple[Hook, int | None]:
         """The weight hook and its seed: :meth:`init_weight`, or the replay of a calibration."""
@@ -171,9 +221,10 @@ class InitLayer(Scheme):
 
     @staticmethod
     def _generator(device: torch.device, seed: int | None) -> torch.Generator | None:
+        # The whole 64-bit seed, on every device: seeded_generator() says how.
         if seed is None or device.type == "meta":
             return None
-        return torch.Generator(device=device).manual_seed(seed)
+        return seeded_generator(seed, device)
 
     @staticmethod
     def _draw(like: Tensor, hook: Hook, generator: torch.Generator | None) -> Tensor:

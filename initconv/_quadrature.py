@@ -3,6 +3,13 @@
 Activations such as relu, relu6, hardtanh and hardswish have kinks, where a fixed rule converges only
 like h^2. Every panel is compared with its two halves and split until they agree, so a kink ends up in
 a panel narrow enough to meet the tolerance wherever it is; nobody has to list the kinks.
+
+The answer is bounded in work as well as in error. The tolerance is relative to E[|f(z)|] (an
+absolute one may be given too), so the size of f does not matter: ``1000 * tanh`` converges like
+``tanh``. A panel whose halves agree to the precision of f's own values is accepted: an f computed
+in float32 cannot do better, and splitting it further only splits its rounding noise. And f is
+evaluated at most :data:`MAX_EVALUATIONS` times in all, so a divergent or pathological f raises
+:class:`QuadratureError` instead of taking minutes or all memory.
 """
 
 from __future__ import annotations
@@ -17,14 +24,27 @@ from torch import Tensor
 __all__: list[str] = []
 
 # Beyond |z| = 12 the standard normal density is below 2e-32, so even an integrand growing like
-# exp(2|z|) loses less than 1e-15 there.
+# exp(2|z|) loses less than 1e-15 there; one that does not decay by then fails the tail check.
 _HALF_WIDTH = 12.0
 _INITIAL_PANELS = 96
 _ORDER = 16
 # Panels narrower than this are accepted as they are: only a jump discontinuity gets here, and it
 # then contributes at most width * |f| ~ 1e-12 |f|.
 _MIN_WIDTH = 1e-12
+# Halving from the initial width 0.25 reaches _MIN_WIDTH after 38 rounds; this only guards the loop.
 _MAX_ROUNDS = 64
+# A panel is accepted once its halves agree to this many times f's relative precision: each of the
+# two estimates is off by at most half an ulp of every value it sums.
+_NOISE_FACTOR = 4.0
+
+MAX_EVALUATIONS = 2**20
+"""The most points f is evaluated at by one :func:`gaussian_expectation` (8 MB of float64 each)."""
+
+FLOAT64_PRECISION = torch.finfo(torch.float64).eps
+
+
+class QuadratureError(ValueError):
+    """The expectation cannot be computed: it diverges, or f needs more evaluations than allowed."""
 
 
 @functools.cache
@@ -39,35 +59,94 @@ def gauss_legendre(order: int) -> tuple[Tensor, Tensor]:
     return nodes, 2 * vectors[0] ** 2
 
 
-def _panel_integrals(f: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor) -> Tensor:
+def _panel_integrals(
+    f: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Per panel, the integrals of f(z) phi(z) and of |f(z)| phi(z)."""
     nodes, weights = gauss_legendre(_ORDER)
-    mid = (lo + hi) / 2
     half = (hi - lo) / 2
-    z = mid[:, None] + half[:, None] * nodes
-    density = torch.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-    return (f(z) * density * weights).sum(dim=1) * half
+    z = ((lo + hi) / 2)[:, None] + half[:, None] * nodes
+    density = torch.exp(-z * z / 2) / math.sqrt(2 * math.pi) * weights
+    values = f(z)
+    if not isinstance(values, Tensor) or values.shape != z.shape:
+        raise QuadratureError(
+            f"f must return a tensor shaped like its input {tuple(z.shape)}, got "
+            f"{tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__}"
+        )
+    values = values.to(torch.float64)
+    finite = torch.isfinite(values)
+    if not bool(finite.all()):
+        bad = float(z[~finite][0])
+        raise QuadratureError(f"f is {float(values[~finite][0])} at z = {bad:.6g}")
+    weighted = values * density
+    return weighted.sum(dim=1) * half, weighted.abs().sum(dim=1) * half
 
 
-def gaussian_expectation(f: Callable[[Tensor], Tensor], tol: float = 1e-13) -> float:
-    """E[f(z)] for z ~ N(0, 1), with absolute error below ``tol`` for any piecewise-smooth ``f``.
+def gaussian_expectation(
+    f: Callable[[Tensor], Tensor],
+    tol: float = 0.0,
+    *,
+    rtol: float = 1e-12,
+    precision: float = FLOAT64_PRECISION,
+    max_evaluations: int = MAX_EVALUATIONS,
+) -> float:
+    """E[f(z)] for z ~ N(0, 1), within ``max(tol, rtol * E[|f(z)|])`` for any piecewise-smooth f.
 
-    ``f`` maps a float64 tensor elementwise to a tensor of the same shape.
+    ``f`` maps a float64 tensor elementwise to a tensor of the same shape; ``precision`` is the
+    relative precision of its values (float64's eps unless f computes in a narrower dtype), below
+    which no tolerance can be met. Raises :class:`QuadratureError` when f is not finite at a node,
+    when the integrand does not decay by ``|z| = 12`` (the expectation may be infinite), or when
+    ``max_evaluations`` points do not suffice.
     """
+    floor = max(rtol, _NOISE_FACTOR * precision)
     edges = torch.linspace(
         -_HALF_WIDTH, _HALF_WIDTH, _INITIAL_PANELS + 1, dtype=torch.float64, device="cpu"
     )
     lo, hi = edges[:-1], edges[1:]
-    total = 0.0
-    for _ in range(_MAX_ROUNDS):
+    whole, _ = _panel_integrals(f, lo, hi)
+    evaluations = _INITIAL_PANELS * _ORDER
+    total, total_abs = 0.0, 0.0
+    for step in range(_MAX_ROUNDS):
+        needed = 2 * lo.numel() * _ORDER
+        if evaluations + needed > max_evaluations:
+            wanted = f"a relative {floor:.3g}" + (f" or absolute {tol:.3g}" if tol > 0 else "")
+            raise QuadratureError(
+                f"the integral did not converge to {wanted} within "
+                f"{max_evaluations} evaluations ({lo.numel()} panels still disagree with their "
+                "halves): f is too rough, noisy or discontinuous to integrate"
+            )
+        evaluations += needed
         mid = (lo + hi) / 2
-        whole = _panel_integrals(f, lo, hi)
-        halves = _panel_integrals(f, torch.cat([lo, mid]), torch.cat([mid, hi]))
-        refined = halves[: len(lo)] + halves[len(lo) :]
+        halves, halves_abs = _panel_integrals(f, torch.cat([lo, mid]), torch.cat([mid, hi]))
+        count = lo.numel()
+        left, right = halves[:count], halves[count:]
+        refined, refined_abs = left + right, halves_abs[:count] + halves_abs[count:]
+        scale = total_abs + float(refined_abs.sum())
+        if step == 0:
+            _check_tail(float(refined_abs[0] + refined_abs[-1]), max(tol, floor * scale), scale)
         width = hi - lo
-        done = ((refined - whole).abs() <= tol * width / (2 * _HALF_WIDTH)) | (width <= _MIN_WIDTH)
+        budget = torch.maximum(
+            max(tol, rtol * scale) * width / (2 * _HALF_WIDTH),
+            _NOISE_FACTOR * precision * refined_abs,
+        )
+        done = ((refined - whole).abs() <= budget) | (width <= _MIN_WIDTH)
         total += float(refined[done].sum())
-        lo, mid, hi = lo[~done], mid[~done], hi[~done]
-        if lo.numel() == 0:
+        total_abs += float(refined_abs[done].sum())
+        if bool(done.all()):
             return total
+        keep = ~done
+        whole = torch.cat([left[keep], right[keep]])
+        lo, mid, hi = lo[keep], mid[keep], hi[keep]
         lo, hi = torch.cat([lo, mid]), torch.cat([mid, hi])
-    raise RuntimeError(f"Gaussian quadrature did not converge to {tol} in {_MAX_ROUNDS} rounds")
+    raise QuadratureError(f"the integral did not converge in {_MAX_ROUNDS} rounds")
+
+
+def _check_tail(edge: float, allowed: float, scale: float) -> None:
+    # What lies beyond |z| = 12 is about what the outermost panels hold (an integrand decaying
+    # like the density drops by e^-3 per 0.25); if that is not negligible, neither is the part cut.
+    if edge > allowed:
+        raise QuadratureError(
+            f"the integrand f(z) phi(z) does not decay by |z| = {_HALF_WIDTH:g}: the outermost "
+            f"panels hold {100 * edge / scale:.3g}% of E[|f|], so the expectation may be infinite (f "
+            "grows like exp(z^2 / 2) or faster)"
+        )

@@ -26,6 +26,16 @@ DISTRIBUTIONS: tuple[str, ...] = ("normal", "truncated_normal", "uniform")
 # truncated draw's variance exactly the target (the JAX, Keras and Haiku convention).
 TRUNCATED_NORMAL_STD = 0.87962566103423978
 
+# How many standard deviations from the mean a draw can land, for the dtype checks. torch draws
+# normals by Box-Muller from uniforms of at most 53 bits, so |z| <= sqrt(-2 ln 2^-53) = 8.57.
+# uniform_(-b, b) needs b - (-b) = 2 sqrt(3) std to be finite. The truncated normal stops at
+# 2 / TRUNCATED_NORMAL_STD.
+REACH: dict[str, float] = {
+    "normal": 8.6,
+    "uniform": 2 * math.sqrt(3.0),
+    "truncated_normal": 2 / TRUNCATED_NORMAL_STD,
+}
+
 
 def std_for(gain: float, fan_in: float, fan_out: float, mode: str) -> float:
     """The standard deviation ``gain / sqrt(fan)`` for ``mode``, with fan_avg = (in + out) / 2."""
@@ -89,17 +99,27 @@ def truncated_normal_(tensor: Tensor, sigma: float, generator: torch.Generator |
     if tensor.is_meta:  # nothing to draw, and nonzero() has no meta kernel
         return
     # Low precision and strided tensors get a contiguous float32 (float64) scratch.
-    in_place = tensor.dtype in (torch.float32, torch.float64) and tensor.is_contiguous()
-    scratch = torch.float64 if tensor.dtype == torch.float64 else torch.float32
+    dtype = tensor.dtype
+    in_place = dtype in (torch.float32, torch.float64) and tensor.is_contiguous()
+    scratch = torch.float64 if dtype == torch.float64 else torch.float32
     work = tensor if in_place else torch.empty(tensor.shape, dtype=scratch, device=tensor.device)
     flat = work.view(-1)
-    # Drawn at sigma and tested as stored, so every kept value is within the bound as it stands.
-    bound = 2.0 * sigma
+    # Every value is tested as the tensor will store it, against the largest stored value within
+    # 2 sigma: a float16 value just inside the bound in float32 can round to just outside it.
+    bound = _largest_at_most(2.0 * sigma, dtype)
     draw_normal_(flat, 0.0, sigma, generator)
-    outside = torch.nonzero(flat.abs() > bound).view(-1)
+    outside = torch.nonzero(flat.to(dtype).abs() > bound).view(-1)
     while outside.numel():
         fresh = flat.new_empty(outside.numel()).normal_(0.0, sigma, generator=generator)
         flat[outside] = fresh
-        outside = outside[fresh.abs() > bound]
+        outside = outside[fresh.to(dtype).abs() > bound]
     if work is not tensor:
         tensor.copy_(work)
+
+
+def _largest_at_most(value: float, dtype: torch.dtype) -> float:
+    """The largest ``dtype`` number that is at most ``value`` (>= 0)."""
+    stored = torch.tensor(value, dtype=torch.float64).to(dtype)
+    if float(stored) > value:
+        stored = torch.nextafter(stored, torch.zeros_like(stored))
+    return float(stored)

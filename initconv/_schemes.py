@@ -16,6 +16,7 @@ from initconv._functional import check_gain, weight_fans
 from initconv._sampling import (
     DISTRIBUTIONS,
     FAN_MODES,
+    REACH,
     Distribution,
     FanMode,
     draw_normal_,
@@ -23,7 +24,7 @@ from initconv._sampling import (
     std_for,
 )
 from initconv._scheme import Scheme
-from initconv._validate import check_choice, check_real
+from initconv._validate import check_choice, check_draw, check_real, dtype_name
 
 __all__ = [
     "KaimingNormal",
@@ -49,19 +50,30 @@ class _VarianceScaling(Scheme):
     scale = 1.0
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        draw_zero_mean_(weight, self._std(), self.distribution, generator)
+        # The options are checked again here, at every draw: they may have been set since.
+        distribution = check_choice("distribution", self.distribution, DISTRIBUTIONS)
+        std = self._std()
+        shown = f"gain={self.gain!r}" + ("" if self.scale == 1.0 else f", scale={self.scale!r}")
+        check_draw(f"{shown} ({self.mode} {self._fan():g})", weight.dtype, std, REACH[distribution])
+        draw_zero_mean_(weight, std, distribution, generator)
 
     def _std(self) -> float:
-        gain = self.gain if self.scale == 1.0 else self.gain * math.sqrt(self.scale)
+        scale = check_gain(self.scale, "scale")
+        gain = self.gain if scale == 1.0 else self.gain * math.sqrt(scale)
         return std_for(gain, self.fan_in, self.fan_out, self.mode)
 
-    def expected_variance(self) -> float:
-        fan = {
+    def _fan(self) -> float:
+        mode = check_choice("mode", self.mode, FAN_MODES)
+        return {
             "fan_in": self.fan_in,
             "fan_out": self.fan_out,
             "fan_avg": (self.fan_in + self.fan_out) / 2,
-        }[self.mode]
-        return self.scale * self.gain**2 / fan
+        }[mode]
+
+    def expected_variance(self) -> float:
+        fan = self._fan()
+        # A layer without weights (zero channels) has no variance to speak of, and may have fan 0.
+        return self.scale * self.gain**2 / fan if self.weight.numel() else math.nan
 
     def expected_distribution(self) -> Distribution:
         return self.distribution  # type: ignore[return-value]
@@ -182,13 +194,27 @@ class Uniform(Scheme, scheme="uniform"):
     """
 
     def configure(self, *, low: float = 0.0, high: float = 1.0) -> None:
-        low, high = check_real("low", low), check_real("high", high)
-        if low > high:
-            raise ValueError(f"low must be <= high, got low={low!r}, high={high!r}")
-        self.low, self.high = low, high
+        self.low, self.high = _bounds(low, high)
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        weight.uniform_(self.low, self.high, generator=generator)
+        low, high = _bounds(self.low, self.high)
+        largest = torch.finfo(weight.dtype).max
+        # torch's uniform_ needs both bounds and their difference finite in the dtype.
+        for name, value in (("low", low), ("high", high), ("high - low", high - low)):
+            if not abs(value) <= largest:
+                raise ValueError(
+                    f"{name} must be at most {largest:.6g} in size for a "
+                    f"{dtype_name(weight.dtype)} layer (its largest finite value), got {value!r} "
+                    f"(low={low!r}, high={high!r})"
+                )
+        check_draw(
+            f"low={low!r}, high={high!r}",
+            weight.dtype,
+            (high - low) / math.sqrt(12.0),
+            math.sqrt(3.0),
+            (low + high) / 2,
+        )
+        weight.uniform_(low, high, generator=generator)
 
     def expected_variance(self) -> float:
         return (self.high - self.low) ** 2 / 12
@@ -210,7 +236,9 @@ class Normal(Scheme, scheme="normal"):
         self.std = check_gain(std, "std")
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        draw_normal_(weight, self.mean, self.std, generator)
+        mean, std = check_real("mean", self.mean), check_gain(self.std, "std")
+        check_draw(f"mean={mean!r}, std={std!r}", weight.dtype, std, REACH["normal"], mean)
+        draw_normal_(weight, mean, std, generator)
 
     def expected_variance(self) -> float:
         return self.std**2
@@ -240,7 +268,14 @@ class TorchDefault(Scheme, scheme="torch_default"):
         torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
 
     def expected_variance(self) -> float:
-        return 1 / (3 * weight_fans(self.weight)[0])
+        return 1 / (3 * weight_fans(self.weight)[0]) if self.weight.numel() else math.nan
 
     def expected_distribution(self) -> Distribution:
         return "uniform"
+
+
+def _bounds(low: object, high: object) -> tuple[float, float]:
+    checked = check_real("low", low), check_real("high", high)
+    if checked[0] > checked[1]:
+        raise ValueError(f"low must be <= high, got low={low!r}, high={high!r}")
+    return checked

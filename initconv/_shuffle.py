@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from initconv._validate import check_int
+from initconv._validate import check_int, describe
 
 __all__ = ["PixelShuffle", "pixel_shuffle"]
 
@@ -22,6 +22,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
         >>> pixel_shuffle(torch.arange(4.0).reshape(1, 4, 1), 2).flatten().tolist()
         [0.0, 1.0, 2.0, 3.0]
     """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"input must be a Tensor, got {describe(input)}")
     r = check_int("upscale_factor", upscale_factor, minimum=1)
     if input.dim() < 3:
         raise ValueError(

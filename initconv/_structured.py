@@ -32,7 +32,7 @@ from initconv._layer import InitLayer
 from initconv._orthogonality import assert_orthogonal_blocks
 from initconv._sampling import Distribution
 from initconv._scheme import Scheme, check_bias_init, resolve_scheme, schemes
-from initconv._validate import describe
+from initconv._validate import check_fits, describe
 
 __all__ = ["ICNR", "DeltaOrthogonal", "Identity", "Orthogonal", "Zero"]
 
@@ -44,6 +44,11 @@ def _has_values(weight: Tensor) -> bool:
 def _blocks(weight: Tensor, groups: int) -> tuple[int, int]:
     """The (rows, cols) of each group's block of ``weight`` flattened after dim 0."""
     return weight.shape[0] // groups, math.prod(weight.shape[1:])
+
+
+def _ratio(weight: Tensor, numerator: float, denominator: float) -> float:
+    # A layer without weights (zero channels) has no second moment to speak of.
+    return numerator / denominator if weight.numel() else math.nan
 
 
 class Orthogonal(Scheme, scheme="orthogonal"):
@@ -75,7 +80,7 @@ class Orthogonal(Scheme, scheme="orthogonal"):
 
     def expected_variance(self) -> float:
         rows, cols = _blocks(self.weight, self.layout.groups)
-        return self.gain**2 * min(rows, cols) / (rows * cols)
+        return _ratio(self.weight, self.gain**2 * min(rows, cols), rows * cols)
 
     def check_invariants(self) -> None:
         """Each group's flattened weight is orthogonal up to the gain (atol 1e-5 g^2 in float32)."""
@@ -129,7 +134,7 @@ class DeltaOrthogonal(Scheme, scheme="delta_orthogonal"):
         outputs = (
             self.weight.shape[1] if layout.transposed else self.weight.shape[0] // layout.groups
         )
-        return self.gain**2 / (outputs * math.prod(layout.kernel_size))
+        return _ratio(self.weight, self.gain**2, outputs * math.prod(layout.kernel_size))
 
     def check_invariants(self) -> None:
         """Every tap but the centre is exactly zero; each group's centre block is orthogonal."""
@@ -196,12 +201,14 @@ class Identity(Scheme, scheme="identity"):
                 "the identity scheme needs stride 1 for a transposed convolution: a strided one "
                 f"upsamples, and no kernel makes it the identity map; got stride={layout.stride}"
             )
+        name = "gain" if self.identity_gain is None else "identity_gain"
+        check_fits(name, check_gain(self.gain, name), weight.dtype)
         identity_(weight, self.gain, groups=layout.groups)
 
     def _ones_share(self) -> float:
         # min(out, in) ones among all the weights.
         rows, cols = self.weight.shape[0], self.weight.shape[1] * self.layout.groups
-        return min(rows, cols) / self.weight.numel()
+        return _ratio(self.weight, min(rows, cols), self.weight.numel())
 
     def expected_mean(self) -> float:
         return self.gain * self._ones_share()
@@ -283,12 +290,21 @@ class ICNR(Scheme, scheme="icnr"):
 
     def _base_layer(self) -> Scheme:
         """A weightless (meta) layer of the base scheme shaped like the sub-kernel."""
-        return cast(InitLayer, self).template(
-            str(self.base),
-            out_channels=self.weight.shape[0] // self._repeats(),
-            bias=False,
-            **(self.base_options or {}),
-        )
+        # base and base_options are checked again at every use: they may have been set since.
+        base = _base_scheme(self.base)
+        options = _base_options(base, self.base_options) or {}
+        out_channels = self.weight.shape[0]
+        sub = out_channels // self._repeats()
+        try:
+            return cast(InitLayer, self).template(base, out_channels=sub, bias=False, **options)
+        except ValueError as error:
+            # The base speaks of the sub-kernel; the user gave the layer's out_channels.
+            raise ValueError(
+                f"ICNR with out_channels={out_channels} and upscale_factor="
+                f"{self.upscale_factor} fills a sub-kernel of out_channels={sub} = "
+                f"{out_channels} / {self._repeats()} with base {self.base!r}, which refuses it: "
+                f"{error}"
+            ) from error
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         groups, repeats = self.layout.groups, self._repeats()
@@ -375,6 +391,10 @@ class Zero(Scheme, scheme="zero"):
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         weight.zero_()
+
+    def init_bias(self, bias: Tensor, generator: torch.Generator | None) -> None:
+        self.configure()  # bias_init may have been set since construction
+        bias.zero_()
 
     def expected_variance(self) -> float:
         return 0.0

@@ -12,9 +12,24 @@ import math
 import numbers
 from collections.abc import Iterable
 
+import torch
+
 __all__: list[str] = []
 
 SEED_LIMIT = 2**64
+# The largest value whose square is a finite float64, and the smallest whose square is a normal
+# one: a std beyond either has no variance that the theory (a float64) can state.
+SQUARE_LIMIT = math.sqrt(torch.finfo(torch.float64).max)
+SQUARE_FLOOR = math.sqrt(torch.finfo(torch.float64).smallest_normal)
+# A draw of standard deviation sigma stored with spacing h has its variance off by about
+# h^2 / (12 sigma^2); below this many spacings per sigma that exceeds 0.5%.
+_SPACINGS_PER_STD = 4.0
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, shortened for an int of hundreds of digits."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:12]}...{text[-6:]} ({len(text)} characters)"
 
 
 def describe(value: object) -> str:
@@ -61,11 +76,11 @@ def check_real(
         " and > 0" if positive else "" if minimum is None else f" and >= {minimum:g}"
     )
     if not math.isfinite(number):
-        raise ValueError(f"{parameter} must be {wanted}, got {value!r}")
+        raise ValueError(f"{parameter} must be {wanted}, got {shown(value)}")
     if (positive and not number > 0) or (minimum is not None and not number >= minimum):
-        raise ValueError(f"{parameter} must be {wanted}, got {value!r}")
+        raise ValueError(f"{parameter} must be {wanted}, got {shown(value)}")
     if limit is not None and not abs(number) <= limit:
-        raise ValueError(f"{parameter} must be at most {limit:.6g} in size, got {value!r}")
+        raise ValueError(f"{parameter} must be at most {limit:.6g} in size, got {shown(value)}")
     return number
 
 
@@ -76,8 +91,69 @@ def check_seed(value: object, parameter: str = "seed", *, optional: bool = False
         raise TypeError(f"{parameter} must be {kind}, got {describe(value)}")
     seed = int(value)
     if not 0 <= seed < SEED_LIMIT:
-        raise ValueError(f"{parameter} must be in [0, 2**64), got {seed!r}")
+        raise ValueError(f"{parameter} must be in [0, 2**64), got {shown(seed)}")
     return seed
+
+
+def check_squarable(parameter: str, value: float) -> float:
+    """``value`` (>= 0), if its square is 0 or a finite, normal float64, as a variance must be."""
+    if not (value == 0 or SQUARE_FLOOR <= value <= SQUARE_LIMIT):
+        raise ValueError(
+            f"{parameter} must be 0 or in [{SQUARE_FLOOR:.3g}, {SQUARE_LIMIT:.3g}], so that its "
+            f"square is a normal float64, got {shown(value)}"
+        )
+    return value
+
+
+def check_torch_seed(value: object, parameter: str = "seed") -> int:
+    """A seed for ``torch.Generator.manual_seed``, which takes any int in ``[-2**63, 2**64)``."""
+    seed = check_int(parameter, value, minimum=-(2**63))
+    if seed >= SEED_LIMIT:
+        raise ValueError(f"{parameter} must be < 2**64, got {shown(seed)}")
+    return seed
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def check_fits(parameter: str, value: float, dtype: torch.dtype) -> float:
+    """``value``, if a ``dtype`` tensor can hold it (and, for float64, its square)."""
+    largest = min(torch.finfo(dtype).max, SQUARE_LIMIT)
+    if not abs(value) <= largest:
+        why = "its largest finite value" if largest < SQUARE_LIMIT else "the square must be finite"
+        raise ValueError(
+            f"{parameter} must be at most {largest:.6g} in size for a {dtype_name(dtype)} layer "
+            f"({why}), got {shown(value)}"
+        )
+    return value
+
+
+def check_draw(
+    parameters: str, dtype: torch.dtype, std: float, reach: float, mean: float = 0.0
+) -> None:
+    """Refuse a draw of ``mean`` +- ``reach`` standard deviations ``std`` that a ``dtype`` tensor
+    cannot hold, or that it would quantise: ``std`` below a few of its spacings at ``mean``.
+
+    ``parameters`` names the options that set ``std`` and ``mean``, as ``"gain=2.0, scale=1.0"``.
+    """
+    info = torch.finfo(dtype)
+    name = dtype_name(dtype)
+    representable = std == 0 or SQUARE_FLOOR <= std <= SQUARE_LIMIT
+    weights = f"{parameters}: the weights would have mean {mean:.6g} and std {std:.6g}"
+    if not (math.isfinite(std) and math.isfinite(mean) and representable):
+        raise ValueError(f"{weights}, whose variance is not a finite, normal float64")
+    if not abs(mean) + reach * std <= info.max:
+        raise ValueError(
+            f"{weights}, and this draw reaches {reach:.3g} std from the mean: beyond "
+            f"{info.max:.6g}, the largest finite {name}; use smaller values or a wider dtype"
+        )
+    spacing = info.eps * max(abs(mean), info.smallest_normal)
+    if 0 < std < _SPACINGS_PER_STD * spacing:
+        raise ValueError(
+            f"{weights}, but {name} spaces its values {spacing:.3g} apart there, so the draw "
+            "would be quantised and its variance off; use larger values or a wider dtype"
+        )
 
 
 def suggestion(value: object, names: Iterable[str]) -> str:
@@ -108,3 +184,26 @@ def check_choice(parameter: str, value: object, choices: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise unknown(parameter, value, allowed)
     return value
+
+
+def check_float_tensor(tensor: object, parameter: str = "tensor") -> torch.Tensor:
+    if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+        kind = tensor.dtype if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+        raise TypeError(f"{parameter} must be a floating point torch.Tensor, got {kind}")
+    return tensor
+
+
+def check_fans(fans: object) -> tuple[float, float]:
+    """``(fan_in, fan_out)``, each a positive finite float."""
+    if not isinstance(fans, (tuple, list)) or len(fans) != 2:
+        raise TypeError(f"fans must be a pair (fan_in, fan_out), got {describe(fans)}")
+    fan_in = check_real("fans[0] (fan_in)", fans[0], positive=True)
+    return fan_in, check_real("fans[1] (fan_out)", fans[1], positive=True)
+
+
+def check_entries(gain: float, tensor: torch.Tensor, entries: int) -> None:
+    """Refuse a gain that a ``tensor`` of its dtype cannot hold, as the largest entry of a structured
+    weight (at most the gain) or as the typical one (the gain spread over ``entries``), which must
+    not be quantised."""
+    check_fits("gain", gain, tensor.dtype)
+    check_draw(f"gain={gain!r}", tensor.dtype, gain / math.sqrt(max(entries, 1)), 1.0)

@@ -28,20 +28,24 @@ built-in activations and N = max_examples:
     test_properties, fixed:     the truncated normal to 1% (variance, KS)                    2
     test_propagation:           A x 2(N/4) x 1 (conditional gamma band)     19 x 50      =    950
     test_testing_kit:           every assertion, power meta-test, README run  < 1,000
+    test_robustness:            29 x 2(N/4): check_layer's 6 (4 weight, 2   29 x 50      =  1,450
+                                bias) in each layer test (2), variance_
+                                scaling_'s band (1), convert's 2 layers
+                                (12), seed_modules' 1 (4)
                                                                             ---------------------
-                                                                            < 4.0 x 10^4 checks
-    x ALPHA_CHECK = 1e-9                                                    < 4.0e-5
+                                                                            < 4.2 x 10^4 checks
+    x ALPHA_CHECK = 1e-9                                                    < 4.2e-5
     checks at their own alpha (test_layers: 2 at 1e-6, test_structured: 1)   3.0e-6
-    whole suite, ci or local profile                                        < 4.3e-5  < 1e-4
+    whole suite, ci or local profile                                        < 4.5e-5  < 1e-4
 
 Exact checks are not in the sum: they fail only on a wrong value, except the test that no two
 groups of a structured layer hold the same block, whose chance tie is below 2^-64 per pair
 (3 x 2N examples x 6 pairs: < 1e-16).
 
-Tests marked slow run apart (``-m slow``): the pooled n >= 1e6 check_scheme per scheme (S x K x 5)
-and one dev-sized sweep (2 x 1,000 x 7): ~1.5 x 10^4 checks, < 2e-5 per run.
+Tests marked slow run apart (``-m slow``): the pooled n >= 1e6 check_scheme per scheme (S x K x 7)
+and one dev-sized sweep (2 x 1,000 x 11): ~2.3 x 10^4 checks, < 3e-5 per run.
 
-The ``dev`` profile (N = 1,000) runs ~2.2 x 10^5 checks: < 2.3e-4 per run, by the same arithmetic.
+The ``dev`` profile (N = 1,000) runs ~3.6 x 10^5 checks: < 3.7e-4 per run, by the same arithmetic.
 :func:`suite_false_alarm_bound` recomputes the bound from the live registry; test_testing_kit.py
 asserts it stays below 1e-4 for ``ci``, so a scheme added later that would overrun the budget
 fails loudly instead of quietly making the suite flaky.
@@ -68,6 +72,9 @@ SUITE_ALPHA = 1e-4
 _THEORY_CHECKS, _CONTRACT_CHECKS, _PROPAGATION_CHECKS = 10, 1, 1
 _KINDS, _CHECKS_PER_KIND = 7, 7  # check_scheme: every kind a scheme serves, 7 checks on each
 _NEW_SCHEME_SWEEP = 5  # per example of the new-scheme test's own Hypothesis run
+# test_robustness.py, per example of its quarter-sized runs: 6 + 6 (the two layer tests) + 1
+# (variance_scaling_) + 12 (convert) + 4 (seed_modules), each only when the hostile value is taken.
+_ROBUSTNESS_CHECKS = 29
 _FIXED_CHECKS = 2 * _CHECKS_PER_KIND + 2 + 1_000  # new-scheme check_scheme, truncated normal, kit
 _OTHER_FILES = 3 * 1e-6  # test_layers (2) and test_structured (1) at their own alpha = 1e-6
 
@@ -92,6 +99,7 @@ def suite_false_alarm_bound(max_examples: int) -> float:
         + schemes * _KINDS * _CHECKS_PER_KIND
         + examples * _NEW_SCHEME_SWEEP
         + activations * 2 * max(10, max_examples // 4) * _PROPAGATION_CHECKS
+        + 2 * max(10, max_examples // 4) * _ROBUSTNESS_CHECKS
         + _FIXED_CHECKS
     )
     return checks * ALPHA_CHECK + _OTHER_FILES

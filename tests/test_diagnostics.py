@@ -198,7 +198,7 @@ def test_jacobian_spectrum_finds_the_extreme_singular_values_of_a_known_map() ->
 def test_jacobian_spectrum_rejects_bad_k_and_iterations() -> None:
     conv = nn.Conv2d(2, 2, 1)
     x = torch.randn(1, 2, 2, 2)
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(ValueError, match="k must be >= 1, got 0"):
         diagnostics.jacobian_spectrum(conv, x, 0)
     with pytest.raises(ValueError, match="k must be at most the input's 8 elements"):
         diagnostics.jacobian_spectrum(conv, x, 9)

@@ -38,7 +38,7 @@ ALPHA = 1e-6
 
 def _seeded(init: Callable[..., Any], shape: tuple[int, ...], seed: int, **kwargs: Any) -> Tensor:
     weight = torch.empty(shape)
-    init(weight, generator=torch.Generator().manual_seed(seed), **kwargs)
+    init(weight, generator=initconv.seeded_generator(seed), **kwargs)
     return weight
 
 
@@ -240,8 +240,9 @@ def test_uniform_and_normal_take_torchs_arguments() -> None:
 
 @pytest.mark.parametrize("groups", [1, 4])
 def test_torch_default_is_nn_conv2d_bit_for_bit_weight_and_bias(groups: int) -> None:
-    torch.manual_seed(123)
-    reference = nn.Conv2d(8, 16, 3, groups=groups)
+    with torch.random.fork_rng():
+        torch.set_rng_state(initconv.seeded_generator(123).get_state())
+        reference = nn.Conv2d(8, 16, 3, groups=groups)
     ours = initconv.TorchDefaultConv2d(8, 16, 3, groups=groups, seed=123)
     assert torch.equal(ours.weight, reference.weight)
     assert ours.bias is not None
@@ -417,8 +418,24 @@ def test_zero_element_weight_warns_as_torch_does() -> None:
 def test_failure_in_the_bias_hook_leaves_weight_and_bias_untouched() -> None:
     conv = initconv.KaimingNormalConv2d(4, 8, 3, bias_init=0.5)
     weight, bias = conv.weight.clone(), conv.get_parameter("bias").clone()
+
+    def failing(bias: Tensor, generator: torch.Generator | None) -> None:
+        raise RuntimeError("the bias hook fails")
+
+    conv.init_bias = failing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="the bias hook fails"):
+        conv.reset_parameters()
+    assert torch.equal(conv.weight, weight)
+    assert torch.equal(conv.get_parameter("bias"), bias)
+
+
+def test_a_bias_init_set_to_a_bad_value_fails_before_writing() -> None:
+    conv = initconv.KaimingNormalConv2d(4, 8, 3, bias_init=0.5)
+    weight, bias = conv.weight.clone(), conv.get_parameter("bias").clone()
     conv.bias_init = "bogus"
-    with pytest.raises(ValueError, match="could not convert string to float"):
+    with pytest.raises(
+        ValueError, match=r"bias_init must be one of \('normal', 'torch', 'zeros'\)"
+    ):
         conv.reset_parameters()
     assert torch.equal(conv.weight, weight)
     assert torch.equal(conv.get_parameter("bias"), bias)

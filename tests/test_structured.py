@@ -34,7 +34,7 @@ ALPHA = 1e-6
 
 
 def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
+    return initconv.seeded_generator(seed)
 
 
 def _torch_orthogonal(shape: tuple[int, ...], seed: int, gain: float, dtype: torch.dtype) -> Tensor:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from initconv._validate import check_int, check_torch_seed
+
 __all__ = ["JacobianSpectrum", "jacobian_spectrum"]
 
 
@@ -90,11 +92,9 @@ def jacobian_spectrum(
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(example_input, Tensor) or not example_input.is_floating_point():
         raise TypeError(f"example_input must be a floating point Tensor, got {example_input!r}")
-    for parameter, value in (("k", k), ("iterations", iterations)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{parameter} must be an int, got {type(value).__name__} {value!r}")
-        if value < 1:
-            raise ValueError(f"{parameter} must be at least 1, got {value!r}")
+    k = check_int("k", k, minimum=1)
+    iterations = check_int("iterations", iterations, minimum=1)
+    seed = check_torch_seed(seed)
     size = example_input.numel()
     if k > size:
         raise ValueError(f"k must be at most the input's {size} elements, got {k!r}")

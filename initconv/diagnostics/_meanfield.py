@@ -10,6 +10,7 @@ from typing import Literal
 from initconv._activations import ActivationSpec, resolve
 from initconv._functional import check_gain
 from initconv._gaussian import Phi, log_grid_roots, second_moment, second_moment_slope
+from initconv._validate import check_squarable
 
 __all__ = ["VarianceMap", "Verdict", "variance_map", "verdict_of"]
 
@@ -93,7 +94,7 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
     """
     resolved = resolve(activation)
     name, phi = resolved.name, resolved.phi
-    g = resolved.gain if gain is None else check_gain(gain)
+    g = resolved.gain if gain is None else check_squarable("gain", check_gain(gain))
 
     def excess(q: float) -> float:
         # log(M(q) / q): its roots are the fixed points, its sign says which way q moves.

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from initconv._fans import KINDS, fans
 from initconv._layer import InitLayer
 from initconv._report import format_table
+from initconv._validate import check_torch_seed
 from initconv.diagnostics._meanfield import verdict_of
 
 __all__ = ["PropagationRow", "PropagationTable", "propagation"]
@@ -207,7 +208,8 @@ def propagation(
     factor of 1 at every depth ("Delving deep into rectifiers" - He, K. et al. (2015), eqs. 10 and
     14); a per-layer ratio :math:`q_l / q_{l-1}` far from 1 shows where it vanishes or explodes.
 
-    The model's parameters are not changed; their ``.grad`` are left as they were.
+    The model's parameters are not changed; their ``.grad`` and the model's buffers (batch-norm
+    running statistics, which a model in training mode updates) are left as they were.
 
     Args:
         model: any module with convolutions (all of ``nn.Conv1d/2d/3d`` and their transposes).
@@ -228,6 +230,7 @@ def propagation(
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(example_input, Tensor):
         raise TypeError(f"example_input must be a Tensor, got {type(example_input).__name__}")
+    seed = check_torch_seed(seed)
     names: dict[nn.Module, str] = {
         module: name for name, module in model.named_modules() if isinstance(module, KINDS)
     }
@@ -249,6 +252,8 @@ def propagation(
             output.register_hook(lambda grad: backward.__setitem__(module, _moment(grad)))  # type: ignore[no-untyped-call]
 
     saved_grads = {param: param.grad for param in model.parameters()}
+    # A model in training mode updates batch-norm running statistics on every forward pass.
+    saved_buffers = [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
     handles = [module.register_forward_hook(record) for module in names]
     try:
         x = example_input.detach().requires_grad_(example_input.is_floating_point())
@@ -266,6 +271,9 @@ def propagation(
             handle.remove()
         for param, grad in saved_grads.items():
             param.grad = grad
+        with torch.no_grad():
+            for buffer, value in saved_buffers:
+                buffer.copy_(value)
 
     input_moment = _moment(example_input)
     rows: list[PropagationRow] = []
