@@ -12,7 +12,7 @@ selected file first. A mutant is killed when pytest fails, and survives when it 
 equivalent mutant behaves exactly like the original, so no test can kill it: each is named with
 its argument and left out of the kill ratio.
 
-The set reconstructs the one in the property suite's issue (variance off by 5%, bounds 3% wide,
+The set is a review's list of plausible defects (variance off by 5%, bounds 3% wide,
 gains ignoring a slope, fans ignoring groups, the truncation correction dropped, delta-orthogonal
 off-centre, ICNR tiling instead of interleaving, seeds ignored, LSUV replay without its scale,
 per-shard draws, module_seed's byte order, ...), written against the current code. ``gap`` names
@@ -141,7 +141,7 @@ MUTANTS: tuple[Mutant, ...] = (
        "outside = outside[fresh.abs() > bound]", "outside = outside[:0]", TRUNCATED),
     _m("truncated normal cut at 2.05 sigma (+2.3%)", POWER, "_sampling.py",
        "bound = 2.0 * sigma", "bound = 2.05 * sigma", TRUNCATED),
-    # The rest of the issue's list.
+    # The rest of the review's list.
     _m("variance 5% high", OTHER, "_schemes.py",
        "return std_for(gain, self.fan_in, self.fan_out, self.mode)",
        "return 1.025 * std_for(gain, self.fan_in, self.fan_out, self.mode)"),

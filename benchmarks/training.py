@@ -60,7 +60,7 @@ RESIDUAL_INITS = ("he", "zero", "fixup", "skipinit")
 
 # (network, activation, depth, init): the full run, what fits the budget of 15 minutes on 2 idle
 # cores (it prints the CPU time it took): the tanh stack at every depth, the residual net, and
-# relu, gelu and silu at depth 20. ALL is the issue's whole grid, about three times as long:
+# relu, gelu and silu at depth 20. ALL is the whole grid, about three times as long:
 # `python -c "from benchmarks import training; print(training.run(False, training.ALL)[1])"`.
 FULL = [
     *[("plain", "tanh", d, init) for d in (20, 100) for init in PLAIN_INITS],
@@ -286,7 +286,7 @@ def _log2_growth(activation: str, depth: int, seed: int, x: Tensor) -> float:
 
 
 def propagation(quick: bool) -> str:
-    """The issue's test for gelu and silu: |median log2(q_L / q_1)| on held-out digits."""
+    """The drift test for gelu and silu: |median log2(q_L / q_1)| on held-out digits."""
     depth, seeds = (10, 2) if quick else (200, 3)
     x = digits(0)[2][:64].to(torch.float64)
     torch.set_default_dtype(torch.float64)

@@ -12,8 +12,8 @@ import torch
 from torch import Tensor
 
 from initconv._functional import weight_fans
-from initconv._sampling import Distribution, draw_normal_
-from initconv._validate import check_real, describe, suggestion
+from initconv._sampling import REACH, Distribution, draw_normal_
+from initconv._validate import check_draw, check_real, describe, suggestion
 
 __all__ = ["BiasInit"]
 
@@ -41,8 +41,10 @@ def draw_bias_(
         bound = torch_bias_bound(weight)
         bias.uniform_(-bound, bound, generator=generator)
     elif bias_init == "normal":
+        std = float(bias_std or 0.0)
+        check_draw(f"bias_std={bias_std!r}", bias.dtype, std, REACH["normal"], what="bias")
         if not bias.is_meta:  # torch's meta normal_ goes through a slow reference kernel
-            draw_normal_(bias, 0.0, float(bias_std or 0.0), generator)
+            draw_normal_(bias, 0.0, std, generator)
     else:
         bias.fill_(float(bias_init))
 

@@ -134,6 +134,14 @@ _SOLVED_LOCK = threading.Lock()
 
 
 def _critical(name: str, phi: Phi, bias_std: float) -> CriticalPoint:
+    if bias_std >= math.sqrt(_GRID[-1]):
+        # sigma_b^2 = q* - E[phi^2] / E[phi'^2] <= q*, so a larger bias has no point on the grid.
+        raise _no_point(
+            name,
+            bias_std,
+            f"sigma_b^2 = q* - E[phi^2] / E[phi'^2] is at most q*, and q* is sought in "
+            f"[2^-24, 2^12], so bias_std must be below {math.sqrt(_GRID[-1]):g}",
+        )
     sigma_b2 = bias_std**2
     if _is_homogeneous(phi):
         sigma_w2 = _line(phi, 1.0)[0]

@@ -130,7 +130,12 @@ def check_fits(parameter: str, value: float, dtype: torch.dtype) -> float:
 
 
 def check_draw(
-    parameters: str, dtype: torch.dtype, std: float, reach: float, mean: float = 0.0
+    parameters: str,
+    dtype: torch.dtype,
+    std: float,
+    reach: float,
+    mean: float = 0.0,
+    what: str = "weights",
 ) -> None:
     """Refuse a draw of ``mean`` +- ``reach`` standard deviations ``std`` that a ``dtype`` tensor
     cannot hold, or that it would quantise: ``std`` below a few of its spacings at ``mean``.
@@ -140,7 +145,7 @@ def check_draw(
     info = torch.finfo(dtype)
     name = dtype_name(dtype)
     representable = std == 0 or SQUARE_FLOOR <= std <= SQUARE_LIMIT
-    weights = f"{parameters}: the weights would have mean {mean:.6g} and std {std:.6g}"
+    weights = f"{parameters}: the {what} would have mean {mean:.6g} and std {std:.6g}"
     if not (math.isfinite(std) and math.isfinite(mean) and representable):
         raise ValueError(f"{weights}, whose variance is not a finite, normal float64")
     if not abs(mean) + reach * std <= info.max:

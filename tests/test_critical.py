@@ -113,7 +113,7 @@ def test_critical_matches_an_independent_computation_to_1e_6(name: str, bias_std
     assert point.bias_std == bias_std
 
 
-def test_the_issues_tanh_probe_sits_on_the_line() -> None:
+def test_the_tanh_probe_that_trained_100_layers_sits_on_the_line() -> None:
     # sigma_b^2 = 1e-3: sigma_w = 1.0905, q* = 0.107, as the probe that trained 100 tanh layers.
     point = initconv.critical("tanh", math.sqrt(1e-3))
     assert (round(point.weight_std, 4), round(point.q_star, 3)) == (1.0905, 0.107)

@@ -298,6 +298,8 @@ def test_two_threads_registering_one_name_cannot_both_succeed(clean_registry: No
         (lambda: initconv.NormalConv2d(4, 4, 3, mean=1e300), "mean=1e"),
         (lambda: initconv.VarianceScalingConv2d(4, 4, 3, scale=1e300), "scale=1e"),
         (lambda: initconv.OrthogonalConv2d(4, 4, 3, gain=1e5, dtype=torch.float16), "gain"),
+        (lambda: Conv(4, 4, 3, bias_init="normal", bias_std=1e300), "bias_std=1e"),
+        (lambda: Conv(4, 4, 3, bias_init="normal", bias_std=1e4, dtype=torch.float16), "bias_std"),
     ],
 )
 def test_a_finite_option_too_large_for_the_dtype_is_refused_naming_it(
@@ -314,6 +316,12 @@ def test_an_option_set_too_large_after_construction_is_refused_at_reset() -> Non
     with pytest.raises(ValueError, match=r"mean=1e\+300"):
         normal.reset_parameters()
     assert _same_state(normal, before)
+
+
+def test_critical_refuses_a_bias_std_beyond_its_search_with_the_reason() -> None:
+    # sigma_b^2 <= q*, and q* is sought up to 2^12: a bias std of 64 or more has no point.
+    with pytest.raises(ValueError, match=r"bias_std=1e\+308.*must be below 64"):
+        initconv.critical("tanh", bias_std=1e308)
 
 
 def test_a_gain_too_large_for_a_narrower_dtype_is_refused_at_reset() -> None:
