@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from initconv._derived import callable_gain, derived_gain
-from initconv._validate import check_real, describe, unknown
+from initconv._validate import check_real, describe, suggestion
 
 __all__ = ["ActivationSpec", "activations", "gain", "register_activation"]
 
@@ -299,7 +299,13 @@ def _from_name(spec: str) -> Resolved:
     if name in _REGISTERED:
         fn, value = _REGISTERED[name]
         return Resolved(name, value, fn)
-    raise unknown("activation", spec, activations())
+    # The canonical names only: the aliases would double the list without adding a choice.
+    canonical = tuple(sorted({*_BY_NAME, *_REGISTERED}))
+    raise ValueError(
+        f"activation must be one of {canonical} (or an alias: 'identity' and torch's conv names "
+        f"for 'linear', 'swish' for 'silu'), an nn.Module or a callable, got {spec!r}"
+        f"{suggestion(spec, activations())}"
+    )
 
 
 def _from_callable(spec: Callable[[Tensor], Tensor]) -> Resolved:

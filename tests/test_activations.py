@@ -162,9 +162,18 @@ def test_every_built_in_name_has_a_finite_positive_gain() -> None:
 def test_unknown_activation_lists_the_names_and_suggests_a_close_one() -> None:
     with pytest.raises(
         ValueError,
-        match=r"activation must be one of \(.*'gelu'.*\), got 'gleu'; did you mean 'gelu'\?",
+        match=r"activation must be one of \(.*'gelu'.*\).*, got 'gleu'; did you mean 'gelu'\?",
     ):
         initconv.gain("gleu")
+
+
+def test_unknown_activation_lists_canonical_names_and_suggests_aliases_too() -> None:
+    with pytest.raises(ValueError) as caught:
+        initconv.gain("Swish")
+    message = str(caught.value)
+    listed = message[message.index("(") : message.index(")") + 1]
+    assert "'silu'" in listed and "'swish'" not in listed and "'conv2d'" not in listed
+    assert message.endswith("did you mean 'swish'?")
 
 
 def test_callable_that_changes_shape_is_rejected() -> None:
