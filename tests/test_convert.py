@@ -681,12 +681,12 @@ def test_pickle_loads_where_initconv_cannot_be_imported_only_after_to_torch() ->
     assert torch.equal(torch.load(io.BytesIO(tensor)), expected)
 
 
-def test_converted_model_scripts_and_compiles() -> None:
+def test_converted_model_compiles() -> None:
+    # torch.jit.script: tests/test_torchscript.py.
     model = resnet18().eval()
     convert(model)
     x = _input()
     expected = model(x)
-    assert torch.equal(torch.jit.script(model)(x), expected)
     # The eager backend: dynamo must capture the converted model whole (fullgraph); code
     # generation does not depend on the module classes.
     compiled = torch.compile(model, backend="eager", fullgraph=True)

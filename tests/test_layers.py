@@ -88,14 +88,6 @@ def test_torch_save_and_load_round_trip_the_whole_layer() -> None:
     assert loaded.activation == "gelu"
 
 
-@pytest.mark.parametrize("name", CORE_SCHEMES)
-def test_torch_jit_script_compiles_and_matches_eager(name: str) -> None:
-    conv = initconv.conv2d(name, 4, 8, 3, padding=1)
-    scripted = torch.jit.script(conv)
-    x = torch.randn(2, 4, 6, 6)
-    assert torch.equal(scripted(x), conv(x))
-
-
 def test_torch_compile_matches_eager() -> None:
     conv = initconv.KaimingNormalConv2d(4, 8, 3, padding=1, activation="gelu")
     compiled = torch.compile(conv)

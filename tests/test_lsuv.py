@@ -335,14 +335,6 @@ def test_extra_repr_shows_the_calibration(seeded: None) -> None:
     )
 
 
-def test_a_calibrated_layer_still_scripts(seeded: None) -> None:
-    layer = initconv.KaimingNormalConv2d(3, 8, 3)
-    lsuv_(layer, _batch())
-    scripted = torch.jit.script(layer)
-    batch = _batch()
-    assert torch.equal(scripted(batch), layer(batch))
-
-
 # --- Conversion and the base ---------------------------------------------------------------------
 
 

@@ -398,13 +398,6 @@ def test_pickle_and_deepcopy_keep_the_configuration_and_the_weights_on_reset(nam
         assert torch.equal(clone.weight, layer.weight)
 
 
-@pytest.mark.parametrize("name", STRUCTURED)
-def test_every_structured_scheme_survives_torch_jit_script(name: str) -> None:
-    layer = _valid_layer(name, seed=0)
-    x = torch.randn(1, 4, 5, 5, generator=_generator(0))
-    assert torch.equal(torch.jit.script(layer)(x), layer(x))
-
-
 @pytest.mark.parametrize(
     ("function", "shape", "kwargs", "match"),
     [
