@@ -165,10 +165,10 @@ def _parser() -> argparse.ArgumentParser:
         "training curves.",
     )
     parser.add_argument("--out", default="initconv-demo.png", help="where to write the figure")
-    parser.add_argument("--depth", type=int, help="conv layers (default 100; 10 with --quick)")
+    parser.add_argument("--depth", type=int, help="conv layers (default 100; 50 with --quick)")
     parser.add_argument("--width", type=int, default=16, help="channels per conv (default 16)")
     parser.add_argument(
-        "--steps", type=int, help="Adam steps per model (default 400; 40 with --quick)"
+        "--steps", type=int, help="Adam steps per model (default 400; 150 with --quick)"
     )
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
     parser.add_argument(
@@ -183,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
         "to help, and on a busy machine more threads wait on each other)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="a 10-layer net, 40 steps: seconds, not minutes"
+        "--quick", action="store_true", help="a 50-layer net, 150 steps: under a minute"
     )
     return parser
 
@@ -243,9 +243,9 @@ def _headline(runs: list[_Run]) -> str:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.depth is None:
-        args.depth = 10 if args.quick else 100
+        args.depth = 50 if args.quick else 100
     if args.steps is None:
-        args.steps = 40 if args.quick else 400
+        args.steps = 150 if args.quick else 400
     for option in ("depth", "width", "steps", "threads"):
         if getattr(args, option) < 1:
             print(f"--{option} must be positive, got {getattr(args, option)!r}", file=sys.stderr)
