@@ -45,7 +45,7 @@ def builtin_activations() -> list[str]:
 
 
 def _phi(name: str) -> Callable[[Tensor], Tensor]:
-    return diagnostics._phi(name)
+    return resolve(name).phi
 
 
 def derived_gain(name: str) -> float:
