@@ -154,9 +154,33 @@ def test_checkpoints_load_into_the_original_and_the_plain_torch_classes(method: 
 def test_a_model_without_residual_adds_is_left_alone_with_a_warning() -> None:
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
     before = copy.deepcopy(model.state_dict())
-    with pytest.warns(UserWarning, match="found no residual branches in the Sequential"):
+    with pytest.warns(
+        UserWarning, match=r"found no residual branch it can change in the Sequential; nothing"
+    ):
         report = initconv.residual_init_(model)
     assert len(report) == 0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+class GatedBlock(nn.Module):
+    """A squeeze-excite-style block: its branch ends in a multiplication, not in a module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.gate = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return x + y * torch.sigmoid(self.gate(y.mean((2, 3), keepdim=True)))
+
+
+def test_skipinit_says_why_it_skips_a_branch_that_ends_in_a_function() -> None:
+    model = nn.Sequential(GatedBlock(), GatedBlock())
+    before = copy.deepcopy(model.state_dict())
+    with pytest.warns(UserWarning, match=r"in the Sequential; 2 candidates skipped, the report"):
+        report = initconv.residual_init_(model, "skipinit")
+    assert "the branch ends in a function, not a module, to gate" in str(report)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
