@@ -48,7 +48,8 @@ def metadata() -> dict[str, Any]:
         load = float("nan")
     return {
         "commit": _git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        # Changes to the code that measures (not to docs or stored results) mark the commit.
+        "dirty": _measuring_code_changed(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -58,6 +59,13 @@ def metadata() -> dict[str, Any]:
         "machine": f"{platform.system()} {platform.machine()}",
         "load_average_1min": load,
     }
+
+
+def _measuring_code_changed() -> bool:
+    """Whether the package or the benchmarks differ from the commit (docs and results do not
+    count: they do not change what is measured)."""
+    paths = (":(top)initconv", ":(top)benchmarks", ":(top,exclude)benchmarks/results")
+    return bool(_git("status", "--porcelain", "--untracked-files=no", "--", *paths))
 
 
 def describe(meta: dict[str, Any]) -> str:
