@@ -157,7 +157,7 @@ def test_check_scheme_passes_every_registered_scheme(name: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SCHEMES)
 def test_a_pooled_million_weights_resolve_a_one_percent_variance_error(name: str) -> None:
-    # STATS.md's layer 2: pool fresh seeds until the band resolves ~1% (n >= 1e6 for normal).
+    # Pool fresh seeds until the band resolves a ~1% error (n >= 1e6 for normal weights).
     report = check_scheme(initconv.schemes()[name], seed=2, detectable=0.01)
     assert report.n == 0 or report.n >= min_sample_size("uniform", 0.01)
 
@@ -379,7 +379,7 @@ def test_the_property_suite_fails_a_new_scheme_that_misstates_its_variance(
         def expected_distribution(self) -> str:
             return "normal"
 
-    # 64 x 64 x 3 x 3 weights: the band at ALPHA_CHECK rejects r = 2 with power ~1 (STATS.md).
+    # 64 x 64 x 3 x 3 weights: the band at ALPHA_CHECK rejects r = 2 with power ~1.
     layer = WrongConv2d(64, 64, 3, seed=0)
     with pytest.raises(AssertionError, match="variance does not match"):
         assert_matches_theory(layer)
