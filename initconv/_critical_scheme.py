@@ -132,9 +132,9 @@ class Critical(Scheme, scheme="critical"):
             return _fallback_gain(activation, bias_std, error)
 
     def _structure(self) -> str:
-        return (
-            "orthogonal" if self.base == "delta_orthogonal" and not self._is_conv() else self.base
-        )
+        # base is checked again at every use: it may have been set since construction.
+        base = check_choice("base", self.base, BASES)
+        return "orthogonal" if base == "delta_orthogonal" and not self._is_conv() else base
 
     def _is_conv(self) -> bool:
         return any(isinstance(self, kind) for kind in CONVOLUTIONS)
@@ -167,7 +167,7 @@ class Critical(Scheme, scheme="critical"):
             )
 
     def expected_variance(self) -> float:
-        return self.gain**2 / self.fan_in
+        return float(self.gain**2 / self.fan_in)
 
     def expected_distribution(self) -> Distribution | None:
         return "normal" if self.base == "normal" else None

@@ -73,7 +73,7 @@ class _VarianceScaling(Scheme):
     def expected_variance(self) -> float:
         fan = self._fan()
         # A layer without weights (zero channels) has no variance to speak of, and may have fan 0.
-        return self.scale * self.gain**2 / fan if self.weight.numel() else math.nan
+        return float(self.scale * self.gain**2 / fan) if self.weight.numel() else math.nan
 
     def expected_distribution(self) -> Distribution:
         return self.distribution  # type: ignore[return-value]
@@ -217,10 +217,10 @@ class Uniform(Scheme, scheme="uniform"):
         weight.uniform_(low, high, generator=generator)
 
     def expected_variance(self) -> float:
-        return (self.high - self.low) ** 2 / 12
+        return float((self.high - self.low) ** 2 / 12)
 
     def expected_mean(self) -> float:
-        return (self.low + self.high) / 2
+        return float((self.low + self.high) / 2)
 
     def expected_distribution(self) -> Distribution:
         return "uniform"
@@ -241,10 +241,10 @@ class Normal(Scheme, scheme="normal"):
         draw_normal_(weight, mean, std, generator)
 
     def expected_variance(self) -> float:
-        return self.std**2
+        return float(self.std**2)
 
     def expected_mean(self) -> float:
-        return self.mean
+        return float(self.mean)
 
     def expected_distribution(self) -> Distribution:
         return "normal"

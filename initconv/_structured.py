@@ -48,7 +48,7 @@ def _blocks(weight: Tensor, groups: int) -> tuple[int, int]:
 
 def _ratio(weight: Tensor, numerator: float, denominator: float) -> float:
     # A layer without weights (zero channels) has no second moment to speak of.
-    return numerator / denominator if weight.numel() else math.nan
+    return float(numerator / denominator) if weight.numel() else math.nan
 
 
 class Orthogonal(Scheme, scheme="orthogonal"):
@@ -211,11 +211,11 @@ class Identity(Scheme, scheme="identity"):
         return _ratio(self.weight, min(rows, cols), self.weight.numel())
 
     def expected_mean(self) -> float:
-        return self.gain * self._ones_share()
+        return float(self.gain * self._ones_share())
 
     def expected_variance(self) -> float:
         share = self._ones_share()
-        return self.gain**2 * share * (1 - share)
+        return float(self.gain**2 * share * (1 - share))
 
     def check_invariants(self) -> None:
         """The weight equals the Dirac kernel times the gain exactly, in its own dtype."""

@@ -24,6 +24,7 @@ import initconv
 from initconv import _activations
 from initconv._derived import probe_evaluations
 from initconv._quadrature import MAX_EVALUATIONS
+from initconv.testing import check_layer
 
 Conv = initconv.KaimingNormalConv2d
 
@@ -434,6 +435,26 @@ def test_numpy_float_scalars_are_accepted_wherever_floats_are(scalar: type) -> N
     assert initconv.IdentityConv2d(4, 4, 3, identity_gain=scalar(0.5)).gain == 0.5
 
 
+@pytest.mark.parametrize(
+    ("layer", "attribute"),
+    [
+        (lambda: initconv.UniformConv1d(1, 1, 1, seed=0), "high"),
+        (lambda: initconv.NormalConv2d(4, 4, 3, seed=0), "std"),
+        (lambda: initconv.VarianceScalingConv2d(4, 4, 3, seed=0), "scale"),
+    ],
+)
+def test_a_numpy_float32_option_set_after_construction_keeps_the_theory_a_float(
+    layer: Callable[[], nn.Module], attribute: str
+) -> None:
+    # The theory read a float32 attribute back as a numpy float32, which the kit refused.
+    built = layer()
+    setattr(built, attribute, np.float32(3.0))
+    built.reset_parameters()
+    assert type(built.expected_variance()) is float
+    assert type(built.expected_mean()) is float
+    check_layer(built)
+
+
 @pytest.mark.parametrize("scalar", [np.int64, np.uint64])
 def test_numpy_integer_scalars_are_accepted_as_seeds_and_counts(scalar: type) -> None:
     assert Conv(4, 4, 3, seed=scalar(7)).seed == 7
@@ -522,5 +543,16 @@ def test_an_attribute_set_to_a_bad_value_is_refused_at_the_next_reset(
     before = _state(layer)
     setattr(layer, attribute, value)
     with pytest.raises((ValueError, TypeError), match=match):
+        layer.reset_parameters()
+    assert _same_state(layer, before)
+
+
+@pytest.mark.parametrize("layer", [initconv.CriticalLinear(4, 4), initconv.CriticalConv2d(4, 4, 3)])
+def test_a_critical_layer_whose_base_turns_bad_refuses_it_by_name_at_reset(
+    layer: nn.Module,
+) -> None:
+    before = _state(layer)
+    layer.base = float("nan")
+    with pytest.raises(ValueError, match=r"base must be one of \('delta_orthogonal'"):
         layer.reset_parameters()
     assert _same_state(layer, before)

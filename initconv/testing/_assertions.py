@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,11 +57,13 @@ def values(weights: Tensor | NDArray[Any] | Sequence[float], parameter: str = "w
 
 
 def check_variance(variance: object, parameter: str = "expected_variance") -> float:
-    if isinstance(variance, bool) or not isinstance(variance, (int, float)):
+    # Any real number (numpy's included, as everywhere else in initconv), but not a bool.
+    if isinstance(variance, bool) or not isinstance(variance, numbers.Real):
         raise TypeError(f"{parameter} must be a float, got {type(variance).__name__} {variance!r}")
-    if not (math.isfinite(variance) and variance >= 0):
+    value = float(variance)
+    if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{parameter} must be finite and >= 0, got {variance!r}")
-    return float(variance)
+    return value
 
 
 def assert_constant(x: Array, mean: float, what: str) -> None:
