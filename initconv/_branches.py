@@ -17,6 +17,7 @@ from torch import fx, nn
 from initconv._fans import KINDS
 from initconv._isolation import structural_copy
 from initconv._steps import is_leaf
+from initconv._trace import TRACE_LOCK
 
 __all__: list[str] = []
 
@@ -196,7 +197,8 @@ def find_branches(model: nn.Module) -> tuple[list[Branch], list[Skipped], dict[s
 
     def visit(module: nn.Module, prefix: str) -> None:
         try:
-            graph = _Tracer().trace(module)
+            with TRACE_LOCK:  # torch.fx patches torch for the duration: one trace at a time
+                graph = _Tracer().trace(module)
         except Exception as error:  # any failure of a third party's forward() under fx
             failures[prefix[:-1]] = (str(error).strip().splitlines() or [type(error).__name__])[0]
             for child_name, child in module.named_children():

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from initconv._isolation import copy_error, preserved_rng, structural_copy
 from initconv._runtime import run
-from initconv._trace import Symbolic, sequential
+from initconv._trace import TRACE_LOCK, Symbolic, sequential
 from initconv._validate import describe
 from initconv._walk import Inference
 
@@ -54,7 +54,7 @@ def _symbolic(model: nn.Module, wanted: list[str]) -> dict[str, Inference]:
     except Exception as error:  # any object a third-party model holds may refuse deepcopy
         return {name: Inference(None, copy_error(error)) for name in wanted}
     names = {id(module): name for name, module in duplicate.named_modules()}
-    with preserved_rng(model):
+    with TRACE_LOCK, preserved_rng(model):
         return Symbolic(duplicate).infer(names, wanted)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import pickle
 import random
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -355,3 +356,39 @@ def test_the_command_line_infers_from_a_run_on_an_input_of_the_given_shape(
     assert "run: batch_norm > norm6.act" in printed
     assert _convert_cli.main(["inference_models:NormActNet", "--input-shape", "2,x"]) == 2
     assert "--input-shape must be positive integers" in capsys.readouterr().err
+
+
+def test_conversions_in_two_threads_at_once_decide_as_one_and_leave_torch_as_it_was() -> None:
+    # Tracing swaps the forward of torch's norm classes, and torch.fx patches torch, for the
+    # duration; two at once must neither save each other's swaps as the originals nor fall back.
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    original = vars(_BatchNorm)["forward"]
+    meeting = threading.Barrier(2, timeout=60)
+    errors: list[BaseException] = []
+
+    def convert_many() -> None:
+        try:
+            meeting.wait()
+            for _ in range(30):
+                model = nn.Sequential(
+                    nn.Conv2d(4, 4, 3), zoo.BatchNormSiLU(4), nn.Conv2d(4, 4, 3), nn.Flatten()
+                )
+                report = convert(model, reinit=False)
+                assert report["0"].activation == "silu"
+                assert not report.fallbacks, report.fallbacks
+        except BaseException as error:  # reported in the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=convert_many) for _ in range(2)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so the two traces interleave
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    assert vars(_BatchNorm)["forward"] is original
