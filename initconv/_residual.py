@@ -236,7 +236,8 @@ def residual_init_(
             reasons[branch.name] = "the branch ends in a function, not a module, to gate"
         branches = [b for b in branches if b.end is not None]
     if not branches:
-        why = f"; {len(reasons)} candidates skipped, the report says why" if reasons else ""
+        plural = "s" if len(reasons) != 1 else ""
+        why = f"; {len(reasons)} candidate{plural} skipped, the report says why" if reasons else ""
         warnings.warn(
             f"residual_init_ found no residual branch it can change in the "
             f"{type(model).__name__}{why}; nothing changed",
