@@ -74,25 +74,49 @@ def second_moment_slope(phi: Phi, q: float) -> float:
     return relative_expectation(integrand) / root
 
 
-def root_log(excess: Callable[[float], float], lo: float, hi: float) -> float:
-    """A root of ``excess`` between ``lo`` and ``hi`` > 0 (signs differ), by the Illinois variant
-    of regula falsi on log q: superlinear, and never leaves the bracket."""
-    a, b = math.log(lo), math.log(hi)
-    fa, fb = excess(lo), excess(hi)
+def illinois(
+    f: Callable[[float], float],
+    a: float,
+    b: float,
+    fa: float,
+    fb: float,
+    *,
+    x_tol: float,
+    f_tol: float,
+    iterations: int,
+) -> float:
+    """A root of ``f`` between ``a`` and ``b``, where ``fa`` and ``fb`` have opposite signs, by the
+    Illinois variant of regula falsi: superlinear, and never leaves the bracket."""
     c = b
-    for _ in range(100):
+    for _ in range(iterations):
         c = b - fb * (b - a) / (fb - fa)
-        fc = excess(math.exp(c))
-        if fc == 0.0 or abs(b - a) < 1e-13:
+        fc = f(c)
+        if fc == 0.0 or abs(b - a) < x_tol:
             break
         if (fc > 0) != (fb > 0):
             a, fa = b, fb
         else:
             fa /= 2
         b, fb = c, fc
-        if abs(fc) < 1e-14:
+        if abs(fc) < f_tol:
             break
-    return math.exp(c)
+    return c
+
+
+def root_log(excess: Callable[[float], float], lo: float, hi: float) -> float:
+    """A root of ``excess`` between ``lo`` and ``hi`` > 0 (signs differ), by :func:`illinois` on
+    log q."""
+    log_root = illinois(
+        lambda t: excess(math.exp(t)),
+        math.log(lo),
+        math.log(hi),
+        excess(lo),
+        excess(hi),
+        x_tol=1e-13,
+        f_tol=1e-14,
+        iterations=100,
+    )
+    return math.exp(log_root)
 
 
 def log_grid_roots(

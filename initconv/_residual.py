@@ -161,7 +161,8 @@ def _rows(
     m = len(branch.layers)
     rows: list[ResidualRow] = []
     if method == "skipinit":
-        assert branch.end is not None
+        if branch.end is None:  # nothing to gate; residual_init_ reports the branch as skipped
+            return rows
         replayed, detail = _gate(model, branch.end)
         return [ResidualRow(branch.end, branch.name, m, "gated", 0.0, replayed, detail)]
     if method == "fixup" and m > 1:

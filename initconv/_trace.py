@@ -50,10 +50,11 @@ def _as_step(original: Callable[..., Any]) -> Callable[..., Any]:
     return forward
 
 
-# Held by every symbolic inference and every trace. Tracing changes state that all threads share:
-# torch.fx patches torch for the duration of a trace, and the swap below changes torch's classes,
-# so two traces at once could save each other's wrappers as the originals and leave them in place,
-# and two inferences at once fell back on layers a single one decides. One at a time.
+# Held around every symbolic inference (``_infer``) and every other trace (``_branches``).
+# Tracing changes state that all threads share: torch.fx patches torch for the duration of a
+# trace, and _norm_steps changes torch's classes, so two traces at once could save each other's
+# wrappers as the originals and leave them in place, and two inferences at once fell back on
+# layers a single one decides. One at a time.
 TRACE_LOCK = threading.RLock()
 
 
@@ -62,16 +63,15 @@ def _norm_steps() -> Iterator[None]:
     """While tracing, a subclass's ``super().forward(x)`` of a norm, dropout or pooling is one
     pass-through step, as the module itself would be: torch's own forward checks ``x.dim()``,
     which torch.fx cannot trace. Other threads' real forwards still run the original: the
-    wrapper steps aside for anything but a traced value."""
-    with TRACE_LOCK:
-        originals = {cls: vars(cls)["forward"] for cls in _PASS_BASES}
-        try:
-            for cls, forward in originals.items():
-                cls.forward = _as_step(forward)
-            yield
-        finally:
-            for cls, forward in originals.items():
-                cls.forward = forward
+    wrapper steps aside for anything but a traced value. The caller holds TRACE_LOCK."""
+    originals = {cls: vars(cls)["forward"] for cls in _PASS_BASES}
+    try:
+        for cls, forward in originals.items():
+            cls.forward = _as_step(forward)
+        yield
+    finally:
+        for cls, forward in originals.items():
+            cls.forward = forward
 
 
 class _Tracer(fx.Tracer):

@@ -24,6 +24,7 @@ from initconv._gaussian import (
     Phi,
     cross_moment,
     cross_slope_moment,
+    illinois,
     log_grid_roots,
     second_moment,
     second_moment_slope,
@@ -136,21 +137,7 @@ def _c_star(phi: Phi, sigma_w2: float, sigma_b2: float, q: float, chi_1: float) 
         return 0.0
     if fb >= 0:  # chi_1 barely above 1: c* is within 1e-6 of 1
         return b
-    # Illinois regula falsi: superlinear, and never leaves the bracket.
-    c = a
-    for _ in range(60):
-        c = b - fb * (b - a) / (fb - fa)
-        fc = gap(c)
-        if fc == 0.0 or abs(b - a) < 1e-12:
-            break
-        if (fc > 0) != (fb > 0):
-            a, fa = b, fb
-        else:
-            fa /= 2
-        b, fb = c, fc
-        if abs(fc) < 1e-13:
-            break
-    return c
+    return illinois(gap, a, b, fa, fb, x_tol=1e-12, f_tol=1e-13, iterations=60)
 
 
 def correlation_map(
