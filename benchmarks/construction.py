@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from torch.utils import benchmark
 
 import initconv
-from initconv._sampling import TRUNCATED_NORMAL_STD
+from initconv._maths.sampling import TRUNCATED_NORMAL_STD
 
 # (in, out, kernel, stride, count) for torchvision's resnet50: stem, then per stage the bottleneck's
 # 1x1 reduce, 3x3, 1x1 expand (first block: strided 3x3 and a 1x1 downsample), blocks 3, 4, 6, 3.

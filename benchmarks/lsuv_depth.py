@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 import initconv
-from initconv._quadrature import gaussian_expectation
+from initconv._maths.quadrature import gaussian_expectation
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh}
 

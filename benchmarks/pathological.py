@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import initconv
-from initconv._derived import probe_evaluations
-from initconv._quadrature import MAX_EVALUATIONS
+from initconv._maths.derived_gain import probe_evaluations
+from initconv._maths.quadrature import MAX_EVALUATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS, GOAL_MB = 5.0, 500.0

@@ -27,7 +27,7 @@ import initconv
 from benchmarks._common import spread
 from initconv import diagnostics
 from initconv._activations import resolve
-from initconv._quadrature import gaussian_expectation
+from initconv._maths.quadrature import gaussian_expectation
 
 # One thread: these convs are small, and on a shared machine a second thread mostly waits.
 THREADS = 1

@@ -32,7 +32,7 @@ from collections.abc import Callable
 import torch
 
 import initconv
-from initconv._quadrature import gaussian_expectation
+from initconv._maths.quadrature import gaussian_expectation
 
 
 def _tanh_moments(q: float) -> tuple[float, float]:

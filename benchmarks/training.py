@@ -38,8 +38,8 @@ from torch import Tensor, nn
 import initconv
 from initconv import diagnostics
 from initconv._activations import resolve
-from initconv._demo import CRITICAL_BIAS_STD, accuracy, digits, train
-from initconv._gaussian import second_moment, second_moment_slope, slope_moment
+from initconv._cli.demo import CRITICAL_BIAS_STD, accuracy, digits, train
+from initconv._meanfield.gaussian import second_moment, second_moment_slope, slope_moment
 
 # The runner's thread count for this process; the workers set their own to 1.
 THREADS = 1
@@ -239,7 +239,7 @@ def critical_lines() -> str:
     lines = [
         "The critical line chi_1 = 1 by its fixed point q*: sigma_b^2 = q* - E[phi^2] / E[phi'^2],"
         " sigma_w^2 = 1 / E[phi'^2], and the variance map's slope M'(q*) there "
-        "(`initconv._gaussian`; `python -m benchmarks training`).",
+        "(`initconv._meanfield.gaussian`; `python -m benchmarks training`).",
         "",
         "| activation | " + " | ".join(f"q* = {q:g}" for q in LINE_Q) + " |",
         "|---|" + "---|" * len(LINE_Q),

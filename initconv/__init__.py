@@ -46,29 +46,11 @@ Module map (one job each; imports go down this list, never up):
   ``python -m initconv``.
 """
 
-from initconv import _layers, diagnostics
+from initconv import diagnostics
 from initconv._activations import ActivationSpec, activations, gain, register_activation
-from initconv._convert import ConversionReport, ConversionRow, convert, to_torch
-from initconv._critical import CriticalPoint, critical
-from initconv._critical_scheme import (
-    Critical,
-    CriticalConv1d,
-    CriticalConv2d,
-    CriticalConv3d,
-    CriticalConvTranspose1d,
-    CriticalConvTranspose2d,
-    CriticalConvTranspose3d,
-    CriticalLinear,
-)
-from initconv._fans import fans
-from initconv._functional import (
-    delta_orthogonal_,
-    icnr_,
-    identity_,
-    orthogonal_,
-    variance_scaling_,
-)
-from initconv._kinds import (
+from initconv._layers import pairs as _pairs
+from initconv._layers.base import InitLayer
+from initconv._layers.kinds import (
     InitConv1d,
     InitConv2d,
     InitConv3d,
@@ -84,15 +66,36 @@ from initconv._kinds import (
     conv_transpose3d,
     linear,
 )
-from initconv._layer import InitLayer
-from initconv._layers import *  # noqa: F403  (the pairs, listed in _layers.__all__)
-from initconv._lsuv import LSUVReport, LSUVRow, lsuv_
-from initconv._pairing import layer_class
-from initconv._residual import GATE, ResidualReport, ResidualRow, residual_init_
-from initconv._rng import seeded_generator
-from initconv._sampling import Distribution, FanMode
-from initconv._scheme import BiasInit, Layout, Scheme, schemes
-from initconv._schemes import (
+from initconv._layers.pairing import layer_class
+from initconv._layers.pairs import *  # noqa: F403  (the pairs, listed in _layers.__all__)
+from initconv._layers.pixel_shuffle import PixelShuffle, pixel_shuffle
+from initconv._maths.fans import fans
+from initconv._maths.generators import seeded_generator
+from initconv._maths.sampling import Distribution, FanMode
+from initconv._meanfield.critical_line import CriticalPoint, critical
+from initconv._model.convert import ConversionReport, ConversionRow, convert, to_torch
+from initconv._model.lsuv import LSUVReport, LSUVRow, lsuv_
+from initconv._model.residual import GATE, ResidualReport, ResidualRow, residual_init_
+from initconv._model.seeding import module_seed, seed_modules
+from initconv._schemes.base import BiasInit, Layout, Scheme, schemes
+from initconv._schemes.critical import (
+    Critical,
+    CriticalConv1d,
+    CriticalConv2d,
+    CriticalConv3d,
+    CriticalConvTranspose1d,
+    CriticalConvTranspose2d,
+    CriticalConvTranspose3d,
+    CriticalLinear,
+)
+from initconv._schemes.functional import (
+    delta_orthogonal_,
+    icnr_,
+    identity_,
+    orthogonal_,
+    variance_scaling_,
+)
+from initconv._schemes.iid import (
     KaimingNormal,
     KaimingUniform,
     LeCunNormal,
@@ -104,9 +107,7 @@ from initconv._schemes import (
     XavierNormal,
     XavierUniform,
 )
-from initconv._seeding import module_seed, seed_modules
-from initconv._shuffle import PixelShuffle, pixel_shuffle
-from initconv._structured import ICNR, DeltaOrthogonal, Identity, Orthogonal, Zero
+from initconv._schemes.structured import ICNR, DeltaOrthogonal, Identity, Orthogonal, Zero
 
 __version__ = "0.2.0"
 
@@ -187,4 +188,4 @@ __all__ = [
     "to_torch",
     "variance_scaling_",
 ]
-__all__ += _layers.__all__
+__all__ += _pairs.__all__

@@ -8,12 +8,12 @@ import sys
 # Each command is a module with ``main(argv: list[str]) -> int``, imported only when it runs.
 _COMMANDS = {
     "demo": (
-        "initconv._demo",
+        "initconv._cli.demo",
         "train a 100-layer plain CNN on digits: torch default, Kaiming, critical",
     ),
-    "convert": ("initconv._convert_cli", "print the conversion report for MODULE:FACTORY"),
-    "gains": ("initconv._gains_cli", "print the built-in activation gains as a Markdown table"),
-    "schemes": ("initconv._schemes_cli", "print which scheme serves which layer kind, as Markdown"),
+    "convert": ("initconv._cli.convert", "print the conversion report for MODULE:FACTORY"),
+    "gains": ("initconv._cli.gains", "print the built-in activation gains as a Markdown table"),
+    "schemes": ("initconv._cli.schemes", "print which scheme serves which layer kind, as Markdown"),
 }
 
 

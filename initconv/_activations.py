@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from initconv._derived import callable_gain, derived_gain
+from initconv._maths.derived_gain import callable_gain, derived_gain
 from initconv._validate import check_real, describe, suggestion
 
 __all__ = ["ActivationSpec", "activations", "gain", "register_activation"]

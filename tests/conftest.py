@@ -61,7 +61,7 @@ from hypothesis import settings
 
 import initconv
 from initconv._activations import resolve
-from initconv._scheme import restore_registry
+from initconv._schemes.base import restore_registry
 from initconv.testing import ALPHA_CHECK
 
 CI_EXAMPLES = 100

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 import initconv
 from initconv import _activations
-from initconv._quadrature import gaussian_expectation
+from initconv._maths.quadrature import gaussian_expectation
 
 # Reference values of g = 1 / sqrt(E[phi(z)^2]), to the 4 decimals it gives.
 DERIVED_REFERENCE = {

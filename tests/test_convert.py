@@ -29,8 +29,9 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrizations, parametrize
 
 import initconv
-from initconv import ConversionReport, InitConv2d, InitLayer, _convert_cli, convert, to_torch
-from initconv._fans import KINDS
+from initconv import ConversionReport, InitConv2d, InitLayer, convert, to_torch
+from initconv._cli import convert as convert_cli
+from initconv._maths.fans import KINDS
 
 
 def _input(seed: int = 0, arch: str = "") -> Tensor:
@@ -744,7 +745,7 @@ def test_cli_prints_the_report_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert _convert_cli.main(["architectures:mobilenet_v2", "--scheme", "xavier_normal"]) == 0
+    assert convert_cli.main(["architectures:mobilenet_v2", "--scheme", "xavier_normal"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["layer", "old", "type"]
     assert out[4].split()[:4] == ["features.1.conv.1", "Conv2d", "xavier_normal", "linear"]
@@ -771,7 +772,7 @@ def test_cli_prints_the_report_and_writes_nothing(
 def test_cli_reports_bad_input_on_stderr_with_an_exit_code(
     capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
 ) -> None:
-    assert _convert_cli.main(argv) == code
+    assert convert_cli.main(argv) == code
     captured = capsys.readouterr()
     assert captured.out == ""
     assert re.search(message, captured.err)

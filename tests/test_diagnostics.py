@@ -12,7 +12,7 @@ from torch import nn
 
 import initconv
 from initconv import diagnostics
-from initconv._quadrature import gaussian_expectation
+from initconv._maths.quadrature import gaussian_expectation
 
 
 def _derived_gain(phi: object) -> float:

@@ -21,7 +21,7 @@ from torch import nn
 
 import initconv
 from initconv import KaimingNormalConv2d, OrthogonalConv2d, module_seed, seed_modules
-from initconv._sharding import is_dtensor, shard_like
+from initconv._layers.sharding import is_dtensor, shard_like
 
 pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available(), reason="torch built without torch.distributed"

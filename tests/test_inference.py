@@ -21,7 +21,8 @@ import torch
 from torch import Tensor, nn
 
 import initconv
-from initconv import ConversionReport, _convert_cli, convert
+from initconv import ConversionReport, convert
+from initconv._cli import convert as convert_cli
 
 MODES = ("traced", "run")
 
@@ -351,10 +352,10 @@ def test_a_model_that_cannot_be_copied_falls_back_to_its_sequentials_and_says_wh
 def test_the_command_line_infers_from_a_run_on_an_input_of_the_given_shape(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert _convert_cli.main(["inference_models:NormActNet", "--input-shape", "2,4,8,8"]) == 0
+    assert convert_cli.main(["inference_models:NormActNet", "--input-shape", "2,4,8,8"]) == 0
     printed = capsys.readouterr().out
     assert "run: batch_norm > norm6.act" in printed
-    assert _convert_cli.main(["inference_models:NormActNet", "--input-shape", "2,x"]) == 2
+    assert convert_cli.main(["inference_models:NormActNet", "--input-shape", "2,x"]) == 2
     assert "--input-shape must be positive integers" in capsys.readouterr().err
 
 

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import initconv
-from initconv._fans import KINDS
-from initconv._pairing import served_kinds
+from initconv._layers.pairing import served_kinds
+from initconv._maths.fans import KINDS
 from initconv.testing import ALPHA_CHECK, check_scheme, cumulant_band, variance_band
 
 # Constructor arguments of a small layer of each kind.

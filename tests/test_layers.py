@@ -205,9 +205,9 @@ def test_normal_drawn_in_pieces_equals_one_normal_call_bit_for_bit(
 ) -> None:
     # Seams between the pieces, and a remainder below and above the 16 values torch transforms at
     # a time; 5 and 15 are merged into the last full piece.
-    n = 2 * initconv._sampling.NORMAL_PIECE + rest
+    n = 2 * initconv._maths.sampling.NORMAL_PIECE + rest
     pieces = torch.empty(n, dtype=dtype)
-    initconv._sampling.draw_normal_(pieces, 0.5, 2.0, torch.Generator().manual_seed(13))
+    initconv._maths.sampling.draw_normal_(pieces, 0.5, 2.0, torch.Generator().manual_seed(13))
     whole = torch.empty(n, dtype=dtype).normal_(
         0.5, 2.0, generator=torch.Generator().manual_seed(13)
     )
@@ -295,7 +295,7 @@ def test_truncated_normal_sampler_draws_the_truncated_normal_into_strided_tensor
     # 200k values: the kit's own test shows this n tells a truncated normal from a plain one.
     weight = torch.empty(400, 500, dtype=dtype).t()
     generator = torch.Generator().manual_seed(21)
-    initconv._sampling.truncated_normal_(weight, 0.5, generator)
+    initconv._maths.sampling.truncated_normal_(weight, 0.5, generator)
     testing.assert_distribution(
         weight.flatten(), "truncated_normal", (0.5 * 0.87962566103423978) ** 2
     )
@@ -306,7 +306,7 @@ def test_truncated_normal_sampler_is_reproducible_and_bounded_in_bfloat16() -> N
     draws = []
     for _ in range(2):
         weight = torch.empty(256, 256, 3, 3, dtype=torch.bfloat16)
-        initconv._sampling.truncated_normal_(weight, 1.0, torch.Generator().manual_seed(22))
+        initconv._maths.sampling.truncated_normal_(weight, 1.0, torch.Generator().manual_seed(22))
         draws.append(weight)
     assert torch.equal(draws[0], draws[1])
     assert float(draws[0].abs().max()) <= 2.0
@@ -539,7 +539,7 @@ def test_a_new_scheme_is_one_small_class(clean_schemes: None) -> None:
 def test_registering_a_taken_scheme_name_names_both_classes(clean_schemes: None) -> None:
     with pytest.raises(
         ValueError,
-        match=r"'kaiming_normal' is already registered by initconv\._schemes\.KaimingNormal;"
+        match=r"'kaiming_normal' is already registered by initconv\._schemes\.iid\.KaimingNormal;"
         r" test_layers\..*Impostor needs another name",
     ):
 

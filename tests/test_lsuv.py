@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import initconv
-from initconv._lsuv import lsuv_
+from initconv._model.lsuv import lsuv_
 
 
 def _convs(model: nn.Module) -> list[nn.Conv2d]:

@@ -26,6 +26,7 @@ def test_a_mutant_whose_text_is_gone_is_named(tmp_path: Path) -> None:
     (tmp_path / "initconv").mkdir()
     for mutant in mutation.MUTANTS:
         target = tmp_path / "initconv" / mutant.path
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text((ROOT / "initconv" / mutant.path).read_text(encoding="utf-8"))
     first = mutation.MUTANTS[0]
     target = tmp_path / "initconv" / first.path

@@ -25,7 +25,7 @@ from torch import Tensor
 
 import initconv
 from initconv._activations import builtin
-from initconv._quadrature import gaussian_expectation
+from initconv._maths.quadrature import gaussian_expectation
 from initconv.testing import ALPHA_CHECK, cumulant_band
 
 # These keep torch.nn.init.calculate_gain's value, which is not the fixed-point gain

@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 import initconv
 from initconv import InitConv2d, InitLayer
-from initconv._pairing import served_kinds
+from initconv._layers.pairing import served_kinds
 from initconv.testing import (
     ALPHA_CHECK,
     assert_distribution,

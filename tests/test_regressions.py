@@ -22,8 +22,8 @@ from torch.nn.utils import parametrizations, parametrize
 
 import initconv
 from initconv import _activations
-from initconv._derived import probe_evaluations
-from initconv._quadrature import MAX_EVALUATIONS
+from initconv._maths.derived_gain import probe_evaluations
+from initconv._maths.quadrature import MAX_EVALUATIONS
 from initconv.testing import check_layer
 
 Conv = initconv.KaimingNormalConv2d

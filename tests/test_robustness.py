@@ -31,7 +31,7 @@ from torch import Tensor, nn
 import initconv
 from initconv import InitLayer, Scheme, diagnostics
 from initconv._activations import _REGISTERED
-from initconv._pairing import served_kinds
+from initconv._layers.pairing import served_kinds
 from initconv.testing import ALPHA_CHECK, assert_orthogonal, assert_variance_matches, check_layer
 from initconv.testing.strategies import FLOAT_DTYPES, layer_configs
 

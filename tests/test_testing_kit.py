@@ -19,8 +19,8 @@ from torch import Tensor
 
 import initconv
 from initconv import Scheme
-from initconv._pairing import served_kinds
-from initconv._sampling import TRUNCATED_NORMAL_STD
+from initconv._layers.pairing import served_kinds
+from initconv._maths.sampling import TRUNCATED_NORMAL_STD
 from initconv.testing import (
     ALPHA_CHECK,
     DEFAULT_SHAPES,
@@ -47,7 +47,7 @@ def _standard(distribution: str, n: int, seed: int) -> Tensor:
     """n iid float64 draws of ``distribution`` with mean 0 and variance 1, from ``seed``."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.empty(n, dtype=torch.float64)
-    initconv._sampling.draw_zero_mean_(x, 1.0, distribution, generator)
+    initconv._maths.sampling.draw_zero_mean_(x, 1.0, distribution, generator)
     return x
 
 

@@ -12,14 +12,14 @@ r"""See what an initialisation does to a model: signal propagation, Jacobian spe
   phase (ordered, critical, chaotic); :func:`correlation_step` is one layer of the map.
 """
 
-from initconv.diagnostics._correlation import (
+from initconv._meanfield.correlation_map import (
     CorrelationMap,
     Phase,
     correlation_map,
     correlation_step,
 )
+from initconv._meanfield.variance_map import VarianceMap, variance_map
 from initconv.diagnostics._jacobian import JacobianSpectrum, jacobian_spectrum
-from initconv.diagnostics._meanfield import VarianceMap, variance_map
 from initconv.diagnostics._propagation import PropagationRow, PropagationTable, propagation
 
 __all__ = [

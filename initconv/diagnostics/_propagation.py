@@ -11,11 +11,11 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from initconv._fans import KINDS, fans
-from initconv._layer import InitLayer
-from initconv._report import format_table
+from initconv._layers.base import InitLayer
+from initconv._maths.fans import KINDS, fans
+from initconv._meanfield.variance_map import verdict_of
+from initconv._model.report import format_table
 from initconv._validate import check_torch_seed
-from initconv.diagnostics._meanfield import verdict_of
 
 __all__ = ["PropagationRow", "PropagationTable", "propagation"]
 

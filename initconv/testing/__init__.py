@@ -42,6 +42,14 @@ from initconv.testing._assertions import (
     orthogonality_atol,
 )
 from initconv.testing._bias import BIAS_DETECTABLE, bias_view
+from initconv.testing._checks import (
+    DEFAULT_SHAPES,
+    SchemeReport,
+    check_layer,
+    check_scheme,
+    iid_view,
+    second_moment_atol,
+)
 from initconv.testing._laws import (
     ALPHA_CHECK,
     DETECTABLE,
@@ -50,14 +58,6 @@ from initconv.testing._laws import (
     standard_moments,
     variance_band,
     variance_power,
-)
-from initconv.testing._schemes import (
-    DEFAULT_SHAPES,
-    SchemeReport,
-    check_layer,
-    check_scheme,
-    iid_view,
-    second_moment_atol,
 )
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from numpy.typing import NDArray
 from scipy import stats
 from torch import Tensor
 
-from initconv._orthogonality import assert_orthogonal_blocks
-from initconv._orthogonality import orthogonality_atol as _atol
-from initconv._sampling import DISTRIBUTIONS, TRUNCATED_NORMAL_STD, Distribution
+from initconv._maths.orthogonality import assert_orthogonal_blocks
+from initconv._maths.orthogonality import orthogonality_atol as _atol
+from initconv._maths.sampling import DISTRIBUTIONS, TRUNCATED_NORMAL_STD, Distribution
 from initconv._validate import check_choice, check_int
 from initconv.testing._laws import (
     ALPHA_CHECK,

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from initconv._layer import InitLayer
-from initconv._sampling import Distribution
-from initconv._scheme import Scheme
+from initconv._layers.base import InitLayer
+from initconv._maths.sampling import Distribution
+from initconv._schemes.base import Scheme
 from initconv.testing._assertions import (
     Array,
     assert_constant,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from initconv._sampling import DISTRIBUTIONS, Distribution
+from initconv._maths.sampling import DISTRIBUTIONS, Distribution
 from initconv._validate import check_choice
 
 __all__ = [

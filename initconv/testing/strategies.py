@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 import initconv
-from initconv._bias_init import BIAS_INITS
-from initconv._pairing import layer_class, resolve_kind, scheme_of, served_kinds
-from initconv._scheme import BASE_OPTIONS, Scheme
+from initconv._layers.pairing import layer_class, resolve_kind, scheme_of, served_kinds
+from initconv._schemes.base import BASE_OPTIONS, Scheme
+from initconv._schemes.bias import BIAS_INITS
 
 __all__ = [
     "FLOAT_DTYPES",

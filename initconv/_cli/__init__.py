@@ -1,0 +1,1 @@
+"""``python -m initconv``: the demo and the convert, gains and schemes commands."""

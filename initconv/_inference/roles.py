@@ -1,0 +1,260 @@
+"""What one step of a model's graph is to the inference rule: an activation, a weight layer, a
+pass-through, a use of metadata only, or something the rule does not know.
+
+The tables name torch's own modules, functions and tensor methods; a node of a ``torch.fx`` graph
+(traced or recorded at run time) is classified by :func:`kind`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, fx, nn
+
+from initconv._activations import function_name, is_activation_module
+from initconv._maths.fans import KINDS
+
+__all__: list[str] = []
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+def _existing(owner: object, names: str) -> tuple[Any, ...]:
+    """The attributes of ``owner`` named in ``names`` that this torch version has."""
+    found = (getattr(owner, name, None) for name in _words(names))
+    return tuple(value for value in found if value is not None)
+
+
+def passthrough(x: Tensor) -> Tensor:
+    """A norm, dropout or pooling module's own forward, as one step of a traced graph."""
+    return x
+
+
+# Shape-preserving or gain-preserving steps between a layer and its activation: norms, dropout,
+# pooling, reshapes, padding, resampling and concatenation.
+PASS_MODULES: tuple[type[nn.Module], ...] = _existing(
+    nn,
+    "BatchNorm1d BatchNorm2d BatchNorm3d LazyBatchNorm1d LazyBatchNorm2d LazyBatchNorm3d "
+    "SyncBatchNorm InstanceNorm1d InstanceNorm2d InstanceNorm3d LazyInstanceNorm1d "
+    "LazyInstanceNorm2d LazyInstanceNorm3d LayerNorm GroupNorm LocalResponseNorm RMSNorm "
+    "CrossMapLRN2d Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout "
+    "MaxPool1d MaxPool2d MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d "
+    "AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool1d AdaptiveMaxPool2d AdaptiveMaxPool3d "
+    "LPPool1d LPPool2d LPPool3d FractionalMaxPool2d FractionalMaxPool3d Identity Flatten "
+    "Unflatten Upsample UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle PixelUnshuffle "
+    "ChannelShuffle ZeroPad1d ZeroPad2d ZeroPad3d ConstantPad1d ConstantPad2d ConstantPad3d "
+    "ReflectionPad1d ReflectionPad2d ReflectionPad3d ReplicationPad1d ReplicationPad2d "
+    "ReplicationPad3d CircularPad1d CircularPad2d CircularPad3d",
+)
+# The forwards that make a module a pass-through: a subclass that overrides forward() (a norm
+# that applies an activation itself) is looked into instead.
+_PASS_FORWARDS = frozenset(cls.forward for cls in PASS_MODULES)
+_POOL_MODULES: tuple[type[nn.Module], ...] = _existing(
+    nn,
+    "MaxPool1d MaxPool2d MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d "
+    "AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool1d AdaptiveMaxPool2d AdaptiveMaxPool3d",
+)
+# Layers whose output is a linear map of their input: "the next weight layer".
+WEIGHT_MODULES: tuple[type[nn.Module], ...] = (*KINDS, nn.Bilinear, nn.MultiheadAttention)
+
+# Linear reductions (sum, mean) keep the gain's meaning, as a residual add does: the activation
+# after them acts on a linear map of the layer's output. amax and amin pick values, as max pooling
+# (already skipped) does. std, var, norm, logsumexp and prod are not pass-throughs: their output
+# is a statistic of the values, not the values.
+_REDUCTIONS = "sum mean nansum nanmean amax amin"
+_POOLS = (
+    "adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d "
+    "adaptive_max_pool2d adaptive_max_pool3d max_pool1d max_pool2d max_pool3d avg_pool1d "
+    "avg_pool2d avg_pool3d"
+)
+_PASS_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    _existing(
+        F,
+        "batch_norm instance_norm layer_norm group_norm local_response_norm rms_norm normalize "
+        "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout lp_pool1d "
+        "lp_pool2d lp_pool3d interpolate upsample pad pixel_shuffle pixel_unshuffle "
+        f"channel_shuffle unfold fold {_POOLS}",
+    )
+    + _existing(
+        torch,
+        "flatten unflatten reshape permute transpose swapaxes movedim squeeze unsqueeze cat concat "
+        "concatenate stack chunk split tensor_split unbind narrow select roll flip add sub mul div "
+        f"true_divide clone channel_shuffle pixel_shuffle pixel_unshuffle {_REDUCTIONS}",
+    )
+    + _existing(operator, "add iadd sub isub mul imul truediv itruediv getitem setitem neg pos")
+    + (passthrough,)
+)
+_PASS_METHODS = frozenset(
+    _words(
+        "view view_as reshape reshape_as flatten unflatten permute transpose swapaxes movedim "
+        "contiguous squeeze squeeze_ unsqueeze unsqueeze_ chunk split tensor_split unbind narrow "
+        "select roll flip expand expand_as repeat clone to float half double bfloat16 type_as unfold "
+        "add add_ sub sub_ mul mul_ div div_ true_divide neg getitem setitem detach "
+        f"{_REDUCTIONS}"
+    )
+)
+# Uses of a tensor's metadata or shape, not of its values.
+_META_METHODS = frozenset(
+    _words(
+        "size dim numel shape dtype device ndim is_contiguous stride storage_offset element_size "
+        "is_floating_point is_complex requires_grad get_device nelement layout is_cuda is_sparse "
+        "data_ptr new_empty new_zeros new_ones new_full __len__"
+    )
+)
+_META_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    _existing(torch, "empty_like zeros_like ones_like full_like rand_like randn_like numel")
+)
+_META_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim"})
+_WEIGHT_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    _existing(
+        F,
+        "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d linear bilinear "
+        "scaled_dot_product_attention multi_head_attention_forward",
+    )
+    + _existing(torch, "matmul mm bmm baddbmm addmm einsum conv1d conv2d conv3d")
+    + (operator.matmul,)
+)
+_WEIGHT_METHODS = frozenset({"matmul", "mm", "bmm"})
+
+# Arithmetic by the kind of factor a gate branch may end as (``_gates``).
+_ARITHMETIC = {
+    "mul": (frozenset({operator.mul, operator.imul, torch.mul}), frozenset({"mul", "mul_"})),
+    "div": (
+        frozenset({operator.truediv, operator.itruediv, torch.div}),
+        frozenset({"div", "div_"}),
+    ),
+    "sub": (frozenset({operator.sub, operator.isub, torch.sub}), frozenset({"sub", "sub_"})),
+}
+# Statistics of a tensor (a norm's variance, a gate's pooled value) and the elementwise maths
+# around them: steps of a gate branch, never of the main path.
+_STATISTIC_METHODS = frozenset(
+    _words(f"{_REDUCTIONS} var std norm pow sqrt rsqrt square abs reciprocal clamp clamp_min")
+)
+_STATISTIC_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    _existing(
+        torch,
+        f"{_REDUCTIONS} var std var_mean std_mean norm pow sqrt rsqrt square abs reciprocal clamp",
+    )
+    + _existing(F, _POOLS)
+)
+# Uses that only decide control flow (``if y.abs().sum() > 0``): nothing of them flows on.
+_STEERING_METHODS = frozenset(
+    _words(
+        "gt lt ge le eq ne any all isnan isinf isfinite abs item tolist __bool__ __int__ "
+        f"__float__ __index__ {_REDUCTIONS} max min"
+    )
+)
+_STEERING_FUNCTIONS: frozenset[object] = frozenset(
+    _existing(torch, f"gt lt ge le eq ne any all isnan isinf isfinite abs {_REDUCTIONS} max min")
+    + _existing(operator, "gt lt ge le eq ne truth")
+    + (bool,)
+)
+
+Kind = Literal["meta", "activation", "weight", "pass", "module", "output", "other"]
+
+
+def is_pass_module(module: nn.Module) -> bool:
+    """A norm, dropout, pooling or reshaping module that runs torch's own forward()."""
+    return isinstance(module, PASS_MODULES) and type(module).forward in _PASS_FORWARDS
+
+
+def is_weight_module(module: nn.Module) -> bool:
+    """A layer whose output is a linear map of its input: a conv, linear, bilinear, attention."""
+    return isinstance(module, WEIGHT_MODULES)
+
+
+def is_leaf(module: nn.Module) -> bool:
+    """A module whose call is one step of the rule, not looked into."""
+    return is_weight_module(module) or is_activation_module(module) or is_pass_module(module)
+
+
+def is_meta(op: str, target: object) -> bool:
+    """Whether a call reads only the metadata of its tensor arguments."""
+    if op == "call_method":
+        return target in _META_METHODS
+    return op == "call_function" and target in _META_FUNCTIONS
+
+
+def activation_name(node: fx.Node) -> str | None:
+    """The built-in activation a method or function node calls, if it is one."""
+    if node.op == "call_method":
+        return function_name(getattr(Tensor, str(node.target), None))
+    if node.op == "call_function":
+        return function_name(node.target)
+    return None
+
+
+def kind(node: fx.Node, root: nn.Module) -> Kind:
+    """What ``node`` is to the rule; ``"module"`` is a module that is not a leaf."""
+    if node.op == "output":
+        return "output"
+    if node.op == "call_module":
+        module = root.get_submodule(str(node.target))
+        if is_activation_module(module):
+            return "activation"
+        if is_weight_module(module):
+            return "weight"
+        return "pass" if is_pass_module(module) else "module"
+    if node.op not in ("call_method", "call_function"):
+        return "other"
+    target = node.target
+    if is_meta(node.op, target) or (
+        target is getattr and len(node.args) > 1 and node.args[1] in _META_ATTRIBUTES
+    ):
+        return "meta"
+    if activation_name(node) is not None:
+        return "activation"
+    method = node.op == "call_method"
+    if target in (_WEIGHT_METHODS if method else _WEIGHT_FUNCTIONS):
+        return "weight"
+    if target in (_PASS_METHODS if method else _PASS_FUNCTIONS):
+        return "pass"
+    return "other"
+
+
+def is_arithmetic(node: fx.Node, name: str) -> bool:
+    """Whether ``node`` is the arithmetic ``name`` (``"mul"``, ``"div"``, ``"sub"``)."""
+    functions, methods = _ARITHMETIC[name]
+    if node.op == "call_function":
+        return node.target in functions
+    return node.op == "call_method" and node.target in methods
+
+
+def is_statistic(node: fx.Node, root: nn.Module) -> bool:
+    """A reduction, pooling or elementwise maths of the kind a norm or gate computes."""
+    if node.op == "call_method":
+        return node.target in _STATISTIC_METHODS
+    if node.op == "call_function":
+        return node.target in _STATISTIC_FUNCTIONS
+    if node.op == "call_module":
+        module = root.get_submodule(str(node.target))
+        return isinstance(module, _POOL_MODULES) and is_pass_module(module)
+    return False
+
+
+_TEMPLATE_METHODS = frozenset({"expand_as", "view_as", "reshape_as", "type_as"})
+
+
+def is_template_use(user: fx.Node, node: fx.Node) -> bool:
+    """Whether ``user`` reads only the shape or dtype of ``node``: ``g.expand_as(node)``."""
+    return (
+        user.op == "call_method" and user.target in _TEMPLATE_METHODS and user.args[:1] != (node,)
+    )
+
+
+def steers_only(node: fx.Node, budget: int = 16) -> bool:
+    """Whether ``node`` and everything computed from it only decide control flow: comparisons,
+    reductions, ``bool()`` and ``.item()``, with no value flowing on."""
+    if budget <= 0:
+        return False
+    if node.op == "call_method":
+        steering = node.target in _STEERING_METHODS
+    else:
+        steering = node.op == "call_function" and node.target in _STEERING_FUNCTIONS
+    return steering and all(steers_only(user, budget - 1) for user in node.users)

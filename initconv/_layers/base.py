@@ -1,0 +1,366 @@
+"""InitLayer: what makes a scheme a torch layer whose ``reset_parameters()`` applies it.
+
+The layer kinds (:mod:`initconv._layers.kinds`) derive from :class:`InitLayer` and their torch class; they
+supply the signature, the layout and the arguments that rebuild the layer. Everything else about the
+contract with ``nn.Module`` is here: the options taken before the torch layer exists, the
+all-or-nothing reset, seeded generators, DTensor shards, the replay of an LSUV calibration, the
+repr and the calibration's place in the ``state_dict``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+from initconv._activations import ActivationSpec, resolve
+from initconv._layers.calibration import METADATA_KEY, Calibration
+from initconv._layers.pairing import layer_class, note_class
+from initconv._layers.sharding import shard_like
+from initconv._maths.generators import seeded_generator
+from initconv._schemes.base import BASE_OPTIONS, Scheme, check_bias_init, check_bias_std, schemes
+from initconv._schemes.functional import check_gain
+from initconv._validate import check_fits, check_seed, describe, suggestion
+
+__all__ = ["InitLayer"]
+
+BiasInitArg = str | float | None
+Hook = Callable[[Tensor, "torch.Generator | None"], None]
+
+
+def store(module: nn.Module, name: str, value: Tensor) -> None:
+    """Give ``module.<name>`` the value ``value``, under ``no_grad``.
+
+    A parametrized tensor is computed from ``parametrizations.<name>.original``, so a copy into it
+    would be lost; it is assigned instead, which runs the parametrization's ``right_inverse``.
+    """
+    with torch.no_grad():
+        if parametrize.is_parametrized(module, name):
+            setattr(module, name, value)
+        else:
+            getattr(module, name).copy_(value)
+
+
+def store_all(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
+    """:func:`store` every ``(name, value)``, or none of them.
+
+    A store through a parametrization runs its ``right_inverse``, which can fail (a
+    parametrization without one), so those go first, with their originals saved and put back if
+    any fails; a copy into a plain tensor of the same shape and dtype cannot fail, so those go last.
+    """
+    parametrized = [(n, v) for n, v in values if parametrize.is_parametrized(module, n)]
+    saved: list[tuple[Tensor, Tensor]] = []
+    try:
+        for name, value in parametrized:
+            originals = cast(nn.ModuleDict, module.parametrizations)[name]
+            saved += [(t, t.detach().clone()) for t in originals.parameters(recurse=False)]
+            store(module, name, value)
+    except BaseException:
+        with torch.no_grad():
+            for tensor, before in reversed(saved):
+                if tensor.shape == before.shape:
+                    tensor.copy_(before)
+                else:
+                    tensor.set_(before.untyped_storage(), 0, before.shape, before.stride())
+        raise
+    for name, value in values:
+        if not parametrize.is_parametrized(module, name):
+            store(module, name, value)
+
+
+def _check_bias(value: object, dtype: torch.dtype) -> str | float:
+    checked = check_bias_init(value)
+    if not isinstance(checked, str):
+        check_fits("bias_init", checked, dtype)
+    return checked
+
+
+class InitLayer(Scheme):
+    """A torch layer that initialises itself with its scheme; the base of every layer kind.
+
+    Subclasses are the kinds (``InitConv2d``, ``InitLinear``, ...), which add their torch class and
+    call :meth:`_take_options` before building it, and the (scheme, kind) pairs.
+
+    Attributes:
+        activation: the declared activation's canonical name.
+        gain: the gain in use.
+        bias_init: how the bias is drawn.
+        bias_std: the bias's standard deviation for ``bias_init="normal"``, else ``None``.
+        seed: the private generator's seed, or ``None`` for the global generator.
+        calibration: the LSUV calibration that resets replay, or ``None``.
+    """
+
+    # The torch layer class of the kind; set by each kind.
+    torch_kind: ClassVar[type[nn.Module]]
+
+    if TYPE_CHECKING:
+        calibration: Calibration | None
+        _constructed: bool
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        note_class(cls)
+
+    def _take_options(
+        self,
+        activation: ActivationSpec | None,
+        gain: float | None,
+        bias_init: BiasInitArg,
+        seed: int | None,
+        options: Mapping[str, Any],
+        dtype: torch.dtype | None,
+    ) -> None:
+        """Check and store every option, before the torch layer's ``__init__`` draws the weights."""
+        cls = type(self)
+        if cls.init_weight is Scheme.init_weight:
+            raise TypeError(
+                f"{cls.__name__} has no scheme of its own; construct one of "
+                f"{tuple(schemes())} (initconv.layer_class(name, kind) gives the class), or "
+                "subclass it with init_weight() and expected_variance()"
+            )
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating point torch.dtype, got {dtype!r}")
+        # bias_std travels with the scheme's options, so that the kinds' signatures stay as they are.
+        options = dict(options)
+        bias_std = options.pop("bias_std", None)
+        dtype = dtype or torch.get_default_dtype()
+        bias_init = _check_bias(cls.default_bias_init if bias_init is None else bias_init, dtype)
+        if bias_std is None and bias_init == "normal":
+            # The scheme's default std goes with its default draw, not with a bias_init given.
+            bias_std = cls.default_bias_std
+        # Plain values go straight into __dict__: nn.Module.__setattr__ would check each for a
+        # Parameter, Module or buffer, which cost a sixth of building a small conv.
+        self.__dict__.update(
+            gain=None if gain is None else check_fits("gain", check_gain(gain), dtype),
+            bias_init=bias_init,
+            bias_std=check_bias_std(bias_init, bias_std),
+            seed=None if seed is None else check_seed(seed, optional=True),
+            calibration=None,
+            _constructed=False,
+        )
+        unknown = [name for name in options if name not in cls.options()]
+        if unknown:
+            valid = tuple(sorted(cls.options()))
+            raise TypeError(
+                f"{cls.__name__} got an unexpected option {unknown[0]!r}; its options are "
+                f"{valid + tuple(sorted(BASE_OPTIONS))}{suggestion(unknown[0], valid)}"
+            )
+        self.configure(**options)
+        resolved = resolve(self.default_activation_spec() if activation is None else activation)
+        self.__dict__["activation"] = resolved.name
+        if self.gain is None:
+            where = f"the gain of activation {resolved.name}"
+            self.__dict__["gain"] = check_fits(where, self.activation_gain(resolved), dtype)
+
+    def default_activation_spec(self) -> ActivationSpec:
+        """The activation assumed when none is declared: the scheme's :attr:`default_activation`."""
+        return type(self).default_activation
+
+    # The contract with nn.Module.
+
+    def reset_parameters(self) -> None:
+        """Re-initialise weight and bias by the scheme.
+
+        Once the layer is built, both are drawn into new tensors and stored only when every hook
+        has succeeded, both or neither (a bias parametrization that refuses the value leaves the
+        weight as it was too), so a failure leaves the parameters exactly as they were. The
+        attributes ``gain``, ``bias_init`` and ``seed`` and the scheme's options are checked again
+        first, against the weight's dtype: they may have been set since construction. During
+        construction the parameters hold uninitialised memory, with nothing to protect, and the
+        hooks write in place. A layer calibrated by :func:`initconv.lsuv_` replays its calibration
+        instead: the calibration's base scheme drawn from its seed, times its scale.
+        """
+        weight, bias = self.weight, cast("Tensor | None", self.bias)
+        if weight.numel() == 0:
+            warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
+            return
+        if self._constructed:
+            self._check_attributes(weight.dtype)
+        with torch.no_grad():
+            if not self._constructed:
+                generator = self._generator(weight.device, self.seed)
+                self.init_weight(weight, generator)
+                if bias is not None:
+                    self.init_bias(bias, generator)
+                return
+            hook, seed = self._weight_hook()
+            generator = self._generator(weight.device, seed)
+            values = [("weight", self._draw(weight, hook, generator))]
+            if bias is not None:
+                values.append(("bias", self._draw(bias, self.init_bias, generator)))
+            store_all(self, values)
+
+    def _check_attributes(self, dtype: torch.dtype) -> None:
+        # Plain attributes, so anything can have been assigned since construction; they are kept
+        # as the plain float and int the checks return (not a numpy scalar, not an int past int64).
+        self.__dict__.update(
+            gain=check_fits("gain", check_gain(self.gain), dtype),
+            bias_init=_check_bias(self.bias_init, dtype),
+            seed=None if self.seed is None else check_seed(self.seed, optional=True),
+        )
+
+    def _weight_hook(self) -> tuple[Hook, int | None]:
+        """The weight hook and its seed: :meth:`init_weight`, or the replay of a calibration."""
+        calibration = self.calibration
+        if calibration is None:
+            return self.init_weight, self.seed
+        draw: Scheme = self
+        if calibration.base is not None and calibration.base != self.scheme:
+            draw = self.template(calibration.base)
+        scale = calibration.scale
+
+        def replay(weight: Tensor, generator: torch.Generator | None) -> None:
+            draw.init_weight(weight, generator)
+            weight.mul_(scale)
+
+        return replay, calibration.seed
+
+    @staticmethod
+    def _generator(device: torch.device, seed: int | None) -> torch.Generator | None:
+        # The whole 64-bit seed, on every device: seeded_generator() says how.
+        if seed is None or device.type == "meta":
+            return None
+        return seeded_generator(seed, device)
+
+    @staticmethod
+    def _draw(like: Tensor, hook: Hook, generator: torch.Generator | None) -> Tensor:
+        # A DTensor (FSDP2, tensor parallel) gets the full draw, then keeps this rank's shard, so
+        # the sharded layer equals the unsharded one and no two shards repeat.
+        values = torch.empty(like.shape, dtype=like.dtype, device=like.device)
+        hook(values, generator)
+        return shard_like(values, like)
+
+    # Rebuilding: the kind knows its torch arguments.
+
+    def torch_arguments(self) -> dict[str, Any]:
+        """The torch layer's constructor arguments that rebuild this layer's shape."""
+        raise NotImplementedError  # every kind overrides it
+
+    def template(self, scheme: str | type[Scheme], **overrides: Any) -> InitLayer:
+        """A weightless (meta) layer of ``scheme`` with this layer's kind, shape, dtype and gain.
+
+        ``overrides`` replace torch arguments (``out_channels=...``) or add scheme options.
+        """
+        arguments = {**self.torch_arguments(), **overrides}
+        cls = layer_class(scheme, self.torch_kind)
+        layer: InitLayer = cls(**arguments, device="meta", dtype=self.weight.dtype, gain=self.gain)
+        return layer
+
+    @classmethod
+    def serves(cls, *args: Any, **kwargs: Any) -> bool:
+        """Whether ``cls(*args, **kwargs)`` can be built: ``False`` where the scheme's constructor
+        raises ``ValueError`` for a configuration it cannot serve (a delta-orthogonal layer with
+        fewer outputs than inputs, say).
+
+        The default builds the layer on the meta device, which allocates and draws nothing; a scheme
+        with a simple rule may override it. :mod:`initconv.testing` draws only configurations that
+        the scheme serves.
+
+        Examples:
+            >>> initconv.DeltaOrthogonalConv2d.serves(8, 4, 3)
+            False
+        """
+        try:
+            cls(*args, **{**kwargs, "device": "meta"})
+        except ValueError:
+            return False
+        return True
+
+    # LSUV's calibration, as the layer shows it.
+
+    @property
+    def calibrated_scale(self) -> float | None:
+        """The calibration's scale, or ``None``; set it to ``None`` to return to the scheme."""
+        calibration = self.calibration
+        return None if calibration is None else calibration.scale
+
+    @calibrated_scale.setter
+    def calibrated_scale(self, value: None) -> None:
+        if value is not None:
+            raise ValueError(
+                f"calibrated_scale can only be set to None (to return to the layer's own "
+                f"scheme), got {value!r}; initconv.lsuv_ sets calibrations"
+            )
+        self.__dict__["calibration"] = None
+
+    @property
+    def calibrated_base(self) -> str | None:
+        """The scheme the calibration draws, or ``None``."""
+        calibration = self.calibration
+        return None if calibration is None else calibration.base
+
+    def calibrate(self, calibration: Calibration | None) -> None:
+        """Set (or with ``None`` clear) the calibration that every reset replays."""
+        if calibration is not None and not isinstance(calibration, Calibration):
+            raise TypeError(
+                f"calibration must be a Calibration or None, got {describe(calibration)}"
+            )
+        self.__dict__["calibration"] = calibration
+
+    def extra_repr(self) -> str:
+        parts = [
+            super().extra_repr(),
+            f"scheme={self.scheme or type(self).__name__}",
+            f"activation={self.activation}",
+            f"gain={self.gain:.4g}",
+        ]
+        defaults: dict[str, object] = {
+            **self.options(),
+            "bias_init": type(self).default_bias_init,
+            # A bias_std goes with a normal bias only: shown where it is not the scheme's default.
+            "bias_std": type(self).default_bias_std if self.bias_init == "normal" else None,
+            "seed": None,
+        }
+        for name, default in defaults.items():
+            value = getattr(self, name, default)
+            if value != default:
+                parts.append(f"{name}={value!r}")
+        if self.calibration is not None:
+            parts.append(f"calibrated_scale={self.calibration.scale:.6g}")
+            parts.append(f"calibrated_base={self.calibration.base!r}")
+        return ", ".join(parts)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Pickles from before calibrations were one attribute, as torch's convs do for
+        # padding_mode.
+        scale = state.pop("calibrated_scale", None)
+        base = state.pop("calibrated_base", None)
+        if "calibration" not in state:
+            seed = state.get("seed")
+            state["calibration"] = (
+                None if scale is None or seed is None else Calibration(scale, base, seed)
+            )
+        super().__setstate__(state)  # type: ignore[no-untyped-call]
+
+    def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        metadata = getattr(destination, "_metadata", None)
+        if self.calibration is not None and metadata is not None:
+            metadata.setdefault(prefix[:-1], {})[METADATA_KEY] = self.calibration.to_metadata()
+
+    def _load_from_state_dict(
+        self,
+        state_dict: Any,
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+        value = local_metadata.get(METADATA_KEY)
+        if value is not None:
+            try:
+                calibration = Calibration.from_metadata(value, schemes())
+            except (TypeError, ValueError) as error:
+                error_msgs.append(f"layer {prefix[:-1] or '(model)'!r}: {error}")
+            else:
+                self.__dict__["calibration"] = calibration
+                self.__dict__["seed"] = calibration.seed

@@ -1,0 +1,3 @@
+"""Maths leaves: Gaussian quadrature, zero-mean samplers, generators from seeds,
+orthogonality, fans of a layer and the derived gain of any callable.
+"""

@@ -1,0 +1,209 @@
+r"""The derived gain of any activation: probe it, then integrate.
+
+:math:`g = 1 / \sqrt{\mathbb{E}[\phi(z)^2]}` means something only for an elementwise, deterministic
+:math:`\phi`. Before the quadrature, :func:`probe` evaluates the activation on a fixed probe of
+:data:`PROBE_SIZE` values in [-8, 8] and refuses, naming the activation, one that
+
+- is not deterministic: two evaluations of the same input differ (``nn.Dropout()`` in training mode);
+- is not elementwise: the same values in another order and shape, or a part of them, do not give the
+  same outputs in that order (``nn.Softmax(dim=1)``, a normalisation by the tensor's maximum).
+
+The probe also finds the precision the activation computes in (an output that float32 represents
+exactly, as ``F.silu(x.float()).type_as(x)`` gives, is float32 noise below float32's eps), which the
+quadrature takes as its noise floor. The gains of arbitrary callables are cached with their outputs
+on the probe, so changing a module's attribute (``k`` in ``k * tanh``) derives the gain again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import math
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from initconv._maths.quadrature import FLOAT64_PRECISION, QuadratureError, gaussian_expectation
+
+__all__: list[str] = []
+
+PROBE_SIZE = 420
+_PROBE_SHAPE = (4, 5, 21)
+_SHUFFLED_SHAPE = (20, 21)
+# Narrow dtypes an output may be exactly representable in, coarsest first.
+_NARROW = (torch.bfloat16, torch.float16, torch.float32)
+# Outputs of one elementwise function may differ by a few ulps between a vectorised loop body and
+# its scalar tail, so the same value at another position is compared to this many eps.
+_POSITION_ULPS = 16.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Probed:
+    """An activation's outputs on the probe and the relative precision they are computed to."""
+
+    outputs: Tensor
+    precision: float
+
+
+@functools.cache
+def _probe_points() -> tuple[Tensor, Tensor, Tensor]:
+    # Fixed, so a cached gain's fingerprint means the same thing in every process.
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    grid = torch.linspace(-8.0, 8.0, PROBE_SIZE, dtype=torch.float64, device="cpu")
+    values = grid[torch.randperm(PROBE_SIZE, generator=generator, device="cpu")]
+    shuffle = torch.randperm(PROBE_SIZE, generator=generator, device="cpu")
+    # A part without the largest inputs: a normalisation by the whole tensor changes on it.
+    part = torch.nonzero(values.abs() < 4.0).flatten()
+    return values, shuffle, part
+
+
+def probe_evaluations() -> int:
+    """How many points :func:`probe` evaluates an activation at."""
+    return 3 * PROBE_SIZE + _probe_points()[2].numel()
+
+
+def evaluate(label: str, phi: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """``phi(x)`` as float64, after checking that it is a real tensor shaped like ``x``."""
+    try:
+        out = phi(x.clone())
+    except Exception as error:
+        raise TypeError(
+            f"activation {label} could not be evaluated on a float64 tensor of shape "
+            f"{tuple(x.shape)} ({type(error).__name__}: {error}); an elementwise activation "
+            "takes any shape: pass gain= explicitly or use register_activation(name, fn, gain=...)"
+        ) from error
+    if not isinstance(out, Tensor):
+        raise TypeError(f"activation {label} must return a Tensor, got {type(out).__name__}")
+    if out.is_complex():
+        raise TypeError(f"activation {label} must return a real tensor, got {out.dtype}")
+    if out.shape != x.shape:
+        raise ValueError(
+            f"activation {label} must be elementwise, but it changed the input's shape "
+            f"{tuple(x.shape)} to {tuple(out.shape)}"
+        )
+    return out.detach().to(device="cpu", dtype=torch.float64)
+
+
+def same(a: Tensor, b: Tensor) -> bool:
+    """Equal bit for bit, NaN equal to NaN."""
+    return a.shape == b.shape and bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+
+def _close(a: Tensor, b: Tensor, precision: float, scale: float) -> bool:
+    rtol = max(1e-9, _POSITION_ULPS * precision)
+    near = (a - b).abs() <= rtol * (torch.maximum(a.abs(), b.abs()) + scale)
+    near &= torch.isfinite(a) & torch.isfinite(b)
+    return bool(((a == b) | (a.isnan() & b.isnan()) | near).all())
+
+
+def _precision(outputs: Tensor) -> float:
+    finite = outputs[torch.isfinite(outputs)]
+    for dtype in _NARROW:
+        if torch.equal(finite.to(dtype).to(torch.float64), finite):
+            return torch.finfo(dtype).eps
+    return FLOAT64_PRECISION
+
+
+def probe(label: str, phi: Callable[[Tensor], Tensor]) -> Probed:
+    """Evaluate ``phi`` on the probe; refuse it unless deterministic and elementwise."""
+    values, shuffle, part = _probe_points()
+    x = values.reshape(_PROBE_SHAPE)
+    outputs = evaluate(label, phi, x).reshape(-1)
+    if not same(evaluate(label, phi, x).reshape(-1), outputs):
+        raise ValueError(
+            f"activation {label} is not deterministic: two evaluations of the same input gave "
+            "different outputs (a random activation, or a module in training mode such as "
+            "nn.Dropout), so it has no gain; pass gain= explicitly, or call .eval() on it"
+        )
+    precision = _precision(outputs)
+    finite = outputs[torch.isfinite(outputs)]
+    scale = float(finite.abs().max()) if finite.numel() else 0.0
+    for inputs, picked, how in (
+        (values[shuffle].reshape(_SHUFFLED_SHAPE), shuffle, "in another order and shape"),
+        (values[part], part, "a part of them, on their own,"),
+    ):
+        try:
+            got = evaluate(label, phi, inputs).reshape(-1)
+        except TypeError as error:
+            raise ValueError(f"activation {label} is not elementwise: {error}") from error
+        if not _close(got, outputs[picked], precision, scale):
+            raise ValueError(
+                f"activation {label} is not elementwise: its output for an input depends on the "
+                f"other inputs or their layout (the same values {how} {tuple(inputs.shape)} gave "
+                "other outputs), as nn.Softmax or a normalisation does, so 1 / sqrt(E[phi(z)^2]) "
+                "is not its gain; pass gain= explicitly"
+            )
+    return Probed(outputs, precision)
+
+
+@contextlib.contextmanager
+def _untouched(phi: object) -> Iterator[None]:
+    """Evaluate without autograd, and put back the buffers of a module (batch-norm statistics)."""
+    buffers = [(b, b.detach().clone()) for b in phi.buffers()] if isinstance(phi, nn.Module) else []
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        with torch.no_grad():
+            for buffer, value in buffers:
+                buffer.copy_(value)
+
+
+def _integrate(label: str, phi: Callable[[Tensor], Tensor], precision: float) -> float:
+    def second_moment(z: Tensor) -> Tensor:
+        out = evaluate(label, phi, z)
+        finite = torch.isfinite(out)
+        if not bool(finite.all()):
+            bad = float(z[~finite][0])
+            raise ValueError(f"activation {label} returned NaN or inf at z = {bad:.6g}")
+        return out**2
+
+    try:
+        moment = gaussian_expectation(second_moment, precision=precision)
+    except QuadratureError as error:
+        raise ValueError(
+            f"activation {label} has no gain: E[phi(z)^2] cannot be computed ({error}); pass "
+            "gain= explicitly"
+        ) from None
+    if not moment > 0.0:
+        raise ValueError(
+            f"activation {label} is zero for almost every input (E[phi(z)^2] = {moment}), "
+            "so no gain can give its output unit variance; pass gain= explicitly"
+        )
+    return 1.0 / math.sqrt(moment)
+
+
+def derived_gain(label: str, phi: Callable[[Tensor], Tensor]) -> float:
+    """``1 / sqrt(E[phi(z)^2])``, z ~ N(0, 1), for a deterministic elementwise ``phi``.
+
+    ``label`` names ``phi`` in errors. At most ``probe_evaluations() + MAX_EVALUATIONS`` points.
+    """
+    with _untouched(phi):
+        probed = probe(label, phi)
+        return _integrate(label, phi, probed.precision)
+
+
+# Derived gains of arbitrary callables, with the probe outputs they were derived for, kept only as
+# long as the callable lives.
+_CACHE: weakref.WeakKeyDictionary[Any, tuple[Tensor, float]] = weakref.WeakKeyDictionary()
+
+
+def callable_gain(label: str, fn: Callable[[Tensor], Tensor]) -> float:
+    """:func:`derived_gain`, cached for ``fn`` while its outputs on the probe stay the same."""
+    with _untouched(fn):
+        probed = probe(label, fn)
+        try:
+            outputs, value = _CACHE[fn]
+        except (KeyError, TypeError):  # not cached, or not weak-referenceable
+            pass
+        else:
+            if same(outputs, probed.outputs):
+                return value
+        value = _integrate(label, fn, probed.precision)
+    with contextlib.suppress(TypeError):
+        _CACHE[fn] = (probed.outputs, value)
+    return value

@@ -1,0 +1,369 @@
+"""Adopt initconv in a built model: convert() puts the schemes in, to_torch() takes them out again.
+
+Activation inference follows one rule: a layer's activation is the one that acts on its output
+before the next weight layer, skipping norms, dropout, pooling, reshapes and residual adds; a path
+that reaches a weight layer or the model's output without one is "linear".
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, cast
+
+from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+
+from initconv._activations import ActivationSpec, resolve
+from initconv._inference.infer import check_inputs, infer_activations
+from initconv._layers.base import InitLayer
+from initconv._layers.pairing import layer_class, resolve_kind, scheme_of, served_kinds
+from initconv._maths.fans import KINDS
+from initconv._model.conversion import ConversionReport, ConversionRow, Source
+from initconv._model.seeding import layer_seeds
+from initconv._model.surgery import Plan, Undo, base_class, rebuild, swap, torch_kind, wrapped
+from initconv._schemes.base import Scheme, resolve_scheme
+from initconv._validate import check_bool, describe
+
+__all__ = ["ConversionReport", "ConversionRow", "convert", "to_torch"]
+
+ActivationArg = ActivationSpec | Mapping[str, ActivationSpec]
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+_INFER = "infer"
+
+
+def check_model(model: object, function: str) -> nn.Module:
+    """A model that contains layers to replace, not a single layer."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {describe(model)}")
+    if isinstance(model, KINDS):
+        raise TypeError(
+            f"model must contain the layers to replace, not be one: {function}() replaces "
+            f"layers inside a model in place, got a {type(model).__name__}; wrap it, as in "
+            f"{function}(nn.Sequential(layer))"
+        )
+    return model
+
+
+def _check_activation(value: object, parameter: str) -> ActivationSpec:
+    if isinstance(value, str) and value == _INFER:
+        return value
+    try:
+        resolve(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{parameter}: {error}") from error
+    return value  # type: ignore[return-value]
+
+
+def _kinds(scheme: type[Scheme], layers: object) -> tuple[type[nn.Module], ...]:
+    """The torch layer classes to convert: those the scheme serves, or the ones ``layers`` names."""
+    served = served_kinds(scheme)
+    if layers is None:
+        return served
+    if isinstance(layers, (str, type)):
+        layers = (layers,)
+    if not isinstance(layers, (list, tuple, set, frozenset)):
+        raise TypeError(
+            f"layers must be a layer class, a name or a list of them, got {describe(layers)}"
+        )
+    try:
+        chosen = tuple(resolve_kind(kind) for kind in layers)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"layers: {error}") from error
+    for kind in chosen:
+        layer_class(scheme, kind)  # a TypeError naming the kinds the scheme serves
+    return chosen
+
+
+def overrides_forward(cls: type[nn.Module], kind: type[nn.Module]) -> bool:
+    """Whether ``cls``, a subclass of the torch layer ``kind``, computes its own forward."""
+    return any(
+        getattr(cls, method, None) is not getattr(kind, method, None)
+        for method in ("forward", "_conv_forward")
+    )
+
+
+def _targets(
+    model: nn.Module, kinds: tuple[type[nn.Module], ...], reconvert: bool
+) -> tuple[list[str], dict[str, str], list[str]]:
+    """The layers to replace, the layers left alone with the reason, and those of them whose
+    class overrides forward()."""
+    replace: list[str] = []
+    skipped: dict[str, str] = {}
+    overridden: list[str] = []
+    for name, module in model.named_modules():
+        kind = torch_kind(module)
+        if kind is None or kind not in kinds:
+            continue
+        base = base_class(module)
+        what = kind.__name__
+        if isinstance(module, LazyModuleMixin) and cast(Any, module).has_uninitialized_params():
+            skipped[name] = f"a lazy {what} not materialised yet; run a forward pass first"
+        elif base is kind or (reconvert and issubclass(base, InitLayer)):
+            replace.append(name)
+        elif issubclass(base, InitLayer):
+            skipped[name] = "already an initconv layer; reconvert=True replaces it"
+        elif overrides_forward(base, kind):
+            skipped[name] = f"a subclass of nn.{what} ({base.__name__}) that overrides forward()"
+            overridden.append(name)
+        else:
+            skipped[name] = f"a subclass of nn.{what} ({base.__name__}) with its own behaviour"
+    return replace, skipped, overridden
+
+
+def _choose_activations(
+    model: nn.Module,
+    replace: list[str],
+    activation: ActivationArg,
+    fallback: ActivationSpec,
+    inputs: tuple[Any, ...] | None,
+) -> dict[str, tuple[ActivationSpec, Source, str]]:
+    """Each layer's activation, how it was chosen, and the detail the report shows."""
+    chosen: dict[str, tuple[ActivationSpec, Source, str]] = {}
+    if isinstance(activation, Mapping):
+        patterns = dict(activation)
+        for pattern, value in patterns.items():
+            if not isinstance(pattern, str):
+                raise TypeError(f"activation patterns must be str, got {pattern!r}")
+            _check_activation(value, f"activation[{pattern!r}]")
+            if not any(fnmatch.fnmatchcase(name, pattern) for name in replace):
+                raise ValueError(
+                    f"activation pattern {pattern!r} matches no layer to convert; the layers "
+                    f"are {tuple(replace)}"
+                )
+        for name in replace:
+            match = next((p for p in patterns if fnmatch.fnmatchcase(name, p)), None)
+            value = _INFER if match is None else patterns[match]
+            if not (isinstance(value, str) and value == _INFER):
+                chosen[name] = (value, "pattern", repr(match))
+    else:
+        _check_activation(activation, "activation")
+        if not (isinstance(activation, str) and activation == _INFER):
+            chosen = {name: (activation, "given", "") for name in replace}
+    unresolved = [name for name in replace if name not in chosen]
+    for name, (outcome, source) in infer_activations(model, unresolved, inputs).items():
+        spec = fallback if outcome.spec is None else outcome.spec
+        chosen[name] = (spec, cast(Source, source), outcome.detail)
+    return chosen
+
+
+def _plans(
+    model: nn.Module,
+    scheme: type[Scheme],
+    replace: list[str],
+    chosen: Mapping[str, tuple[ActivationSpec, Source, str]],
+    reinit: bool,
+    options: Mapping[str, Any],
+) -> list[Plan]:
+    plans: list[Plan] = []
+    options = dict(options)
+    seed = options.pop("seed", None)
+    # One model seed, one stream per layer: the seed seed_modules gives the same name.
+    seeds = layer_seeds(seed, replace) if seed is not None else {}
+    for name in replace:
+        old = model.get_submodule(name)
+        kind = cast(type[nn.Module], torch_kind(old))
+        own = {"activation": chosen[name][0], **options}
+        if seed is not None:
+            own["seed"] = seeds[name]
+        try:
+            cls = layer_class(scheme, kind)
+            new, writes = rebuild(old, cls, reinit, own)
+        except (ValueError, TypeError, RuntimeError) as error:
+            raise wrapped(name, old, error) from error
+        plans.append(Plan(name, old, new, writes))
+    return plans
+
+
+def _rows(
+    model: nn.Module,
+    plans: list[Plan],
+    chosen: Mapping[str, tuple[ActivationSpec, Source, str]],
+    skipped: Mapping[str, str],
+) -> list[ConversionRow]:
+    rows = []
+    built = {plan.name: plan for plan in plans}
+    for name, module in model.named_modules():
+        if name in built:
+            layer = cast(InitLayer, built[name].new)
+            _, source, detail = chosen[name]
+            old_type = base_class(built[name].old).__name__
+            scheme = layer.scheme or type(layer).__name__
+            rows.append(
+                ConversionRow(name, old_type, scheme, layer.activation, layer.gain, source, detail)
+            )
+        elif name in skipped:
+            old_type = base_class(module).__name__
+            rows.append(ConversionRow(name, old_type, None, None, None, "skipped", skipped[name]))
+    return rows
+
+
+def convert_layers(
+    model: nn.Module,
+    scheme: object,
+    activation: ActivationArg,
+    reinit: bool,
+    layers: object,
+    default_activation: ActivationSpec | None,
+    reconvert: bool,
+    options: Mapping[str, Any],
+    inputs: tuple[Any, ...] | None = None,
+) -> tuple[ConversionReport, Undo]:
+    """:func:`convert` without its argument checks and warning; also returns how to undo it."""
+    cls = scheme_of(resolve_scheme(scheme))
+    kinds = _kinds(cls, layers)
+    fallback = cls.default_activation if default_activation is None else default_activation
+    _check_activation(fallback, "default_activation")
+    replace, skipped, overridden = _targets(model, kinds, reconvert)
+    chosen = _choose_activations(model, replace, activation, fallback, inputs)
+    plans = _plans(model, cls, replace, chosen, reinit, options)
+    undo = swap(model, plans)
+    return ConversionReport(_rows(model, plans, chosen, skipped), reinit, overridden), undo
+
+
+def convert(
+    model: nn.Module,
+    scheme: str | type[Scheme] = "kaiming_normal",
+    activation: ActivationArg = _INFER,
+    reinit: bool = True,
+    *,
+    layers: type[nn.Module] | str | Iterable[type[nn.Module] | str] | None = None,
+    default_activation: ActivationSpec | None = None,
+    reconvert: bool = False,
+    example_inputs: Any = None,
+    **scheme_options: Any,
+) -> ConversionReport:
+    r"""Replace every torch layer of the kinds ``scheme`` serves in ``model``, in place, by its
+    layer of ``scheme``: ``nn.Conv1d/2d/3d``, ``nn.ConvTranspose1d/2d/3d`` and ``nn.Linear``.
+
+    Each replacement keeps the layer's hyperparameters and its Parameter objects (so device, dtype,
+    ``requires_grad``, optimisers and tied weights are untouched), its hooks (existing handles keep
+    working), its ``torch.nn.utils.parametrize`` parametrizations and its own attributes. With
+    ``reinit=True`` the weights are then drawn once from the scheme (a parametrized tensor gets the
+    draw through its parametrization's ``right_inverse``, as assigning to it does), e.g. for
+    Kaiming (He et al., 2015, "Delving deep into rectifiers"):
+
+    .. math::
+        W \sim \mathcal{N}\!\left(0, \frac{g(\phi)^2}{\text{fan\_in}}\right),
+
+    with :math:`g(\phi)` the gain of the activation :math:`\phi` that acts on the layer's output
+    and the fans of :func:`initconv.fans`. With ``reinit=False`` the values are kept bit for bit
+    and nothing is drawn at all: the scheme is only attached for later ``reset_parameters()``
+    calls (the path for pretrained checkpoints).
+
+    Only layers whose type is exactly the torch class are replaced. Subclasses (timm's
+    ``StdConv2d``, quantization-aware convs) have behaviour of their own and are left alone, and so
+    are layers that are already initconv layers, unless ``reconvert=True``. The report lists them
+    too, and a warning counts those whose class overrides ``forward()``. A layer that cannot be
+    replaced (a deprecated ``weight_norm`` hook, with ``reinit=True`` a parametrization without
+    ``right_inverse``, an option its scheme rejects) raises an error that names it, and the model
+    is then left exactly as it was: every replacement is built, and every parametrized store
+    rehearsed on a copy, before any is swapped in, and a store that still fails puts every layer
+    and value back.
+
+    ``activation="infer"`` takes the activation that acts on each layer's output before the next
+    weight layer, skipping norms, dropout, pooling, reshapes, reductions, concatenation and
+    residual adds; a path into a weight layer or the model's output is "linear", and a branch that
+    only computes a multiplicative gate of the same tensor (squeeze-excite) is not a consumer. It
+    reads what a forward pass on ``example_inputs`` executes, on a copy of the model; without an
+    input (and for layers that pass never calls), the graph ``torch.fx`` traces from a structural
+    copy. Functional calls (``F.relu``, ``x.relu()``) count as well as modules, and modules that
+    compute their own forward (a norm that applies an activation) are looked into. Where neither
+    decides, it takes the next activation or weight layer of the layer's ``nn.Sequential``; where
+    that fails too, ``default_activation``, and the report says why
+    (:attr:`ConversionReport.fallbacks`; a warning is issued too). The model itself is never run:
+    its attributes, buffers and the random state are as they were.
+
+    Args:
+        model: the model; it must contain the layers, not be one.
+        scheme: a scheme name (:func:`initconv.schemes`) or a :class:`~initconv.Scheme` subclass.
+        activation: ``"infer"``; one activation for every layer; or a dict from module-name
+            pattern (``fnmatch``, e.g. ``"layer1.*"``) to an activation or ``"infer"``, the first
+            matching pattern winning and layers that match none being inferred.
+        reinit: draw new weights from the scheme (``True``) or keep the values (``False``).
+        layers: the torch layer classes (or names, ``"conv2d"``) to convert; every kind the
+            scheme serves when ``None``.
+        default_activation: used where inference fails; the scheme's own default when ``None``.
+        reconvert: also replace layers that are already initconv layers.
+        example_inputs: a tensor, or a tuple of the forward's positional arguments, to infer
+            activations from a run instead of a trace.
+        **scheme_options: options of the scheme's layers (``mode=``, ``gain=``, ...). ``seed=s``
+            gives each layer its own seed, ``initconv.module_seed(s, name)``, as
+            :func:`initconv.seed_modules` does.
+
+    Returns:
+        A :class:`ConversionReport`; ``print(report)`` shows the table.
+
+    Examples:
+        >>> model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.GELU(), nn.Conv2d(8, 8, 1))
+        >>> report = convert(model, "kaiming_normal", reinit=False)
+        >>> [row.activation for row in report]
+        ['gelu', 'linear']
+    """
+    model = check_model(model, "convert")
+    check_bool("reinit", reinit)
+    check_bool("reconvert", reconvert)
+    inputs = check_inputs(example_inputs)
+    report, _ = convert_layers(
+        model,
+        scheme,
+        activation,
+        reinit,
+        layers,
+        default_activation,
+        reconvert,
+        scheme_options,
+        inputs,
+    )
+    if report.overridden:
+        warnings.warn(
+            f"convert: {report.overridden_summary()} left unconverted because their class "
+            "overrides forward(), which a replacement would drop; the report lists them",
+            UserWarning,
+            stacklevel=2,
+        )
+    if report.fallbacks:
+        warnings.warn(
+            f"convert: the activation of {len(report.fallbacks)} layer(s) could not be inferred "
+            f"({', '.join(row.name for row in report.fallbacks)}); they use "
+            f"{report.fallbacks[0].activation!r}. The report's fallbacks say why; pass "
+            "activation={pattern: value} to set them",
+            UserWarning,
+            stacklevel=2,
+        )
+    return report
+
+
+def to_torch(model: ModuleT) -> ModuleT:
+    """Replace every initconv layer in ``model``, in place, by its plain torch layer.
+
+    The plain layers (``nn.Conv2d``, ``nn.ConvTranspose1d``, ``nn.Linear``, ...) hold the same
+    Parameter objects (no copy, no re-initialisation), hooks, parametrizations and attributes;
+    only the scheme is dropped, so a later ``reset_parameters()`` is torch's own again.
+    Afterwards nothing in the model needs initconv: ``torch.ao.quantization.fuse_modules`` (which
+    matches exact types), ``torch.export`` and unpickling where initconv is not installed all
+    work, and ``state_dict()`` is unchanged. Like :func:`convert`, it replaces every layer or, if
+    one cannot be replaced, none.
+
+    Returns:
+        ``model`` itself, for chaining: ``torch.export.export(to_torch(model), (x,))``.
+
+    Examples:
+        >>> from initconv import KaimingNormalConv2d
+        >>> model = nn.Sequential(KaimingNormalConv2d(3, 8, 3), nn.ReLU())
+        >>> type(to_torch(model)[0]).__name__
+        'Conv2d'
+    """
+    check_model(model, "to_torch")
+    plans = []
+    for name, old in model.named_modules():
+        if isinstance(old, InitLayer):
+            try:
+                new, _ = rebuild(old, old.torch_kind, reinit=False, options={})
+            except (ValueError, TypeError, RuntimeError) as error:
+                raise wrapped(name, old, error) from error
+            plans.append(Plan(name, old, new))
+    swap(model, plans)
+    return model

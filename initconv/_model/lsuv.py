@@ -1,0 +1,349 @@
+"""Layer-sequential unit-variance (LSUV) calibration that the layers replay without data.
+
+Mishkin & Matas (2015) initialise each layer with an orthogonal draw and rescale it until its output
+on a real batch has unit variance. That fixes what no analytic gain can: the unstable variance map
+of gelu/silu/mish/hardswish in deep plain stacks (slope M'(1) > 1), the drift of relu at finite
+width, and architectures whose gains are unknown. Here the result is not a one-off rewrite of the
+weights: each layer keeps a :class:`~initconv._layers.calibration.Calibration` (scale, base scheme, seed),
+and its ``reset_parameters()`` replays the same draw times the same scale, bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from initconv._layers.base import InitLayer
+from initconv._layers.calibration import Calibration
+from initconv._maths.fans import KINDS
+from initconv._model.convert import convert_layers
+from initconv._model.report import Report, format_table
+from initconv._model.surgery import Undo
+from initconv._schemes.base import Scheme, resolve_scheme
+from initconv._validate import check_int, check_real, describe
+
+__all__ = ["LSUVReport", "LSUVRow", "lsuv_"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LSUVRow:
+    """One calibrated layer: ``iterations`` rescalings took its output variance on the batch to
+    ``variance`` (1 within the tolerance); ``scale`` multiplies the ``seed``-ed base draw."""
+
+    name: str
+    iterations: int
+    variance: float
+    scale: float
+    seed: int
+
+
+class LSUVReport(Report[LSUVRow]):
+    """What :func:`lsuv_` did, one :class:`LSUVRow` per layer in forward order; ``str()`` is a table.
+
+    Attributes:
+        rows: the calibrated layers, in the order the batch reached them.
+        base: the base scheme drawn.
+        converted: layers that were plain torch layers and were converted to ``base`` first.
+        unreached: initconv layers the batch never reached, left as they were.
+        skipped: other subclasses of the torch layers, left as they were.
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[LSUVRow],
+        base: str,
+        converted: tuple[str, ...] = (),
+        unreached: tuple[str, ...] = (),
+        skipped: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(rows)
+        self.base = base
+        self.converted = converted
+        self.unreached = unreached
+        self.skipped = skipped
+
+    def __repr__(self) -> str:
+        return (
+            f"LSUVReport({len(self.rows)} layers, base={self.base!r}, "
+            f"max iterations {max((row.iterations for row in self.rows), default=0)})"
+        )
+
+    def __str__(self) -> str:
+        header = ("layer", "iterations", "variance", "scale", "seed")
+        cells = [
+            (
+                row.name,
+                str(row.iterations),
+                f"{row.variance:.4f}",
+                f"{row.scale:.6g}",
+                str(row.seed),
+            )
+            for row in self.rows
+        ]
+        lines = format_table(header, cells)
+        lines.append(f"{len(self.rows)} layers calibrated on base {self.base!r}.")
+        for what, names in (
+            ("converted from torch layers", self.converted),
+            ("not reached by the batch", self.unreached),
+            ("skipped (not initconv layers)", self.skipped),
+        ):
+            if names:
+                lines.append(f"{what}: {', '.join(names)}")
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass
+class _Saved:
+    """A layer as it was before :func:`lsuv_` touched it: every tensor it owns (parametrization
+    originals included), its calibration and its seed."""
+
+    layer: InitLayer
+    tensors: list[tuple[Tensor, Tensor]]
+    calibration: Calibration | None
+    seed: int | None
+
+    @classmethod
+    def of(cls, layer: InitLayer) -> _Saved:
+        tensors: list[tuple[Tensor, Tensor]] = [(p, p.detach().clone()) for p in layer.parameters()]
+        return cls(layer, tensors, layer.calibration, layer.seed)
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            for tensor, value in self.tensors:
+                tensor.copy_(value)
+        self.layer.calibrate(self.calibration)
+        self.layer.seed = self.seed
+
+
+def _check_options(tol: object, max_iters: object, base: object) -> str:
+    value = check_real("tol", tol)
+    if not 0 < value < 1:
+        raise ValueError(f"tol must be in (0, 1), got {tol!r}")
+    check_int("max_iters", max_iters, minimum=1)
+    scheme = resolve_scheme(base, "base")
+    if scheme.scheme is None:
+        raise ValueError(
+            f"base must be a registered scheme, so that a checkpoint can name it; got the "
+            f"unregistered {describe(base)}"
+        )
+    return scheme.scheme
+
+
+def _check_batch(batch: object) -> tuple[Tensor, ...]:
+    args = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+    if not args or not all(isinstance(arg, Tensor) for arg in args):
+        raise TypeError(
+            "batch must be a Tensor or a tuple of Tensors (the model's positional inputs), got "
+            f"{type(batch).__name__}"
+        )
+    for arg in args:
+        if arg.numel() == 0:
+            raise ValueError(
+                f"batch must not be empty: the output variance of an empty batch is undefined, "
+                f"got a tensor of shape {tuple(arg.shape)}"
+            )
+    return args
+
+
+def _check_devices(model: nn.Module, args: tuple[Tensor, ...]) -> None:
+    devices = {arg.device for arg in args}
+    for name, module in model.named_modules():
+        weight = getattr(module, "weight", None)
+        if (
+            isinstance(module, KINDS)
+            and isinstance(weight, Tensor)
+            and weight.device not in devices
+        ):
+            where = " (materialise it with to_empty() first)" if weight.is_meta else ""
+            raise ValueError(
+                f"batch is on {', '.join(sorted(map(str, devices)))} but layer {name or '(model)'!r} "
+                f"is on {weight.device}{where}; move the batch or the model"
+            )
+
+
+def _convert_plain(model: nn.Module, base: str) -> tuple[tuple[str, ...], Undo]:
+    """Convert the exact torch layers to ``base``; return their names and how to undo it."""
+    if isinstance(model, KINDS) and not isinstance(model, InitLayer):
+        raise TypeError(
+            f"lsuv_ calibrates initconv layers, but the model is a plain {type(model).__name__}; "
+            "build it with an initconv scheme, or wrap it: lsuv_(nn.Sequential(layer), batch)"
+        )
+    if isinstance(model, InitLayer):
+        return (), Undo()
+    report, undo = convert_layers(model, base, "infer", False, None, None, False, {})
+    return tuple(row.name for row in report.converted), undo
+
+
+def _variance(output: object, name: str) -> float:
+    if not isinstance(output, Tensor):
+        raise TypeError(f"layer {name!r} returned {type(output).__name__}, not a Tensor")
+    return float(output.detach().to(torch.float64).var(correction=0))
+
+
+def _calibrate(
+    layer: InitLayer, name: str, inputs: tuple[Any, ...], base: str, tol: float, max_iters: int
+) -> LSUVRow:
+    """Rescale ``layer``'s ``base`` draw until its output variance on ``inputs`` is 1 within tol."""
+    if layer.seed is None:
+        layer.seed = int(torch.randint(0, 2**32, ()))
+    scale = 1.0
+    layer.calibrate(Calibration(scale, base, layer.seed))
+    try:
+        layer.reset_parameters()
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"base {base!r} cannot initialise layer {name!r}: {error}") from error
+    variances: list[float] = []
+    while True:
+        variance = _variance(layer.forward(*inputs), name)
+        variances.append(variance)
+        if not (math.isfinite(variance) and variance > 0):
+            raise ValueError(
+                f"layer {name!r} has output variance {variance!r} on the batch, so no scale "
+                "makes it 1: a dead layer (its input is constant, or the base draws zeros); "
+                "the model is restored"
+            )
+        if abs(variance - 1) <= tol:
+            return LSUVRow(name, len(variances) - 1, variance, scale, layer.seed)
+        if len(variances) > max_iters:
+            seen = ", ".join(f"{v:.4g}" for v in variances)
+            raise RuntimeError(
+                f"layer {name!r} did not reach output variance 1 within tol={tol!r} in "
+                f"max_iters={max_iters!r} rescalings (variances {seen}): its output does not "
+                "scale with its weight (a large bias, a weight-standardised forward); the "
+                "model is restored"
+            )
+        scale /= math.sqrt(variance)
+        layer.calibrate(Calibration(scale, base, layer.seed))
+        layer.reset_parameters()
+
+
+def lsuv_(
+    model: nn.Module,
+    batch: Tensor | Sequence[Tensor],
+    *,
+    tol: float = 0.02,
+    max_iters: int = 10,
+    base: str | type[Scheme] = "orthogonal",
+) -> LSUVReport:
+    r"""Calibrate every initconv layer of ``model`` to unit output variance on ``batch``.
+
+    Layer-sequential unit-variance initialisation, described in "All you need is a good init" -
+    Mishkin, D. & Matas, J. (2015). In forward order, each layer :math:`l` (convolutions,
+    transposed convolutions and linear layers alike) is drawn from the ``base`` scheme
+    (orthogonal, as in the paper), then rescaled on the input :math:`x_l` that the batch gives it,
+    with the layers before it already calibrated:
+
+    .. math::
+        W_l \leftarrow \frac{W_l}{\sqrt{v_l}}, \qquad v_l = \operatorname{Var}[f_l(x_l)]
+        \quad \text{until} \quad |v_l - 1| \le \text{tol},
+
+    the variance taken over every element of the layer's output. The layer stores the result as
+    plain state, its calibration: ``calibrated_scale`` (the product of the rescalings),
+    ``calibrated_base`` and ``seed``. Its ``reset_parameters()``, hence ``to_empty()``
+    materialisation and FSDP, then replays the calibrated weights bit for bit without data, and
+    ``state_dict()`` carries the three in its metadata (loading into the plain torch layer with
+    ``strict=True`` still works). A layer without a seed gets one drawn from torch's global
+    generator, so ``torch.manual_seed`` before the call makes the whole calibration reproducible.
+    Set ``calibrated_scale = None`` to return a layer to its own scheme.
+
+    Plain torch layers are first converted to ``base`` by :func:`initconv.convert` (with
+    ``reinit=False``, activations inferred); those the batch never reaches are converted back. The
+    model runs once, in the mode it is in (call ``model.eval()`` first for deterministic dropout),
+    under ``torch.no_grad()``; its buffers (batch-norm running statistics) are restored afterwards.
+    A layer called more than once is calibrated on its first call. Only the calibrated layers'
+    weights, biases (re-drawn by their ``bias_init``) and calibrations change.
+
+    On any error (a dead layer, whose output variance is 0 or not finite; a layer that does not
+    reach the tolerance in ``max_iters`` rescalings; an exception from the model) every layer is
+    restored, parametrizations' originals included, conversions are undone, and the hooks are
+    removed.
+
+    Args:
+        model: the model, or a single initconv layer.
+        batch: the model's input, or a tuple of its positional inputs; not empty, on the
+            layers' device.
+        tol: the accepted :math:`|v_l - 1|`, in (0, 1).
+        max_iters: the most rescalings per layer, at least 1.
+        base: a registered scheme, by name or class.
+
+    Returns:
+        An :class:`LSUVReport`: per layer the rescalings taken, the final variance and the scale.
+
+    Raises:
+        TypeError: a bad argument type, or a plain torch layer that cannot be converted.
+        ValueError: a bad value, an empty batch, a batch on another device, or a dead layer.
+        RuntimeError: a layer that did not converge.
+
+    Examples:
+        >>> model = nn.Sequential(
+        ...     initconv.KaimingNormalConv2d(3, 16, 3, padding=1, activation="gelu"),
+        ...     nn.GELU(),
+        ...     initconv.KaimingNormalConv2d(16, 16, 3, padding=1),
+        ... )
+        >>> report = lsuv_(model, torch.randn(8, 3, 16, 16))
+        >>> [round(row.variance, 1) for row in report]
+        [1.0, 1.0]
+        >>> model[0].reset_parameters()  # the calibrated weights again, without data
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    base = _check_options(tol, max_iters, base)
+    args = _check_batch(batch)
+    _check_devices(model, args)
+    converted, undo = _convert_plain(model, base)
+    targets = {
+        module: name or "(model)"
+        for name, module in model.named_modules()
+        if isinstance(module, InitLayer)
+    }
+    skipped = tuple(
+        name or "(model)"
+        for name, module in model.named_modules()
+        if isinstance(module, KINDS) and not isinstance(module, InitLayer)
+    )
+    if not targets:
+        raise ValueError("model has no initconv or torch layers to calibrate")
+    touched: dict[InitLayer, _Saved] = {}
+    rows: list[LSUVRow] = []
+
+    def calibrate(layer: nn.Module, inputs: tuple[Any, ...]) -> None:
+        if isinstance(layer, InitLayer) and layer not in touched:
+            touched[layer] = _Saved.of(layer)
+            rows.append(_calibrate(layer, targets[layer], inputs, base, float(tol), max_iters))
+
+    buffers = [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
+    handles = [layer.register_forward_pre_hook(calibrate) for layer in targets]
+    try:
+        with torch.no_grad():
+            model(*args)
+    except BaseException:
+        for saved in reversed(touched.values()):
+            saved.restore()
+        undo()
+        raise
+    finally:
+        for handle in handles:
+            handle.remove()
+        with torch.no_grad():
+            for buffer, value in buffers:
+                buffer.copy_(value)
+
+    unreached_layers = [layer for layer in targets if layer not in touched]
+    undo(only=unreached_layers)
+    unreached = tuple(targets[layer] for layer in unreached_layers)
+    converted = tuple(name for name in converted if name not in unreached)
+    for names, why in (
+        (unreached, "the batch never reached"),
+        (skipped, "are not initconv layers:"),
+    ):
+        if names:
+            warnings.warn(
+                f"lsuv_: {why} {', '.join(names)}; left as they were", UserWarning, stacklevel=2
+            )
+    return LSUVReport(rows, base, converted, unreached, skipped)

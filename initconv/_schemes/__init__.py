@@ -1,0 +1,3 @@
+"""Schemes: the layer-independent :class:`Scheme` and its registry, the iid, structured and
+critical schemes, bias initialisation and the public in-place initialisers.
+"""
