@@ -37,11 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 COPIED = ("initconv", "tests", "docs", "examples", "README.md", "pyproject.toml", "setup.cfg")
 TIMEOUT = 1800  # seconds per mutant; a run that hangs counts as killed, and is marked so
 
-PROPERTIES = "tests/test_properties.py"
+PROPERTIES = "tests/schemes/test_scheme_properties.py"
 TRUNCATED = (
     f"{PROPERTIES}::test_the_truncated_normal_variance_is_held_to_one_percent_at_alpha_check"
 )
-PINNED = "tests/test_seeds_pinned.py"
+PINNED = "tests/model/test_seeding_pinned.py"
 APART = f"{PROPERTIES}::test_every_group_of_a_structured_random_layer_is_drawn_apart_and_keeps_its_invariant"
 
 THEORY = "theory checks itself"
@@ -71,7 +71,7 @@ def _m(name: str, gap: str, path: str, old: str, new: str, *tests: str) -> Mutan
 
 MUTANTS: tuple[Mutant, ...] = (
     # The theory and the draw share a helper or an attribute, so the layer's own theory follows the
-    # defect; the reference in tests/reference_theory.py does not.
+    # defect; the reference in tests/_reference_theory.py does not.
     _m("fan_in ignores groups", THEORY, "_maths/fans.py",
        "fan_in = layer.in_channels // layer.groups * taps", "fan_in = layer.in_channels * taps"),
     _m("fan_out ignores groups", THEORY, "_maths/fans.py",
@@ -162,26 +162,26 @@ MUTANTS: tuple[Mutant, ...] = (
        "        if seed is None or device.type == \"meta\":\n            return None\n",
        "        return None\n"),
     _m("LSUV replay without its scale", OTHER, "_layers/base.py",
-       "weight.mul_(scale)", "weight.mul_(1.0)", "tests/test_lsuv.py"),
+       "weight.mul_(scale)", "weight.mul_(1.0)", "tests/model/test_lsuv.py"),
     _m("LSUV replay ignores its base scheme", OTHER, "_layers/base.py",
        "if calibration.base is not None and calibration.base != self.scheme:", "if False:",
-       "tests/test_lsuv.py"),
+       "tests/model/test_lsuv.py"),
     _m("per-shard draws", OTHER, "_layers/sharding.py",
        "    return distribute_tensor(full, sharded.device_mesh, sharded.placements, "
        "src_data_rank=None)\n",
        "    local = sharded.to_local()\n"
        "    piece = full.reshape(-1)[: local.numel()].reshape(local.shape)\n"
        "    return DTensor.from_local(piece, sharded.device_mesh, sharded.placements)\n",
-       "tests/test_distributed.py"),
+       "tests/layers/test_sharding_distributed.py"),
     _m("orthogonal without Haar's sign correction", OTHER, "_schemes/functional.py",
        "q *= torch.where(signs == 0, torch.ones_like(signs), signs)",
-       "q *= torch.ones_like(signs)", "tests/test_structured.py"),
+       "q *= torch.ones_like(signs)", "tests/schemes/test_structured_schemes.py"),
     # Equivalent: no test can kill these.
     Mutant(
         "centre written as k // 2 - (k even)", THEORY, "_schemes/functional.py",
         "return tuple((k - 1) // 2 for k in kernel_size)",
         "return tuple(k // 2 - (k % 2 == 0) for k in kernel_size)",
-        (PROPERTIES, "tests/test_structured.py"),
+        (PROPERTIES, "tests/schemes/test_structured_schemes.py"),
         "for every k >= 1 the two agree: odd k = 2j + 1 gives j either way, even k = 2j gives "
         "j - 1 either way",
     ),
@@ -191,7 +191,7 @@ MUTANTS: tuple[Mutant, ...] = (
         ".flatten()",
         "outputs = ((torch.arange(groups, device=tensor.device)[:, None] + 1) % groups * rows "
         "+ diagonal).flatten()",
-        (PROPERTIES, "tests/test_structured.py"),
+        (PROPERTIES, "tests/schemes/test_structured_schemes.py"),
         "dim 1 of a grouped weight holds each group's own inputs, numbered from 0 in every group, so "
         "every group's block of the Dirac kernel is the same matrix; writing group g's ones in group "
         "g + 1's rows (cyclically) sets the same entries {(g rows + d, d)}",

@@ -1,4 +1,4 @@
-"""Processes for tests/test_distributed.py: gloo on 127.0.0.1, FSDP2 and DDP.
+"""Processes for tests/layers/test_sharding_distributed.py: gloo on 127.0.0.1, FSDP2 and DDP.
 
 One spawn per world size runs every check of that world size; each rank saves what it saw with
 ``torch.save`` and the test process compares. The rendezvous store lives in the test process on a

@@ -1,4 +1,4 @@
-"""TorchScript checks, run by ``tests/test_torchscript.py`` in an interpreter of their own.
+"""TorchScript checks, run by ``tests/layers/test_torchscript.py`` in an interpreter of their own.
 
 Each check builds a module, scripts it with ``torch.jit.script`` and compares the scripted output
 with eager, bit for bit. Prints one line per failure and exits 1 if any failed.
@@ -16,7 +16,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from architectures import resnet18
+from _architectures import resnet18
 
 import initconv
 

@@ -72,7 +72,7 @@ SUITE_ALPHA = 1e-4
 _THEORY_CHECKS, _CONTRACT_CHECKS, _PROPAGATION_CHECKS = 10, 1, 1
 _KINDS, _CHECKS_PER_KIND = 7, 7  # check_scheme: every kind a scheme serves, 7 checks on each
 _NEW_SCHEME_SWEEP = 5  # per example of the new-scheme test's own Hypothesis run
-# test_robustness.py, per example of its quarter-sized runs: 6 + 6 (the two layer tests) + 1
+# test_hostile_inputs.py, per example of its quarter-sized runs: 6 + 6 (the two layer tests) + 1
 # (variance_scaling_) + 12 (convert) + 4 (seed_modules), each only when the hostile value is taken.
 _ROBUSTNESS_CHECKS = 29
 _FIXED_CHECKS = 2 * _CHECKS_PER_KIND + 2 + 1_000  # new-scheme check_scheme, truncated normal, kit

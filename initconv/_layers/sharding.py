@@ -2,8 +2,9 @@
 
 FSDP2 (``fully_shard``) and tensor parallelism turn parameters into DTensors. ``torch.nn.init`` on a
 Shard(0) DTensor on CPU/gloo fills each rank's local shard from that rank's generator, so ranks that
-share a seed hold identical shards (torch 2.13, reproduced in tests/test_distributed.py). Drawing the
-full tensor and keeping the local slice makes a sharded layer equal the unsharded one.
+share a seed hold identical shards (torch 2.13, reproduced in
+tests/layers/test_sharding_distributed.py). Drawing the full tensor and keeping the local slice
+makes a sharded layer equal the unsharded one.
 """
 
 from __future__ import annotations

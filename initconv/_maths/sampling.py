@@ -51,7 +51,7 @@ def std_for(gain: float, fan_in: float, fan_out: float, mode: str) -> float:
 # turns them into normals 16 at a time (Box-Muller): two passes over memory, and on a large tensor
 # the second one misses the cache. Drawn in cache-sized pieces it costs about what uniform_ does.
 # Every piece is a multiple of 16 values and the last is at least 16 long, so the values are bit for
-# bit those of one normal_ call on the same generator (tests/test_layers.py checks the seams).
+# bit those of one normal_ call on the same generator (tests/layers/test_layer_contract.py checks the seams).
 NORMAL_PIECE = 1 << 16
 
 

@@ -115,7 +115,7 @@ def mean_threshold(n: int, distribution: Distribution, alpha: float) -> float:
     if distribution == "normal":
         return float(stats.norm.isf(alpha / 2)) / math.sqrt(n)
     # Uniform and the symmetric truncated normal are strictly sub-Gaussian (their even moments are
-    # at most (2k - 1)!! times the variance's k-th power, tests/test_testing_kit.py checks this), so
+    # at most (2k - 1)!! times the variance's k-th power, tests/testing/test_testing_kit.py checks this), so
     # Chernoff gives P(|mean| > t) <= 2 exp(-n t^2 / 2) for every n.
     return math.sqrt(2 * math.log(2 / alpha) / n)
 

@@ -1,4 +1,4 @@
-"""Weights, biases and theory hooks held to the reference of tests/reference_theory.py.
+"""Weights, biases and theory hooks held to the reference of tests/_reference_theory.py.
 
 Structured schemes exactly (each group's block on its own, and no two groups alike); iid schemes by
 their variance and mean at ALPHA_CHECK, from the kit's assertions (checked on their own in
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from reference_theory import (
+from _reference_theory import (
     GAIN_CHECKED_ELSEWHERE,
     ConvReference,
     base_name,

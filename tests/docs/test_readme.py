@@ -12,7 +12,7 @@ from _markdown import run
 import initconv
 from initconv import _activations
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
 

@@ -40,7 +40,7 @@ from initconv.testing import (
 from initconv.testing.strategies import activations, layer_configs
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
-EXTENDING = Path(__file__).resolve().parent.parent / "docs" / "extending.md"
+EXTENDING = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
 
 
 def _standard(distribution: str, n: int, seed: int) -> Tensor:

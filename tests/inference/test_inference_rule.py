@@ -1,6 +1,6 @@
 """convert() sees the activation that really acts on each layer, and never changes the model.
 
-Each numbered pattern of the model zoos (the models are in ``inference_models.py``) has a test whose
+Each numbered pattern of the model zoos (the models are in ``_inference_models.py``) has a test whose
 docstring says what the code before these tests did with it. Every model is checked both ways: by
 torch.fx on a structural copy (no input) and by a recorded run on ``example_inputs``.
 """
@@ -15,7 +15,7 @@ import threading
 import warnings
 from collections.abc import Callable
 
-import inference_models as zoo
+import _inference_models as zoo
 import pytest
 import torch
 from torch import Tensor, nn
@@ -352,10 +352,10 @@ def test_a_model_that_cannot_be_copied_falls_back_to_its_sequentials_and_says_wh
 def test_the_command_line_infers_from_a_run_on_an_input_of_the_given_shape(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert convert_cli.main(["inference_models:NormActNet", "--input-shape", "2,4,8,8"]) == 0
+    assert convert_cli.main(["_inference_models:NormActNet", "--input-shape", "2,4,8,8"]) == 0
     printed = capsys.readouterr().out
     assert "run: batch_norm > norm6.act" in printed
-    assert convert_cli.main(["inference_models:NormActNet", "--input-shape", "2,x"]) == 2
+    assert convert_cli.main(["_inference_models:NormActNet", "--input-shape", "2,x"]) == 2
     assert "--input-shape must be positive integers" in capsys.readouterr().err
 
 

@@ -4,7 +4,7 @@ Nothing here calls initconv's own maths (``fans()``, ``centre()``, ``identity_()
 ``orthogonal_()``, a scheme's ``expected_*`` or ``check_invariants()``): fans are counted from
 the channels, groups, kernel and stride; the centre tap is ``(k - 1) // 2`` per dimension; Dirac
 kernels are written out by a loop; orthogonal blocks are cut in each kind's own weight layout; gains
-come from torch's table or a quadrature of the activation. ``test_properties.py`` holds the layers'
+come from torch's table or a quadrature of the activation. ``test_scheme_properties.py`` holds the layers'
 own theory and their weights to this, so a defect that a draw and its theory share still shows.
 From initconv it takes only the statistical assertions of the kit, which ``test_testing_kit.py``
 checks on their own.
@@ -290,7 +290,7 @@ def theory(scheme: str, ref: ConvReference, options: dict[str, Any], gain: float
 
 # Schemes whose gain is not a function of the activation alone, and is checked against an
 # independent computation elsewhere: the critical scheme's sigma_w solves the mean-field fixed
-# point for (activation, bias_std) (tests/test_critical.py, by scipy for named activations).
+# point for (activation, bias_std) (tests/meanfield/test_critical_line.py, by scipy for named activations).
 GAIN_CHECKED_ELSEWHERE = frozenset({"critical"})
 
 

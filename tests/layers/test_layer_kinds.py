@@ -96,7 +96,7 @@ def test_every_kind_pickles_deep_copies_and_compiles_like_its_torch_layer(
         assert torch.equal(clone(x), expected)
         clone.reset_parameters()
         assert torch.equal(clone.weight, layer.weight)
-    # torch.jit.script: tests/test_torchscript.py. Inductor may sum a transposed convolution in
+    # torch.jit.script: tests/layers/test_torchscript.py. Inductor may sum a transposed convolution in
     # another order: float32 rounding apart.
     compiled = torch.compile(layer, fullgraph=True)(x)
     assert torch.allclose(compiled, expected, rtol=1e-5, atol=1e-6)

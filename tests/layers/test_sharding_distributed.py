@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available(), reason="torch built without torch.distributed"
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORLD_SIZES = [1, 2, 4]
 SHARDED_WORLD_SIZES = [2, 4]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from architectures import (
+from _architectures import (
     ARCHITECTURES,
     CONVNEXT_ACTIVATIONS,
     IMAGE_SHAPE,
@@ -674,7 +674,7 @@ def test_pickle_loads_where_initconv_cannot_be_imported_only_after_to_torch() ->
         input=pickle.dumps((converted, plain, x)),
         capture_output=True,
         check=False,
-        cwd=Path(__file__).parent,  # where the architectures' own module lives
+        cwd=Path(__file__).parents[1],  # where the architectures' own module lives
     )
     assert result.returncode == 0, result.stderr.decode()
     first_line, _, tensor = result.stdout.partition(b"\n")
@@ -683,7 +683,7 @@ def test_pickle_loads_where_initconv_cannot_be_imported_only_after_to_torch() ->
 
 
 def test_converted_model_compiles() -> None:
-    # torch.jit.script: tests/test_torchscript.py.
+    # torch.jit.script: tests/layers/test_torchscript.py.
     model = resnet18().eval()
     convert(model)
     x = _input()
@@ -745,7 +745,7 @@ def test_cli_prints_the_report_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert convert_cli.main(["architectures:mobilenet_v2", "--scheme", "xavier_normal"]) == 0
+    assert convert_cli.main(["_architectures:mobilenet_v2", "--scheme", "xavier_normal"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["layer", "old", "type"]
     assert out[4].split()[:4] == ["features.1.conv.1", "Conv2d", "xavier_normal", "linear"]
@@ -760,13 +760,13 @@ def test_cli_prints_the_report_and_writes_nothing(
     ("argv", "code", "message"),
     [
         (["architectures"], 2, "MODULE:FACTORY must name a module and a callable"),
-        (["architectures:nothing"], 2, "has no attribute 'nothing'"),
+        (["_architectures:nothing"], 2, "has no attribute 'nothing'"),
         (["no_such_module_here:f"], 2, "No module named 'no_such_module_here'"),
-        (["architectures:ARCHITECTURES"], 2, "is a dict, not callable"),
+        (["_architectures:ARCHITECTURES"], 2, "is a dict, not callable"),
         (["builtins:dict"], 2, r"builtins:dict\(\) returned a dict, not an nn.Module"),
-        (["architectures:BasicBlock"], 1, r"architectures:BasicBlock\(\) raised"),
-        (["architectures:unet", "--activation", "gleu"], 1, "did you mean 'gelu'"),
-        (["architectures:unet", "--scheme", "kaiming"], 2, "invalid choice: 'kaiming'"),
+        (["_architectures:BasicBlock"], 1, r"_architectures:BasicBlock\(\) raised"),
+        (["_architectures:unet", "--activation", "gleu"], 1, "did you mean 'gelu'"),
+        (["_architectures:unet", "--scheme", "kaiming"], 2, "invalid choice: 'kaiming'"),
     ],
 )
 def test_cli_reports_bad_input_on_stderr_with_an_exit_code(
@@ -780,11 +780,11 @@ def test_cli_reports_bad_input_on_stderr_with_an_exit_code(
 
 def test_python_dash_m_initconv_convert_runs_the_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "initconv", "convert", "architectures:convnext"],
+        [sys.executable, "-m", "initconv", "convert", "_architectures:convnext"],
         capture_output=True,
         text=True,
         check=False,
-        cwd=Path(__file__).parent,
+        cwd=Path(__file__).parents[1],
     )
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[2:-1]]

@@ -14,7 +14,7 @@ from _markdown import blocks, run
 
 from initconv import _activations
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 
 

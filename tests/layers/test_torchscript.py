@@ -17,7 +17,7 @@ from pathlib import Path
 
 import initconv
 
-CHECKS = Path(__file__).resolve().parent / "_torchscript_checks.py"
+CHECKS = Path(__file__).resolve().parents[1] / "_torchscript_checks.py"
 
 
 def test_every_scheme_every_kind_a_calibrated_layer_and_a_converted_model_script() -> None:

@@ -21,10 +21,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import DEV_EXAMPLES
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from reference_checks import (
+from _reference_checks import (
     Spec,
     assert_bias,
     assert_matches_reference,
@@ -35,7 +32,10 @@ from reference_checks import (
     group_blocks,
     torch_default_draw,
 )
-from reference_theory import base_name, icnr_repeats, icnr_sub_kernel, reference, theory
+from _reference_theory import base_name, icnr_repeats, icnr_sub_kernel, reference, theory
+from conftest import DEV_EXAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import Tensor, nn
 
 import initconv

@@ -612,7 +612,7 @@ def test_lsuv_holds_a_200_layer_stack_at_unit_variance_where_the_gain_drifts(
 
 # --- The documented example --------------------------------------------------------------------
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _readme_example() -> str:
