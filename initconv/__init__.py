@@ -9,41 +9,17 @@ Every scheme serves every layer kind it has a meaning for: ``nn.Conv1d/2d/3d``,
 ``nn.ConvTranspose1d/2d/3d`` and ``nn.Linear`` (``KaimingNormalConvTranspose2d``,
 ``XavierUniformLinear``, ...).
 
-Module map (one job each; imports go down this list, never up):
+Wings, each a folder (imports run down this list, never up):
 
-- ``_validate``: checks of user input and their messages.
-- ``_quadrature``, ``_fans``, ``_sharding``, ``_sampling``, ``_orthogonality``, ``_rng``: leaves
-  (Gaussian expectations, fans of a layer, DTensor shards, zero-mean samplers, the orthogonality
-  tolerance, seeds to generators).
-- ``_derived``: the derived gain of any callable, after probing that it is elementwise.
-- ``_functional``: the public in-place initialisers (``variance_scaling_``, ``orthogonal_``, ...).
+- ``_validate``: checks of user input and their messages, one set for the whole package.
+- ``_maths/``: quadrature, zero-mean samplers, generators from seeds, orthogonality, fans, derived gains.
 - ``_activations``: activation specs to a name, a gain and a function; one record per built-in.
-- ``_bias_init``: ``bias_init`` and ``bias_std``: checks, the draw and its theory.
-- ``_gaussian``: Gaussian moments of an activation, for mean-field theory.
-- ``_calibration``: an LSUV calibration as validated state.
-- ``_scheme``: :class:`Scheme`, the hooks and theory a scheme states, and the scheme registry.
-- ``_pairing``: which layer class pairs a scheme with a kind (:func:`layer_class`).
-- ``_layer``: :class:`InitLayer`, the reset contract every layer keeps.
-- ``_kinds``: the seven layer kinds (``InitConv2d``, ``InitLinear``, ...) and their factories.
-- ``_schemes``, ``_structured``: the iid and the structured schemes, each written once.
-- ``_critical``, ``_critical_scheme``: the critical line (:func:`critical`) and the
-  ``"critical"`` scheme on it.
-- ``_layers``: the built-in (scheme, kind) classes by name.
-- ``_shuffle``: pixel shuffle in any dimension, for ICNR.
-- ``_seeding``: per-layer seeds from a model seed.
-- ``_steps``, ``_gates``, ``_walk``: the inference rule (what each step of a graph is, which
-  branches only gate a tensor, the walk from a layer to its activation).
-- ``_isolation``, ``_trace``, ``_runtime``, ``_infer``: copies to infer on, the rule on torch.fx
-  graphs and on a recorded run, and inference on top of them.
-- ``_surgery``, ``_report``, ``_conversion``, ``_convert``: module swaps with undo, report tables,
-  the conversion report, and :func:`convert`/:func:`to_torch`.
-- ``_lsuv``: LSUV calibration.
-- ``_branches``, ``_residual``: residual branches read from the traced graph, and
-  :func:`residual_init_` (zero, Fixup, SkipInit) on them.
-- ``diagnostics``: mean-field maps, signal propagation, Jacobian spectra.
-- ``testing``: the statistical kit (laws, assertions, scheme checks, Hypothesis strategies).
-- ``__main__`` with ``_demo``, ``_convert_cli``, ``_gains_cli``, ``_schemes_cli``:
-  ``python -m initconv``.
+- ``_meanfield/``: Gaussian moments, the variance and correlation maps, the critical line.
+- ``_inference/``: graph nodes and their roles, the rule, symbolic and recorded inference, branches.
+- ``_schemes/``: :class:`Scheme` and its registry, iid, structured, critical, bias, in-place inits.
+- ``_layers/``: the reset contract, the seven kinds, pairing, the named pairs, sharding, calibration.
+- ``_model/``: convert/to_torch and its report, surgery, seeding, LSUV, residual init.
+- ``diagnostics/``, ``testing/``, ``_cli/``: diagnostics, the statistical kit, ``python -m initconv``.
 """
 
 from initconv import diagnostics
@@ -78,16 +54,7 @@ from initconv._model.lsuv import LSUVReport, LSUVRow, lsuv_
 from initconv._model.residual import GATE, ResidualReport, ResidualRow, residual_init_
 from initconv._model.seeding import module_seed, seed_modules
 from initconv._schemes.base import BiasInit, Layout, Scheme, schemes
-from initconv._schemes.critical import (
-    Critical,
-    CriticalConv1d,
-    CriticalConv2d,
-    CriticalConv3d,
-    CriticalConvTranspose1d,
-    CriticalConvTranspose2d,
-    CriticalConvTranspose3d,
-    CriticalLinear,
-)
+from initconv._schemes.critical import Critical
 from initconv._schemes.functional import (
     delta_orthogonal_,
     icnr_,
@@ -119,13 +86,6 @@ __all__ = [
     "ConversionReport",
     "ConversionRow",
     "Critical",
-    "CriticalConv1d",
-    "CriticalConv2d",
-    "CriticalConv3d",
-    "CriticalConvTranspose1d",
-    "CriticalConvTranspose2d",
-    "CriticalConvTranspose3d",
-    "CriticalLinear",
     "CriticalPoint",
     "DeltaOrthogonal",
     "Distribution",

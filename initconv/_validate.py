@@ -84,6 +84,11 @@ def check_real(
     return number
 
 
+def check_nonnegative(parameter: str, value: object) -> float:
+    """A gain, std or scale: a finite real number >= 0."""
+    return check_real(parameter, value, minimum=0.0)
+
+
 def check_seed(value: object, parameter: str = "seed", *, optional: bool = False) -> int:
     """A seed: an int in ``[0, 2**64)`` (``optional``: the message says ``None`` is one too)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -21,7 +21,7 @@ from initconv._inference.roles import (
     is_arithmetic,
     is_statistic,
     is_template_use,
-    kind,
+    role,
 )
 
 __all__: list[str] = []
@@ -45,7 +45,7 @@ def anchors(source: fx.Node, root: nn.Module) -> set[fx.Node]:
         for user in node.users:
             if user in found or is_template_use(user, node) or is_statistic(user, root):
                 continue
-            if kind(user, root) == "pass":
+            if role(user, root) == "pass":
                 found.add(user)
                 frontier.append(user)
     return found
@@ -97,14 +97,14 @@ def is_gate(source: fx.Node, start: fx.Node, root: nn.Module) -> bool:
         seen.add(step)
         if len(seen) > _BRANCH_BUDGET:
             return False
-        step_kind = kind(step, root)
+        step_role = role(step, root)
         statistic = is_statistic(step, root)
-        if not (statistic or step_kind in ("weight", "activation", "pass")) or not step.users:
+        if not (statistic or step_role in ("weight", "activation", "pass")) or not step.users:
             return False
         substantial = (
             substantial
             or statistic
-            or step_kind == "weight"
+            or step_role == "weight"
             or any(
                 _derived(value, source)
                 for value in step.all_input_nodes

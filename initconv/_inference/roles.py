@@ -2,7 +2,7 @@
 pass-through, a use of metadata only, or something the rule does not know.
 
 The tables name torch's own modules, functions and tensor methods; a node of a ``torch.fx`` graph
-(traced or recorded at run time) is classified by :func:`kind`.
+(traced or recorded at run time) is classified by :func:`role`.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ _STEERING_FUNCTIONS: frozenset[object] = frozenset(
     + (bool,)
 )
 
-Kind = Literal["meta", "activation", "weight", "pass", "module", "output", "other"]
+NodeRole = Literal["meta", "activation", "weight", "pass", "module", "output", "other"]
 
 
 def is_pass_module(module: nn.Module) -> bool:
@@ -190,7 +190,7 @@ def activation_name(node: fx.Node) -> str | None:
     return None
 
 
-def kind(node: fx.Node, root: nn.Module) -> Kind:
+def role(node: fx.Node, root: nn.Module) -> NodeRole:
     """What ``node`` is to the rule; ``"module"`` is a module that is not a leaf."""
     if node.op == "output":
         return "output"

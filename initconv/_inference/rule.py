@@ -17,7 +17,7 @@ from torch import Tensor, fx, nn
 
 from initconv._activations import ActivationSpec, module_class, resolve
 from initconv._inference.gates import is_gate, self_gated
-from initconv._inference.roles import activation_name, is_template_use, kind, steers_only
+from initconv._inference.roles import activation_name, is_template_use, role, steers_only
 
 __all__: list[str] = []
 
@@ -132,7 +132,7 @@ class GraphWalk:
 
     def _classify(self, node: fx.Node, source: fx.Node) -> Inference | None:
         label = self.label(node)
-        step = kind(node, self.root)
+        step = role(node, self.root)
         if step == "output":
             return self.on_output()
         if step == "meta":

@@ -23,8 +23,7 @@ from initconv._layers.pairing import layer_class, note_class
 from initconv._layers.sharding import shard_like
 from initconv._maths.generators import seeded_generator
 from initconv._schemes.base import BASE_OPTIONS, Scheme, check_bias_init, check_bias_std, schemes
-from initconv._schemes.functional import check_gain
-from initconv._validate import check_fits, check_seed, describe, suggestion
+from initconv._validate import check_fits, check_nonnegative, check_seed, describe, suggestion
 
 __all__ = ["InitLayer"]
 
@@ -135,7 +134,9 @@ class InitLayer(Scheme):
         # Plain values go straight into __dict__: nn.Module.__setattr__ would check each for a
         # Parameter, Module or buffer, which cost a sixth of building a small conv.
         self.__dict__.update(
-            gain=None if gain is None else check_fits("gain", check_gain(gain), dtype),
+            gain=None
+            if gain is None
+            else check_fits("gain", check_nonnegative("gain", gain), dtype),
             bias_init=bias_init,
             bias_std=check_bias_std(bias_init, bias_std),
             seed=None if seed is None else check_seed(seed, optional=True),
@@ -198,7 +199,7 @@ class InitLayer(Scheme):
         # Plain attributes, so anything can have been assigned since construction; they are kept
         # as the plain float and int the checks return (not a numpy scalar, not an int past int64).
         self.__dict__.update(
-            gain=check_fits("gain", check_gain(self.gain), dtype),
+            gain=check_fits("gain", check_nonnegative("gain", self.gain), dtype),
             bias_init=_check_bias(self.bias_init, dtype),
             seed=None if self.seed is None else check_seed(self.seed, optional=True),
         )
@@ -241,10 +242,6 @@ class InitLayer(Scheme):
         raise NotImplementedError  # every kind overrides it
 
     def template(self, scheme: str | type[Scheme], **overrides: Any) -> InitLayer:
-        """A weightless (meta) layer of ``scheme`` with this layer's kind, shape, dtype and gain.
-
-        ``overrides`` replace torch arguments (``out_channels=...``) or add scheme options.
-        """
         arguments = {**self.torch_arguments(), **overrides}
         cls = layer_class(scheme, self.torch_kind)
         layer: InitLayer = cls(**arguments, device="meta", dtype=self.weight.dtype, gain=self.gain)

@@ -17,6 +17,7 @@ from initconv._layers.kinds import (
     InitConvTranspose3d,
     InitLinear,
 )
+from initconv._schemes.critical import Critical
 from initconv._schemes.iid import (
     KaimingNormal,
     KaimingUniform,
@@ -32,40 +33,19 @@ from initconv._schemes.iid import (
 from initconv._schemes.structured import ICNR, DeltaOrthogonal, Identity, Orthogonal, Zero
 
 __all__ = [
+    "CriticalConv1d",
+    "CriticalConv2d",
+    "CriticalConv3d",
+    "CriticalConvTranspose1d",
+    "CriticalConvTranspose2d",
+    "CriticalConvTranspose3d",
+    "CriticalLinear",
     "DeltaOrthogonalConv1d",
     "DeltaOrthogonalConv2d",
     "DeltaOrthogonalConv3d",
     "DeltaOrthogonalConvTranspose1d",
     "DeltaOrthogonalConvTranspose2d",
     "DeltaOrthogonalConvTranspose3d",
-    "GlorotNormalConv1d",
-    "GlorotNormalConv2d",
-    "GlorotNormalConv3d",
-    "GlorotNormalConvTranspose1d",
-    "GlorotNormalConvTranspose2d",
-    "GlorotNormalConvTranspose3d",
-    "GlorotNormalLinear",
-    "GlorotUniformConv1d",
-    "GlorotUniformConv2d",
-    "GlorotUniformConv3d",
-    "GlorotUniformConvTranspose1d",
-    "GlorotUniformConvTranspose2d",
-    "GlorotUniformConvTranspose3d",
-    "GlorotUniformLinear",
-    "HeNormalConv1d",
-    "HeNormalConv2d",
-    "HeNormalConv3d",
-    "HeNormalConvTranspose1d",
-    "HeNormalConvTranspose2d",
-    "HeNormalConvTranspose3d",
-    "HeNormalLinear",
-    "HeUniformConv1d",
-    "HeUniformConv2d",
-    "HeUniformConv3d",
-    "HeUniformConvTranspose1d",
-    "HeUniformConvTranspose2d",
-    "HeUniformConvTranspose3d",
-    "HeUniformLinear",
     "ICNRConv1d",
     "ICNRConv2d",
     "ICNRConv3d",
@@ -463,32 +443,22 @@ class ZeroConvTranspose3d(Zero, InitConvTranspose3d): ...
 class ZeroLinear(Zero, InitLinear): ...
 
 
-# The names JAX and Keras use for the same schemes.
-HeNormalConv1d = KaimingNormalConv1d
-HeNormalConv2d = KaimingNormalConv2d
-HeNormalConv3d = KaimingNormalConv3d
-HeNormalConvTranspose1d = KaimingNormalConvTranspose1d
-HeNormalConvTranspose2d = KaimingNormalConvTranspose2d
-HeNormalConvTranspose3d = KaimingNormalConvTranspose3d
-HeNormalLinear = KaimingNormalLinear
-HeUniformConv1d = KaimingUniformConv1d
-HeUniformConv2d = KaimingUniformConv2d
-HeUniformConv3d = KaimingUniformConv3d
-HeUniformConvTranspose1d = KaimingUniformConvTranspose1d
-HeUniformConvTranspose2d = KaimingUniformConvTranspose2d
-HeUniformConvTranspose3d = KaimingUniformConvTranspose3d
-HeUniformLinear = KaimingUniformLinear
-GlorotNormalConv1d = XavierNormalConv1d
-GlorotNormalConv2d = XavierNormalConv2d
-GlorotNormalConv3d = XavierNormalConv3d
-GlorotNormalConvTranspose1d = XavierNormalConvTranspose1d
-GlorotNormalConvTranspose2d = XavierNormalConvTranspose2d
-GlorotNormalConvTranspose3d = XavierNormalConvTranspose3d
-GlorotNormalLinear = XavierNormalLinear
-GlorotUniformConv1d = XavierUniformConv1d
-GlorotUniformConv2d = XavierUniformConv2d
-GlorotUniformConv3d = XavierUniformConv3d
-GlorotUniformConvTranspose1d = XavierUniformConvTranspose1d
-GlorotUniformConvTranspose2d = XavierUniformConvTranspose2d
-GlorotUniformConvTranspose3d = XavierUniformConvTranspose3d
-GlorotUniformLinear = XavierUniformLinear
+class CriticalConv1d(Critical, InitConv1d): ...
+
+
+class CriticalConv2d(Critical, InitConv2d): ...
+
+
+class CriticalConv3d(Critical, InitConv3d): ...
+
+
+class CriticalConvTranspose1d(Critical, InitConvTranspose1d): ...
+
+
+class CriticalConvTranspose2d(Critical, InitConvTranspose2d): ...
+
+
+class CriticalConvTranspose3d(Critical, InitConvTranspose3d): ...
+
+
+class CriticalLinear(Critical, InitLinear): ...

@@ -29,8 +29,7 @@ from initconv._meanfield.gaussian import (
     second_moment_slope,
     slope_moment,
 )
-from initconv._schemes.functional import check_gain
-from initconv._validate import check_real
+from initconv._validate import check_nonnegative, check_real
 
 __all__ = ["CorrelationMap", "Phase", "correlation_map", "correlation_step"]
 
@@ -182,7 +181,7 @@ def correlation_map(
     """
     resolved = resolve(activation)
     phi = resolved.phi
-    sigma_w = resolved.gain if weight_std is None else check_gain(weight_std, "weight_std")
+    sigma_w = resolved.gain if weight_std is None else check_nonnegative("weight_std", weight_std)
     sigma_b = check_real("bias_std", bias_std, minimum=0.0)
     start = check_real("q0", q0, positive=True)
     sigma_w2, sigma_b2 = sigma_w**2, sigma_b**2
@@ -236,7 +235,7 @@ def correlation_step(
         0.31831
     """
     resolved = resolve(activation)
-    sigma_w = resolved.gain if weight_std is None else check_gain(weight_std, "weight_std")
+    sigma_w = resolved.gain if weight_std is None else check_nonnegative("weight_std", weight_std)
     sigma_b = check_real("bias_std", bias_std, minimum=0.0)
     value = check_real("c", c)
     if not -1.0 <= value <= 1.0:

@@ -9,8 +9,7 @@ from typing import Literal
 
 from initconv._activations import ActivationSpec, resolve
 from initconv._meanfield.gaussian import Phi, log_grid_roots, second_moment, second_moment_slope
-from initconv._schemes.functional import check_gain
-from initconv._validate import check_squarable
+from initconv._validate import check_nonnegative, check_squarable
 
 __all__ = ["VarianceMap", "Verdict", "variance_map", "verdict_of"]
 
@@ -94,7 +93,7 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
     """
     resolved = resolve(activation)
     name, phi = resolved.name, resolved.phi
-    g = resolved.gain if gain is None else check_squarable("gain", check_gain(gain))
+    g = resolved.gain if gain is None else check_squarable("gain", check_nonnegative("gain", gain))
 
     def excess(q: float) -> float:
         # log(M(q) / q): its roots are the fixed points, its sign says which way q moves.

@@ -282,6 +282,13 @@ class Scheme(nn.Module):
         """How the layer's weight is laid out (groups, kernel, stride, transposed)."""
         raise TypeError(f"{type(self).__name__} is a scheme without a layer kind")
 
+    def template(self, scheme: str | type[Scheme], **overrides: Any) -> Scheme:
+        """A weightless (meta) layer of ``scheme`` with this layer's kind, shape, dtype and gain.
+
+        ``overrides`` replace torch arguments (``out_channels=...``) or add scheme options.
+        """
+        raise TypeError(f"{type(self).__name__} is a scheme without a layer kind")
+
     @property
     def fan_in(self) -> float:
         """Inputs per output unit, per group and stride-aware (:func:`initconv.fans`)."""

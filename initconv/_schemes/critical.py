@@ -15,15 +15,6 @@ import torch
 from torch import Tensor
 
 from initconv._activations import Resolved
-from initconv._layers.kinds import (
-    InitConv1d,
-    InitConv2d,
-    InitConv3d,
-    InitConvTranspose1d,
-    InitConvTranspose2d,
-    InitConvTranspose3d,
-    InitLinear,
-)
 from initconv._maths.fans import CONVOLUTIONS
 from initconv._maths.orthogonality import assert_orthogonal_blocks
 from initconv._maths.sampling import Distribution, draw_normal_
@@ -33,16 +24,7 @@ from initconv._schemes.base import Scheme
 from initconv._schemes.functional import centre, delta_orthogonal_, orthogonal_
 from initconv._validate import check_choice
 
-__all__ = [
-    "Critical",
-    "CriticalConv1d",
-    "CriticalConv2d",
-    "CriticalConv3d",
-    "CriticalConvTranspose1d",
-    "CriticalConvTranspose2d",
-    "CriticalConvTranspose3d",
-    "CriticalLinear",
-]
+__all__ = ["Critical"]
 
 Base = Literal["delta_orthogonal", "orthogonal", "normal"]
 BASES: tuple[str, ...] = ("delta_orthogonal", "normal", "orthogonal")
@@ -192,24 +174,3 @@ class Critical(Scheme, scheme="critical"):
         rows = weight.shape[0] // layout.groups
         blocks = weight[tap].reshape(layout.groups, rows, weight.shape[1])
         assert_orthogonal_blocks(blocks, self._structure_gain(), f"{name}: the centre tap")
-
-
-class CriticalConv1d(Critical, InitConv1d): ...
-
-
-class CriticalConv2d(Critical, InitConv2d): ...
-
-
-class CriticalConv3d(Critical, InitConv3d): ...
-
-
-class CriticalConvTranspose1d(Critical, InitConvTranspose1d): ...
-
-
-class CriticalConvTranspose2d(Critical, InitConvTranspose2d): ...
-
-
-class CriticalConvTranspose3d(Critical, InitConvTranspose3d): ...
-
-
-class CriticalLinear(Critical, InitLinear): ...

@@ -33,7 +33,7 @@ from initconv._validate import (
     check_fits,
     check_float_tensor,
     check_int,
-    check_real,
+    check_nonnegative,
     describe,
 )
 
@@ -44,11 +44,6 @@ __all__ = [
     "orthogonal_",
     "variance_scaling_",
 ]
-
-
-def check_gain(value: object, parameter: str = "gain") -> float:
-    """A gain, std or scale: a finite real number >= 0."""
-    return check_real(parameter, value, minimum=0.0)
 
 
 def weight_fans(tensor: Tensor) -> tuple[float, float]:
@@ -117,7 +112,7 @@ def variance_scaling_(
         >>> _ = variance_scaling_(w, gain=2**0.5, mode="fan_in", distribution="normal")
     """
     check_float_tensor(tensor)
-    gain = check_gain(gain)
+    gain = check_nonnegative("gain", gain)
     check_choice("mode", mode, FAN_MODES)
     check_choice("distribution", distribution, DISTRIBUTIONS)
     given = None if fans is None else check_fans(fans)
@@ -231,7 +226,7 @@ def orthogonal_(
         >>> _ = orthogonal_(w, gain=2**0.5, groups=2)
     """
     groups = _check_layout(tensor, groups, 2)
-    gain = check_gain(gain)
+    gain = check_nonnegative("gain", gain)
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
     rows, cols = tensor.shape[0] // groups, tensor[0].numel()
@@ -286,7 +281,7 @@ def delta_orthogonal_(
         >>> _ = delta_orthogonal_(w, gain=1.0)
     """
     groups = _check_layout(tensor, groups, 3)
-    gain = check_gain(gain)
+    gain = check_nonnegative("gain", gain)
     transposed = check_bool("transposed", transposed)
     rows, cols = tensor.shape[0] // groups, tensor.shape[1]
     check_entries(gain, tensor, max(rows, cols))
@@ -339,7 +334,7 @@ def identity_(tensor: Tensor, gain: float = 1.0, *, groups: int = 1) -> Tensor:
         >>> _ = identity_(w)
     """
     groups = _check_layout(tensor, groups, 2)
-    gain = check_fits("gain", check_gain(gain), tensor.dtype)
+    gain = check_fits("gain", check_nonnegative("gain", gain), tensor.dtype)
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
     rows = tensor.shape[0] // groups

@@ -23,8 +23,8 @@ from initconv._maths.sampling import (
     std_for,
 )
 from initconv._schemes.base import Scheme
-from initconv._schemes.functional import check_gain, weight_fans
-from initconv._validate import check_choice, check_draw, check_real, dtype_name
+from initconv._schemes.functional import weight_fans
+from initconv._validate import check_choice, check_draw, check_nonnegative, check_real, dtype_name
 
 __all__ = [
     "KaimingNormal",
@@ -58,7 +58,7 @@ class _VarianceScaling(Scheme):
         draw_zero_mean_(weight, std, distribution, generator)
 
     def _std(self) -> float:
-        scale = check_gain(self.scale, "scale")
+        scale = check_nonnegative("scale", self.scale)
         gain = self.gain if scale == 1.0 else self.gain * math.sqrt(scale)
         return std_for(gain, self.fan_in, self.fan_out, self.mode)
 
@@ -183,7 +183,7 @@ class VarianceScaling(_VarianceScaling, scheme="variance_scaling"):
         mode: FanMode = "fan_in",
         distribution: Distribution = "truncated_normal",
     ) -> None:
-        self.scale = check_gain(scale, "scale")
+        self.scale = check_nonnegative("scale", scale)
         self.mode = check_choice("mode", mode, FAN_MODES)
         self.distribution = check_choice("distribution", distribution, DISTRIBUTIONS)
 
@@ -233,10 +233,10 @@ class Normal(Scheme, scheme="normal"):
 
     def configure(self, *, mean: float = 0.0, std: float = 1.0) -> None:
         self.mean = check_real("mean", mean)
-        self.std = check_gain(std, "std")
+        self.std = check_nonnegative("std", std)
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
-        mean, std = check_real("mean", self.mean), check_gain(self.std, "std")
+        mean, std = check_real("mean", self.mean), check_nonnegative("std", self.std)
         check_draw(f"mean={mean!r}, std={std!r}", weight.dtype, std, REACH["normal"], mean)
         draw_normal_(weight, mean, std, generator)
 

@@ -17,14 +17,12 @@ import torch
 from torch import Tensor, nn
 
 from initconv._activations import ActivationSpec
-from initconv._layers.base import InitLayer
 from initconv._maths.fans import CONVOLUTIONS
 from initconv._maths.orthogonality import assert_orthogonal_blocks
 from initconv._maths.sampling import Distribution
 from initconv._schemes.base import Scheme, check_bias_init, resolve_scheme, schemes
 from initconv._schemes.functional import (
     centre,
-    check_gain,
     delta_orthogonal_,
     icnr_,
     icnr_channels_message,
@@ -32,7 +30,7 @@ from initconv._schemes.functional import (
     identity_,
     orthogonal_,
 )
-from initconv._validate import check_fits, describe
+from initconv._validate import check_fits, check_nonnegative, describe
 
 __all__ = ["ICNR", "DeltaOrthogonal", "Identity", "Orthogonal", "Zero"]
 
@@ -185,7 +183,7 @@ class Identity(Scheme, scheme="identity"):
 
     def configure(self, *, identity_gain: float | None = None) -> None:
         if identity_gain is not None:
-            identity_gain = check_gain(identity_gain, "identity_gain")
+            identity_gain = check_nonnegative("identity_gain", identity_gain)
             if self.gain is not None:
                 raise ValueError(
                     f"give identity_gain or gain, not both; got identity_gain={identity_gain!r}, "
@@ -202,7 +200,7 @@ class Identity(Scheme, scheme="identity"):
                 f"upsamples, and no kernel makes it the identity map; got stride={layout.stride}"
             )
         name = "gain" if self.identity_gain is None else "identity_gain"
-        check_fits(name, check_gain(self.gain, name), weight.dtype)
+        check_fits(name, check_nonnegative(name, self.gain), weight.dtype)
         identity_(weight, self.gain, groups=layout.groups)
 
     def _ones_share(self) -> float:
@@ -296,7 +294,7 @@ class ICNR(Scheme, scheme="icnr"):
         out_channels = self.weight.shape[0]
         sub = out_channels // self._repeats()
         try:
-            return cast(InitLayer, self).template(base, out_channels=sub, bias=False, **options)
+            return self.template(base, out_channels=sub, bias=False, **options)
         except ValueError as error:
             # The base speaks of the sub-kernel; the user gave the layer's out_channels.
             raise ValueError(

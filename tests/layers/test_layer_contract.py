@@ -249,11 +249,12 @@ def test_torch_default_variance_is_a_sixth_of_he_for_relu() -> None:
     assert he.expected_variance() / default.expected_variance() == pytest.approx(6, rel=1e-12)
 
 
-def test_aliases_are_the_same_classes() -> None:
-    assert initconv.HeNormalConv2d is initconv.KaimingNormalConv2d
-    assert initconv.HeUniformConv2d is initconv.KaimingUniformConv2d
-    assert initconv.GlorotNormalConv2d is initconv.XavierNormalConv2d
-    assert initconv.GlorotUniformConv2d is initconv.XavierUniformConv2d
+def test_the_jax_names_are_string_aliases_of_the_same_classes() -> None:
+    assert initconv.layer_class("he_normal", "conv2d") is initconv.KaimingNormalConv2d
+    assert initconv.layer_class("he_uniform", "conv2d") is initconv.KaimingUniformConv2d
+    assert initconv.layer_class("glorot_normal", "conv2d") is initconv.XavierNormalConv2d
+    assert initconv.layer_class("glorot_uniform", "conv2d") is initconv.XavierUniformConv2d
+    assert not hasattr(initconv, "HeNormalConv2d")
 
 
 # --- Theory -------------------------------------------------------------------------------------
@@ -494,7 +495,7 @@ def test_schemes_lists_the_registered_classes_by_name() -> None:
     assert list(registry) == sorted(registry)
     for name in CORE_SCHEMES:
         assert registry[name].scheme == name
-    assert initconv.HeNormalConv2d.scheme == "kaiming_normal"
+    assert initconv.conv2d("he_normal", 4, 4, 3).scheme == "kaiming_normal"
 
 
 def test_conv2d_builds_a_layer_by_scheme_name() -> None:
