@@ -1,8 +1,8 @@
-"""Which activation acts on each layer's output: the rule (``_walk``) applied to what runs.
+"""Which activation acts on each layer's output: the rule (``rule``) applied to what runs.
 
-With an example input, to what a forward pass on a copy of the model executes (``_runtime``);
+With an example input, to what a forward pass on a copy of the model executes (``recorded``);
 for layers that pass never calls, and without an input, to the graphs torch.fx traces from a
-structural copy (``_trace``); where neither decides, to the layer's ``nn.Sequential``. Nothing of
+structural copy (``symbolic``); where neither decides, to the layer's ``nn.Sequential``. Nothing of
 the user's model is run, so nothing of it changes.
 """
 

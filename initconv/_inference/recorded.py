@@ -1,7 +1,7 @@
 """Run-time inference: the rule applied to what a forward pass on an example input executes.
 
 The forward runs on a deep copy of the model, without gradients, with every random state put
-back afterwards (``_isolation``). A ``TorchFunctionMode`` records each torch function, tensor
+back afterwards (``copies``). A ``TorchFunctionMode`` records each torch function, tensor
 method and operator called, and forward hooks record each call of a leaf module (a weight layer,
 a built-in activation, a norm that runs torch's own forward) as one step; the record is a
 ``torch.fx`` graph in which each tensor is the node that produced it (an in-place operation

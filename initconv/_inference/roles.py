@@ -122,7 +122,7 @@ _WEIGHT_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
 )
 _WEIGHT_METHODS = frozenset({"matmul", "mm", "bmm"})
 
-# Arithmetic by the kind of factor a gate branch may end as (``_gates``).
+# Arithmetic by the kind of factor a gate branch may end as (``gates``).
 _ARITHMETIC = {
     "mul": (frozenset({operator.mul, operator.imul, torch.mul}), frozenset({"mul", "mul_"})),
     "div": (

@@ -1,10 +1,13 @@
 """The inference rule, applied to a graph of what a model computes.
 
-A layer's activation is the one that acts on its output before the next weight layer, skipping
-norms, dropout, pooling, reshapes, reductions and residual adds; a path that reaches a weight layer
-or the model's output without one is "linear"; a branch that only computes a multiplicative gate
-of the same tensor (squeeze-excite) is not a consumer. :class:`GraphWalk` applies it to a
-``torch.fx`` graph, whether torch.fx traced it (``_trace``) or a run recorded it (``_runtime``).
+This module is where the rule is stated; everything else links here. A layer's activation is the
+one that acts on its output before the next weight op. Every step on the way has a role, read from
+the one table of :mod:`initconv._inference.roles` (activation, weight op, pass-through, metadata
+use): pass-throughs (norms, dropout, pooling, reshapes, linear reductions, concatenation, residual
+adds) are followed; a path that reaches a weight op or the model's output without an activation is
+"linear"; a branch that only computes a multiplicative gate of the same tensor (squeeze-excite) is
+not a consumer (:mod:`initconv._inference.gates`). :class:`GraphWalk` applies the rule to a
+``torch.fx`` graph, whether torch.fx traced it (``symbolic``) or a run recorded it (``recorded``).
 """
 
 from __future__ import annotations

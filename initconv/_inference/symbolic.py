@@ -50,7 +50,7 @@ def _as_step(original: Callable[..., Any]) -> Callable[..., Any]:
     return forward
 
 
-# Held around every symbolic inference (``_infer``) and every other trace (``_branches``).
+# Held around every symbolic inference (``infer``) and every other trace (``branches``).
 # Tracing changes state that all threads share: torch.fx patches torch for the duration of a
 # trace, and _norm_steps changes torch's classes, so two traces at once could save each other's
 # wrappers as the originals and leave them in place, and two inferences at once fell back on

@@ -1,16 +1,17 @@
-"""Adopt initconv in a built model: convert() puts the schemes in, to_torch() takes them out again.
+"""Adopt initconv in a built model: convert() puts the schemes in, to_torch() takes them out again,
+and the conversion report says what was done to each layer.
 
-Activation inference follows one rule: a layer's activation is the one that acts on its output
-before the next weight layer, skipping norms, dropout, pooling, reshapes and residual adds; a path
-that reaches a weight layer or the model's output without one is "linear".
+The activation of each layer comes from the inference rule (:mod:`initconv._inference.rule`).
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import fnmatch
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
@@ -20,13 +21,103 @@ from initconv._inference.infer import check_inputs, infer_activations
 from initconv._layers.base import InitLayer
 from initconv._layers.pairing import layer_class, resolve_kind, scheme_of, served_kinds
 from initconv._maths.fans import KINDS
-from initconv._model.conversion import ConversionReport, ConversionRow, Source
+from initconv._model.report import Report
 from initconv._model.seeding import layer_seeds
 from initconv._model.surgery import Plan, Undo, base_class, rebuild, swap, torch_kind, wrapped
 from initconv._schemes.base import Scheme, resolve_scheme
 from initconv._validate import check_bool, describe
 
 __all__ = ["ConversionReport", "ConversionRow", "convert", "to_torch"]
+
+Source = Literal["run", "traced", "sequential", "default", "given", "pattern", "skipped"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversionRow:
+    """One layer of the model: what it was, what it became, and how its activation was found.
+
+    ``source`` is ``"run"`` (recorded on ``example_inputs``), ``"traced"`` (torch.fx),
+    ``"sequential"`` (the next module of its nn.Sequential),
+    ``"default"`` (neither worked: ``detail`` says why), ``"given"`` (a single ``activation=``),
+    ``"pattern"`` (an ``activation=`` dict entry) or ``"skipped"`` (left as it was; ``scheme``,
+    ``activation`` and ``gain`` are then ``None``).
+    """
+
+    name: str
+    old_type: str
+    scheme: str | None
+    activation: str | None
+    gain: float | None
+    source: Source
+    detail: str
+
+
+class ConversionReport(Report[ConversionRow]):
+    """What :func:`convert` did, one :class:`ConversionRow` per layer; ``str()`` is a table.
+
+    Iterate it for the rows, index it by layer name (``report["layer1.0.conv1"]``), or read
+    :attr:`fallbacks` for the layers whose activation could not be inferred, and
+    :attr:`overridden` for the layers left alone because their class overrides ``forward()``.
+    """
+
+    def __init__(
+        self, rows: Iterable[ConversionRow], reinit: bool, overridden: Iterable[str] = ()
+    ) -> None:
+        super().__init__(tuple(rows))
+        self.reinit = reinit
+        self._overridden = frozenset(overridden)
+
+    columns = (
+        ("layer", lambda row: row.name),
+        ("old type", lambda row: row.old_type),
+        ("scheme", lambda row: row.scheme or "-"),
+        ("activation", lambda row: row.activation or "-"),
+        ("gain", lambda row: "-" if row.gain is None else f"{row.gain:.4f}"),
+        ("found by", lambda row: f"{row.source}: {row.detail}" if row.detail else row.source),
+    )
+    free_last = True
+
+    @property
+    def converted(self) -> tuple[ConversionRow, ...]:
+        """The rows of the layers that were replaced."""
+        return tuple(row for row in self.rows if row.scheme is not None)
+
+    @property
+    def fallbacks(self) -> tuple[ConversionRow, ...]:
+        """The rows whose activation fell back to the default, with the reason in ``detail``."""
+        return tuple(row for row in self.rows if row.source == "default")
+
+    @property
+    def overridden(self) -> tuple[ConversionRow, ...]:
+        """The skipped rows of layers whose class overrides ``forward()`` (timm's ``StdConv2d``,
+        weight-standardised convs): converting them would drop that forward."""
+        return tuple(row for row in self.rows if row.name in self._overridden)
+
+    def overridden_summary(self) -> str:
+        """``"29 layers (StdConv2d x 29)"``: the count of :attr:`overridden` and their classes."""
+        classes = collections.Counter(row.old_type for row in self.overridden)
+        kinds = ", ".join(f"{name} x {count}" for name, count in sorted(classes.items()))
+        return f"{len(self.overridden)} layer(s) ({kinds})"
+
+    def __repr__(self) -> str:
+        return (
+            f"ConversionReport({len(self.converted)} converted, {len(self.rows)} layers, "
+            f"{len(self.fallbacks)} fallbacks, reinit={self.reinit})"
+        )
+
+    def summary(self) -> list[str]:
+        lines = []
+        weights = "re-initialised by the scheme" if self.reinit else "kept bit for bit"
+        lines.append(
+            f"{len(self.converted)} of {len(self.rows)} layers converted, weights {weights}; "
+            f"{len(self.fallbacks)} activations fell back to the default."
+        )
+        if self.overridden:
+            lines.append(
+                f"{self.overridden_summary()} left as they were: their class overrides forward()."
+            )
+        return lines
+
 
 ActivationArg = ActivationSpec | Mapping[str, ActivationSpec]
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
@@ -238,43 +329,16 @@ def convert(
     r"""Replace every torch layer of the kinds ``scheme`` serves in ``model``, in place, by its
     layer of ``scheme``: ``nn.Conv1d/2d/3d``, ``nn.ConvTranspose1d/2d/3d`` and ``nn.Linear``.
 
-    Each replacement keeps the layer's hyperparameters and its Parameter objects (so device, dtype,
-    ``requires_grad``, optimisers and tied weights are untouched), its hooks (existing handles keep
-    working), its ``torch.nn.utils.parametrize`` parametrizations and its own attributes. With
-    ``reinit=True`` the weights are then drawn once from the scheme (a parametrized tensor gets the
-    draw through its parametrization's ``right_inverse``, as assigning to it does), e.g. for
-    Kaiming (He et al., 2015, "Delving deep into rectifiers"):
-
-    .. math::
-        W \sim \mathcal{N}\!\left(0, \frac{g(\phi)^2}{\text{fan\_in}}\right),
-
-    with :math:`g(\phi)` the gain of the activation :math:`\phi` that acts on the layer's output
-    and the fans of :func:`initconv.fans`. With ``reinit=False`` the values are kept bit for bit
-    and nothing is drawn at all: the scheme is only attached for later ``reset_parameters()``
-    calls (the path for pretrained checkpoints).
-
-    Only layers whose type is exactly the torch class are replaced. Subclasses (timm's
-    ``StdConv2d``, quantization-aware convs) have behaviour of their own and are left alone, and so
-    are layers that are already initconv layers, unless ``reconvert=True``. The report lists them
-    too, and a warning counts those whose class overrides ``forward()``. A layer that cannot be
-    replaced (a deprecated ``weight_norm`` hook, with ``reinit=True`` a parametrization without
-    ``right_inverse``, an option its scheme rejects) raises an error that names it, and the model
-    is then left exactly as it was: every replacement is built, and every parametrized store
-    rehearsed on a copy, before any is swapped in, and a store that still fails puts every layer
-    and value back.
-
-    ``activation="infer"`` takes the activation that acts on each layer's output before the next
-    weight layer, skipping norms, dropout, pooling, reshapes, reductions, concatenation and
-    residual adds; a path into a weight layer or the model's output is "linear", and a branch that
-    only computes a multiplicative gate of the same tensor (squeeze-excite) is not a consumer. It
-    reads what a forward pass on ``example_inputs`` executes, on a copy of the model; without an
-    input (and for layers that pass never calls), the graph ``torch.fx`` traces from a structural
-    copy. Functional calls (``F.relu``, ``x.relu()``) count as well as modules, and modules that
-    compute their own forward (a norm that applies an activation) are looked into. Where neither
-    decides, it takes the next activation or weight layer of the layer's ``nn.Sequential``; where
-    that fails too, ``default_activation``, and the report says why
-    (:attr:`ConversionReport.fallbacks`; a warning is issued too). The model itself is never run:
-    its attributes, buffers and the random state are as they were.
+    Each replacement keeps the layer's hyperparameters, Parameter objects, hooks,
+    parametrizations and attributes. With ``reinit=True`` the weights are drawn once from the
+    scheme, e.g. Kaiming (He et al., 2015) :math:`W \sim \mathcal{N}(0, g(\phi)^2/\text{fan\_in})`
+    with :math:`g(\phi)` the gain of the activation acting on the layer's output; with
+    ``reinit=False`` the values are kept bit for bit (the path for pretrained checkpoints). A
+    layer that cannot be replaced raises an error naming it, with the model left exactly as it was.
+    ``activation="infer"`` applies the inference rule of :mod:`initconv._inference.rule` (stated in
+    docs/convert.md), on a recorded run of ``example_inputs`` or a torch.fx trace; what it cannot
+    decide falls back to ``default_activation``, with a warning and a row in
+    :attr:`ConversionReport.fallbacks`.
 
     Args:
         model: the model; it must contain the layers, not be one.

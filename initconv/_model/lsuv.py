@@ -23,7 +23,7 @@ from initconv._layers.base import InitLayer
 from initconv._layers.calibration import Calibration
 from initconv._maths.fans import KINDS
 from initconv._model.convert import convert_layers
-from initconv._model.report import Report, format_table
+from initconv._model.report import Report
 from initconv._model.surgery import Undo
 from initconv._schemes.base import Scheme, resolve_scheme
 from initconv._validate import check_int, check_real, describe
@@ -74,19 +74,16 @@ class LSUVReport(Report[LSUVRow]):
             f"max iterations {max((row.iterations for row in self.rows), default=0)})"
         )
 
-    def __str__(self) -> str:
-        header = ("layer", "iterations", "variance", "scale", "seed")
-        cells = [
-            (
-                row.name,
-                str(row.iterations),
-                f"{row.variance:.4f}",
-                f"{row.scale:.6g}",
-                str(row.seed),
-            )
-            for row in self.rows
-        ]
-        lines = format_table(header, cells)
+    columns = (
+        ("layer", lambda row: row.name),
+        ("iterations", lambda row: str(row.iterations)),
+        ("variance", lambda row: f"{row.variance:.4f}"),
+        ("scale", lambda row: f"{row.scale:.6g}"),
+        ("seed", lambda row: str(row.seed)),
+    )
+
+    def summary(self) -> list[str]:
+        lines = []
         lines.append(f"{len(self.rows)} layers calibrated on base {self.base!r}.")
         for what, names in (
             ("converted from torch layers", self.converted),
@@ -95,7 +92,7 @@ class LSUVReport(Report[LSUVRow]):
         ):
             if names:
                 lines.append(f"{what}: {', '.join(names)}")
-        return "\n".join(lines)
+        return lines
 
 
 @dataclasses.dataclass

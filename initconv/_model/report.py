@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 __all__: list[str] = []
 
@@ -40,7 +40,15 @@ def format_table(
 
 
 class Report(Generic[RowT]):
-    """Rows in the model's order; iterate them, or index them by layer name."""
+    """Rows in the model's order; iterate them, or index them by layer name; ``str()`` is a table.
+
+    A report declares its table once: :attr:`columns` (header and cell of a row, in order) and
+    :meth:`summary` (the lines under the table).
+    """
+
+    columns: ClassVar[tuple[tuple[str, Callable[[RowT], str]], ...]] = ()
+    #: The last column is free text, ruled only as wide as its header.
+    free_last: ClassVar[bool] = False
 
     def __init__(self, rows: Sequence[RowT]) -> None:
         self.rows: tuple[RowT, ...] = tuple(rows)
@@ -59,3 +67,12 @@ class Report(Generic[RowT]):
             f"name must be one of the report's layers {tuple(row.name for row in self.rows)}, "
             f"got {name!r}"
         )
+
+    def summary(self) -> list[str]:
+        """The lines printed under the table."""
+        return []
+
+    def __str__(self) -> str:
+        header = [name for name, _ in self.columns]
+        cells = [[cell(row) for _, cell in self.columns] for row in self.rows]
+        return "\n".join([*format_table(header, cells, free_last=self.free_last), *self.summary()])

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from initconv._inference.branches import Branch, find_branches
 from initconv._layers.base import InitLayer
 from initconv._layers.calibration import Calibration
-from initconv._model.report import Report, format_table
+from initconv._model.report import Report
 from initconv._model.seeding import module_seed
 from initconv._validate import check_choice, check_seed, describe
 
@@ -73,26 +73,23 @@ class ResidualReport(Report[ResidualRow]):
             f"{len(self.rows)} modules, {len(self.skipped)} adds skipped)"
         )
 
-    def __str__(self) -> str:
-        header = ("module", "branch", "m", "action", "replayed by reset", "detail")
-        cells = [
-            (
-                row.name,
-                row.branch,
-                str(row.layers),
-                f"x {row.factor:.4g}" if row.action == "scaled" else row.action,
-                "yes" if row.replayed else "no",
-                row.detail,
-            )
-            for row in self.rows
-        ]
-        lines = format_table(header, cells)
+    columns = (
+        ("module", lambda row: row.name),
+        ("branch", lambda row: row.branch),
+        ("m", lambda row: str(row.layers)),
+        ("action", lambda row: f"x {row.factor:.4g}" if row.action == "scaled" else row.action),
+        ("replayed by reset", lambda row: "yes" if row.replayed else "no"),
+        ("detail", lambda row: row.detail),
+    )
+
+    def summary(self) -> list[str]:
+        lines = []
         lines.append(
             f"{self.method}: {self.branches} residual branches, {len(self.rows)} modules "
             f"changed; {len(self.skipped)} adds were not residual branches."
         )
         lines += [f"  skipped {name}: {reason}" for name, reason in self.skipped.items()]
-        return "\n".join(lines)
+        return lines
 
 
 def _apply_gate(module: nn.Module, inputs: object, output: Tensor) -> Tensor:
