@@ -89,7 +89,15 @@ def check_nonnegative(parameter: str, value: object) -> float:
     return check_real(parameter, value, minimum=0.0)
 
 
-def check_seed(value: object, parameter: str = "seed", *, optional: bool = False) -> int:
+def check_probability(parameter: str, value: object) -> float:
+    """A probability strictly between 0 and 1 (a false-alarm rate, a power)."""
+    number = check_real(parameter, value, positive=True)
+    if not number < 1:
+        raise ValueError(f"{parameter} must be in (0, 1), got {shown(value)}")
+    return number
+
+
+def check_seed(parameter: str, value: object, *, optional: bool = False) -> int:
     """A seed: an int in ``[0, 2**64)`` (``optional``: the message says ``None`` is one too)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         kind = "an int or None" if optional else "an int"
@@ -110,7 +118,7 @@ def check_squarable(parameter: str, value: float) -> float:
     return value
 
 
-def check_torch_seed(value: object, parameter: str = "seed") -> int:
+def check_torch_seed(parameter: str, value: object) -> int:
     """A seed for ``torch.Generator.manual_seed``, which takes any int in ``[-2**63, 2**64)``."""
     seed = check_int(parameter, value, minimum=-(2**63))
     if seed >= SEED_LIMIT:
@@ -196,7 +204,7 @@ def check_choice(parameter: str, value: object, choices: Iterable[str]) -> str:
     return value
 
 
-def check_float_tensor(tensor: object, parameter: str = "tensor") -> torch.Tensor:
+def check_float_tensor(parameter: str, tensor: object) -> torch.Tensor:
     if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
         kind = tensor.dtype if isinstance(tensor, torch.Tensor) else type(tensor).__name__
         raise TypeError(f"{parameter} must be a floating point torch.Tensor, got {kind}")

@@ -139,7 +139,7 @@ class InitLayer(Scheme):
             else check_fits("gain", check_nonnegative("gain", gain), dtype),
             bias_init=bias_init,
             bias_std=check_bias_std(bias_init, bias_std),
-            seed=None if seed is None else check_seed(seed, optional=True),
+            seed=None if seed is None else check_seed("seed", seed, optional=True),
             calibration=None,
             _constructed=False,
         )
@@ -201,7 +201,7 @@ class InitLayer(Scheme):
         self.__dict__.update(
             gain=check_fits("gain", check_nonnegative("gain", self.gain), dtype),
             bias_init=_check_bias(self.bias_init, dtype),
-            seed=None if self.seed is None else check_seed(self.seed, optional=True),
+            seed=None if self.seed is None else check_seed("seed", self.seed, optional=True),
         )
 
     def _weight_hook(self) -> tuple[Hook, int | None]:

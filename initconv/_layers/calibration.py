@@ -40,7 +40,7 @@ class Calibration:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", check_real("calibrated_scale", self.scale, positive=True))
-        object.__setattr__(self, "seed", check_seed(self.seed, "calibration seed"))
+        object.__setattr__(self, "seed", check_seed("calibration seed", self.seed))
         if self.base is not None and not isinstance(self.base, str):
             raise TypeError(f"calibrated_base must be a scheme name or None, got {self.base!r}")
 

@@ -99,7 +99,7 @@ def seeded_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gen
         >>> torch.equal(torch.randn(4, generator=a), torch.randn(4, generator=b))
         False
     """
-    checked = check_seed(seed)
+    checked = check_seed("seed", seed)
     generator = _generator_on(device)
     if generator.device.type != "cpu":
         return generator.manual_seed(checked)

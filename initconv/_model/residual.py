@@ -223,7 +223,7 @@ def residual_init_(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {describe(model)}")
     method = cast(Method, check_choice("method", method, METHODS))
-    seed = None if seed is None else check_seed(seed)
+    seed = None if seed is None else check_seed("seed", seed)
     branches, skipped, failures = find_branches(model)
     reasons = {found.name: found.reason for found in skipped}
     reasons.update(

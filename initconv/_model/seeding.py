@@ -26,7 +26,7 @@ def module_seed(seed: int, name: str) -> int:
         >>> module_seed(0, "stem.conv") == module_seed(0, "stem.conv")
         True
     """
-    checked = check_seed(seed)
+    checked = check_seed("seed", seed)
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {describe(name)}")
     digest = hashlib.blake2b(
@@ -38,7 +38,7 @@ def module_seed(seed: int, name: str) -> int:
 def layer_seeds(seed: int, names: Iterable[str]) -> dict[str, int]:
     """Each name's :func:`module_seed`: the one definition of per-layer seeds, shared by
     :func:`seed_modules` and ``convert(..., seed=)``."""
-    check_seed(seed)
+    check_seed("seed", seed)
     return {name: module_seed(seed, name) for name in names}
 
 
@@ -75,7 +75,7 @@ def seed_modules(model: nn.Module, seed: int, *, reset: bool = True) -> dict[str
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {describe(model)}")
-    check_seed(seed)
+    check_seed("seed", seed)
     check_bool("reset", reset)
     layers: dict[str, InitLayer] = {
         name: module for name, module in model.named_modules() if isinstance(module, InitLayer)

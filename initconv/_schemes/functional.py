@@ -111,7 +111,7 @@ def variance_scaling_(
         >>> w = torch.empty(64, 32, 3, 3)
         >>> _ = variance_scaling_(w, gain=2**0.5, mode="fan_in", distribution="normal")
     """
-    check_float_tensor(tensor)
+    check_float_tensor("tensor", tensor)
     gain = check_nonnegative("gain", gain)
     check_choice("mode", mode, FAN_MODES)
     check_choice("distribution", distribution, DISTRIBUTIONS)
@@ -133,7 +133,7 @@ def variance_scaling_(
 
 def _check_layout(tensor: Tensor, groups: object, min_dim: int) -> int:
     """Validate a weight with its groups along dim 0, and ``groups``; return ``groups``."""
-    check_float_tensor(tensor)
+    check_float_tensor("tensor", tensor)
     if tensor.dim() < min_dim:
         raise ValueError(
             f"tensor must have at least {min_dim} dimensions, got shape {tuple(tensor.shape)}"

@@ -94,7 +94,7 @@ def jacobian_spectrum(
         raise TypeError(f"example_input must be a floating point Tensor, got {example_input!r}")
     k = check_int("k", k, minimum=1)
     iterations = check_int("iterations", iterations, minimum=1)
-    seed = check_torch_seed(seed)
+    seed = check_torch_seed("seed", seed)
     size = example_input.numel()
     if k > size:
         raise ValueError(f"k must be at most the input's {size} elements, got {k!r}")

@@ -230,7 +230,7 @@ def propagation(
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(example_input, Tensor):
         raise TypeError(f"example_input must be a Tensor, got {type(example_input).__name__}")
-    seed = check_torch_seed(seed)
+    seed = check_torch_seed("seed", seed)
     names: dict[nn.Module, str] = {
         module: name for name, module in model.named_modules() if isinstance(module, KINDS)
     }

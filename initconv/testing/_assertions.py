@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,11 +15,10 @@ from torch import Tensor
 from initconv._maths.orthogonality import assert_orthogonal_blocks
 from initconv._maths.orthogonality import orthogonality_atol as _atol
 from initconv._maths.sampling import DISTRIBUTIONS, TRUNCATED_NORMAL_STD, Distribution
-from initconv._validate import check_choice, check_int
+from initconv._validate import check_choice, check_int, check_nonnegative, check_probability
 from initconv.testing._laws import (
     ALPHA_CHECK,
     ShiftedGamma,
-    check_alpha,
     standard_moments,
     variance_band,
 )
@@ -56,16 +54,6 @@ def values(weights: Tensor | NDArray[Any] | Sequence[float], parameter: str = "w
     return array
 
 
-def check_variance(variance: object, parameter: str = "expected_variance") -> float:
-    # Any real number (numpy's included, as everywhere else in initconv), but not a bool.
-    if isinstance(variance, bool) or not isinstance(variance, numbers.Real):
-        raise TypeError(f"{parameter} must be a float, got {type(variance).__name__} {variance!r}")
-    value = float(variance)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{parameter} must be finite and >= 0, got {variance!r}")
-    return value
-
-
 def assert_constant(x: Array, mean: float, what: str) -> None:
     """For a claimed variance of 0: every value must equal ``mean`` exactly."""
     off = int((x != mean).sum())
@@ -94,8 +82,8 @@ def assert_variance_matches(
         >>> assert_variance_matches(w, 0.01, "normal")
     """
     x = values(weights)
-    v = check_variance(expected_variance)
-    alpha = check_alpha(alpha)
+    v = check_nonnegative("expected_variance", expected_variance)
+    alpha = check_probability("alpha", alpha)
     if v == 0:
         assert_constant(x, mean, "assert_variance_matches")
         return
@@ -139,8 +127,8 @@ def assert_mean_zero(
         >>> assert_mean_zero(w, 1 / 3, "uniform")
     """
     x = values(weights)
-    v = check_variance(variance, "variance")
-    alpha = check_alpha(alpha)
+    v = check_nonnegative("variance", variance)
+    alpha = check_probability("alpha", alpha)
     check_choice("distribution", distribution, DISTRIBUTIONS)
     if v == 0:
         assert_constant(x, 0.0, "assert_mean_zero")
@@ -187,8 +175,8 @@ def assert_distribution(
         >>> assert_distribution(w, "uniform", 3.0)
     """
     x = values(weights)
-    v = check_variance(variance, "variance")
-    alpha = check_alpha(alpha)
+    v = check_nonnegative("variance", variance)
+    alpha = check_probability("alpha", alpha)
     check_choice("distribution", distribution, DISTRIBUTIONS)
     if v == 0:
         assert_constant(x, mean, "assert_distribution")
@@ -253,8 +241,8 @@ def assert_channels_uncorrelated(
         >>> conv = initconv.XavierUniformConv2d(16, 32, 3, seed=0)
         >>> assert_channels_uncorrelated(conv.weight, conv.expected_variance(), "uniform")
     """
-    v = check_variance(variance, "variance")
-    alpha = check_alpha(alpha)
+    v = check_nonnegative("variance", variance)
+    alpha = check_probability("alpha", alpha)
     if not isinstance(weight, Tensor) or weight.dim() < 2:
         raise ValueError(f"weight must be a Tensor of at least 2 dimensions, got {weight!r}")
     if v == 0:
@@ -289,6 +277,6 @@ def assert_orthogonal(weight: Tensor, gain: float, *, groups: int = 1) -> None:
     groups = check_int("groups", groups, minimum=1)
     if weight.shape[0] % groups:
         raise ValueError(f"groups must divide weight.shape[0] = {weight.shape[0]}, got {groups!r}")
-    gain = check_variance(gain, "gain")
+    gain = check_nonnegative("gain", gain)
     blocks = weight.detach().reshape(groups, weight.shape[0] // groups, -1)
     assert_orthogonal_blocks(blocks, gain, "the weight")

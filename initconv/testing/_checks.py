@@ -16,6 +16,7 @@ from initconv._layers.base import InitLayer
 from initconv._layers.pairing import bound_kind, layer_class, resolve_kind, served_kinds
 from initconv._maths.sampling import Distribution
 from initconv._schemes.base import Scheme
+from initconv._validate import check_probability
 from initconv.testing._assertions import (
     Array,
     assert_channel_law,
@@ -32,7 +33,6 @@ from initconv.testing._bias import check_bias, check_bias_pool
 from initconv.testing._laws import (
     ALPHA_CHECK,
     DETECTABLE,
-    check_alpha,
     min_sample_size,
     standard_moments,
 )
@@ -156,7 +156,7 @@ def check_layer(layer: Scheme, *, alpha: float = ALPHA_CHECK) -> tuple[str, ...]
         >>> check_layer(initconv.OrthogonalConv2d(16, 32, 3, seed=0))
         ('invariants', 'exact second moment', 'bias constant')
     """
-    alpha = check_alpha(alpha)
+    alpha = check_probability("alpha", alpha)
     layer.check_invariants()
     mean, variance = layer.expected_mean(), layer.expected_variance()
     view = iid_view(layer)
@@ -273,7 +273,7 @@ def check_scheme(
         >>> report.n >= min_sample_size("normal")
         True
     """
-    alpha = check_alpha(alpha)
+    alpha = check_probability("alpha", alpha)
     classes = _layer_classes(scheme, kinds)
     if shapes is not None and len(classes) != 1:
         raise ValueError(f"shapes are for one layer kind; pass kinds=, got {len(classes)} kinds")

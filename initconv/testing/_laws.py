@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 from initconv._maths.sampling import DISTRIBUTIONS, Distribution
-from initconv._validate import check_choice
+from initconv._validate import check_choice, check_int, check_probability
 
 __all__ = [
     "ALPHA_CHECK",
@@ -104,7 +104,7 @@ def cumulant_band(
         >>> [round(x / 100, 4) for x in cumulant_band(100, 200, 800, alpha=1e-6)]  # chi-square_100
         [0.4536, 1.8503]
     """
-    alpha = check_alpha(alpha)
+    alpha = check_probability("alpha", alpha)
     if not (k2 > 0 and k3 > 0):
         raise ValueError(f"cumulants k2 and k3 must be > 0, got k2={k2!r}, k3={k3!r}")
     return ShiftedGamma.fit(k1, k2, k3).interval(alpha)
@@ -113,22 +113,6 @@ def cumulant_band(
 def sum_of_squares_law(n: int, mu4: float, mu6: float) -> ShiftedGamma:
     # T = sum X_i^2 of n iid standardised symmetric X: cumulants n, n (mu4 - 1), n (mu6 - 3 mu4 + 2).
     return ShiftedGamma.fit(n, n * (mu4 - 1), n * (mu6 - 3 * mu4 + 2))
-
-
-def check_alpha(alpha: object) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-        raise TypeError(f"alpha must be a float, got {type(alpha).__name__} {alpha!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    return float(alpha)
-
-
-def check_n(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got {type(n).__name__} {n!r}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n!r}")
-    return n
 
 
 def variance_band(
@@ -147,7 +131,7 @@ def variance_band(
         >>> [round(x, 4) for x in variance_band(10_000, "normal", alpha=1e-6)]
         [0.9323, 1.0707]
     """
-    n, alpha = check_n(n), check_alpha(alpha)
+    n, alpha = check_int("n", n, minimum=1), check_probability("alpha", alpha)
     lo, hi = sum_of_squares_law(n, *standard_moments(distribution)).interval(alpha)
     return lo / n, hi / n
 
@@ -166,7 +150,7 @@ def variance_power(
         >>> round(variance_power(53_334, 1.05, "normal", alpha=1e-6), 3)
         0.999
     """
-    n, alpha = check_n(n), check_alpha(alpha)
+    n, alpha = check_int("n", n, minimum=1), check_probability("alpha", alpha)
     if not (isinstance(ratio, (int, float)) and ratio > 0 and math.isfinite(ratio)):
         raise ValueError(f"ratio must be a finite float > 0, got {ratio!r}")
     law = sum_of_squares_law(n, *standard_moments(distribution))
@@ -193,10 +177,9 @@ def min_sample_size(
         >>> min_sample_size("normal", 0.05, alpha=1e-6, power=0.999)
         53334
     """
-    alpha = check_alpha(alpha)
-    target = 1 - alpha if power is None else check_alpha(power)
-    if not (isinstance(detectable, (int, float)) and 0 < detectable < 1):
-        raise ValueError(f"detectable must be a float in (0, 1), got {detectable!r}")
+    alpha = check_probability("alpha", alpha)
+    target = 1 - alpha if power is None else check_probability("power", power)
+    detectable = check_probability("detectable", detectable)
     factors = (1 + detectable, 1 - detectable) if ratios is None else tuple(ratios)
     if not factors or any(not (r > 0 and r != 1 and math.isfinite(r)) for r in factors):
         raise ValueError(f"ratios must be finite floats > 0 other than 1, got {ratios!r}")

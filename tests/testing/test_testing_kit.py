@@ -377,3 +377,21 @@ def test_readme_testing_your_own_scheme_example_runs_and_catches_a_broken_scheme
     quoted = re.search(r"`(variance does not match: .*?)`", EXTENDING.read_text(encoding="utf-8"))
     assert quoted is not None
     assert quoted.group(1) in failed.stdout
+
+
+def test_the_kit_takes_numpy_scalars_as_the_layers_do() -> None:
+    import numpy as np
+
+    n, alpha = np.int64(10_000), np.float64(1e-6)
+    assert variance_band(n, "normal", alpha) == variance_band(10_000, "normal", 1e-6)
+    assert min_sample_size("normal", np.float64(0.05), alpha=alpha) == min_sample_size(
+        "normal", 0.05, alpha=1e-6
+    )
+    weights = torch.randn(10_000, generator=torch.Generator().manual_seed(0))
+    assert_variance_matches(weights, np.float64(1.0), "normal", alpha=alpha)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.5, 2.0, math.nan])
+def test_the_kit_refuses_a_false_alarm_rate_outside_zero_to_one_by_name(alpha: float) -> None:
+    with pytest.raises(ValueError, match="alpha must be"):
+        variance_band(1000, "normal", alpha)
