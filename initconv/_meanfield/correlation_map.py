@@ -29,6 +29,7 @@ from initconv._meanfield.gaussian import (
     second_moment_slope,
     slope_moment,
 )
+from initconv._meanfield.variance_map import FixedPoint
 from initconv._validate import check_nonnegative, check_real
 
 __all__ = ["CorrelationMap", "Phase", "correlation_map", "correlation_step"]
@@ -42,17 +43,15 @@ _GRID = [2.0**k for k in range(-24, 13, 2)]
 
 
 @dataclasses.dataclass(frozen=True)
-class CorrelationMap:
+class CorrelationMap(FixedPoint):
     r"""Where an activation at :math:`(\sigma_w, \sigma_b)` puts a deep plain network.
 
+    A :class:`FixedPoint` (``activation``, ``weight_std``, ``bias_std``, ``q_star``,
+    ``variance_slope``) whose ``q_star`` is the fixed point that a signal of second moment ``q0``
+    settles at (0 or ``inf`` where it vanishes or grows without one; every :math:`q` is a fixed
+    point of relu at :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported), and:
+
     Attributes:
-        activation: the activation's canonical name.
-        weight_std: :math:`\sigma_w` (the gain).
-        bias_std: :math:`\sigma_b`.
-        q_star: the fixed point of the variance map that a signal of second moment ``q0``
-            settles at (0 or ``inf`` where it vanishes or grows without one; every :math:`q` is a
-            fixed point of relu at :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported).
-        variance_slope: :math:`M'(q^*)`, the slope of the variance map there.
         chi_1: :math:`\sigma_w^2\, \mathbb{E}[\phi'(\sqrt{q^*} z)^2]`, the slope of the correlation
             map at :math:`c = 1`: nearby inputs separate by this factor per layer.
         c_star: the stable fixed point of the correlation map: 1 in the ordered phase and on the
@@ -67,11 +66,6 @@ class CorrelationMap:
             (:math:`\chi_1 > 1`: nearby inputs decorrelate) or ``"critical"`` (:math:`\chi_1 = 1`).
     """
 
-    activation: str
-    weight_std: float
-    bias_std: float
-    q_star: float
-    variance_slope: float
     chi_1: float
     c_star: float
     chi_c: float

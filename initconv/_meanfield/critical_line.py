@@ -36,6 +36,7 @@ from initconv._meanfield.gaussian import (
     second_moment_slope,
     slope_moment,
 )
+from initconv._meanfield.variance_map import FixedPoint
 from initconv._validate import check_real
 
 __all__ = ["CriticalPoint", "critical"]
@@ -49,24 +50,12 @@ _MARGINAL = 1e-9
 
 
 @dataclasses.dataclass(frozen=True)
-class CriticalPoint:
-    r"""A point on the critical line :math:`\chi_1 = 1` of an activation.
-
-    Attributes:
-        activation: the activation's canonical name.
-        weight_std: :math:`\sigma_w`, the gain: :math:`\mathrm{Var}(W) = \sigma_w^2/\text{fan\_in}`.
-        bias_std: :math:`\sigma_b`.
-        q_star: :math:`q^*`, the pre-activations' second moment there (0 at the line's end
-            without bias, where it is approached like 1/depth).
-        variance_slope: :math:`M'(q^*)`, the slope of the variance map there: below 1 a deep stack
-            returns to :math:`q^*`, every :math:`1/|\ln M'(q^*)|` layers by a factor e.
+class CriticalPoint(FixedPoint):
+    r"""A point on the critical line :math:`\chi_1 = 1` of an activation: a :class:`FixedPoint`
+    (``activation``, ``weight_std``, ``bias_std``, ``q_star``, ``variance_slope``) where nearby
+    inputs neither merge nor separate. ``q_star`` is 0 at the line's end without bias, where it is
+    approached like 1/depth.
     """
-
-    activation: str
-    weight_std: float
-    bias_std: float
-    q_star: float
-    variance_slope: float
 
     def input_gain(self, input_moment: float = 1.0) -> float:
         r"""The gain of a first layer whose inputs have second moment ``input_moment``, so that its

@@ -11,7 +11,7 @@ from initconv._activations import ActivationSpec, resolve
 from initconv._meanfield.gaussian import Phi, log_grid_roots, second_moment, second_moment_slope
 from initconv._validate import check_nonnegative, check_squarable
 
-__all__ = ["VarianceMap", "Verdict", "variance_map", "verdict_of"]
+__all__ = ["FixedPoint", "VarianceMap", "Verdict", "variance_map", "verdict_of"]
 
 Verdict = Literal["stable", "marginal", "unstable"]
 
@@ -21,6 +21,27 @@ _MARGINAL = 1e-6
 # Fixed points are searched for on q in [2^-32, 2^32], where float64 quadrature still resolves
 # M(q) / q; outside it a signal has under- or overflowed float32 long before.
 _LOG2_Q_RANGE = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedPoint:
+    r"""Where the variance map :math:`M(q) = \sigma_w^2 \mathbb{E}[\phi(\sqrt{q} z)^2] + \sigma_b^2`
+    of an activation settles: the fields every mean-field answer shares.
+
+    Attributes:
+        activation: the activation's canonical name.
+        weight_std: :math:`\sigma_w`, the gain: :math:`\mathrm{Var}(W) = \sigma_w^2/\text{fan\_in}`.
+        bias_std: :math:`\sigma_b`.
+        q_star: :math:`q^*`, the fixed point: the pre-activations' second moment there.
+        variance_slope: :math:`M'(q^*)`, the slope of the variance map there: below 1 a deep stack
+            returns to :math:`q^*`, every :math:`1/|\ln M'(q^*)|` layers by a factor e.
+    """
+
+    activation: str
+    weight_std: float
+    bias_std: float
+    q_star: float
+    variance_slope: float
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,12 +18,13 @@ from initconv._meanfield.correlation_map import (
     correlation_map,
     correlation_step,
 )
-from initconv._meanfield.variance_map import VarianceMap, variance_map
+from initconv._meanfield.variance_map import FixedPoint, VarianceMap, variance_map
 from initconv.diagnostics._jacobian import JacobianSpectrum, jacobian_spectrum
 from initconv.diagnostics._propagation import PropagationRow, PropagationTable, propagation
 
 __all__ = [
     "CorrelationMap",
+    "FixedPoint",
     "JacobianSpectrum",
     "Phase",
     "PropagationRow",

@@ -3,6 +3,7 @@ chi_1 against the measured growth of a perturbation through a deep stack."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -158,3 +159,13 @@ def test_chi_1_matches_the_measured_growth_of_a_perturbation(
     # probability about 1 - ALPHA_CHECK.
     nearby = math.log(diagnostics.correlation_map("tanh", 1.1 * weight_std, bias_std).chi_1)
     assert 2 * half_width < abs(nearby - theory)
+
+
+def test_the_critical_point_and_the_correlation_map_share_one_fixed_point_record() -> None:
+    point = initconv.critical("tanh", 0.1)
+    summary = initconv.diagnostics.correlation_map("tanh", point.weight_std, point.bias_std)
+    shared = [field.name for field in dataclasses.fields(initconv.diagnostics.FixedPoint)]
+    assert shared == ["activation", "weight_std", "bias_std", "q_star", "variance_slope"]
+    assert isinstance(point, initconv.diagnostics.FixedPoint)
+    assert isinstance(summary, initconv.diagnostics.FixedPoint)
+    assert [f.name for f in dataclasses.fields(summary)][: len(shared)] == shared
