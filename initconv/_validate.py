@@ -188,7 +188,7 @@ def suggestion(value: object, names: Iterable[str]) -> str:
     return f"; did you mean {folded[close[0]]!r}?" if close else ""
 
 
-def unknown(parameter: str, value: object, names: Iterable[str]) -> ValueError:
+def unknown_name_error(parameter: str, value: object, names: Iterable[str]) -> ValueError:
     """The error for a name that is not one of ``names``, with the closest as a suggestion."""
     choices = tuple(sorted(names))
     return ValueError(
@@ -200,7 +200,7 @@ def check_choice(parameter: str, value: object, choices: Iterable[str]) -> str:
     """``value`` if it is one of ``choices``, else a ValueError that lists them."""
     allowed = tuple(choices)
     if not isinstance(value, str) or value not in allowed:
-        raise unknown(parameter, value, allowed)
+        raise unknown_name_error(parameter, value, allowed)
     return value
 
 

@@ -60,6 +60,7 @@ import pytest
 from hypothesis import settings
 
 import initconv
+from initconv import _activations
 from initconv._activations import resolve
 from initconv._schemes.base import restore_registry
 from initconv.testing import ALPHA_CHECK
@@ -118,3 +119,12 @@ def clean_schemes() -> Iterator[None]:
     saved = initconv.schemes()
     yield
     restore_registry(saved)
+
+
+@pytest.fixture
+def clean_registry() -> Iterator[None]:
+    """Restore the activation registry after a test that registers its own activations."""
+    saved = dict(_activations._REGISTERED)
+    yield
+    _activations._REGISTERED.clear()
+    _activations._REGISTERED.update(saved)

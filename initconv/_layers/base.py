@@ -31,7 +31,7 @@ BiasInitArg = str | float | None
 Hook = Callable[[Tensor, "torch.Generator | None"], None]
 
 
-def store(module: nn.Module, name: str, value: Tensor) -> None:
+def write_parameter(module: nn.Module, name: str, value: Tensor) -> None:
     """Give ``module.<name>`` the value ``value``, under ``no_grad``.
 
     A parametrized tensor is computed from ``parametrizations.<name>.original``, so a copy into it
@@ -44,7 +44,7 @@ def store(module: nn.Module, name: str, value: Tensor) -> None:
             getattr(module, name).copy_(value)
 
 
-def store_all(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
+def write_parameters(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
     """:func:`store` every ``(name, value)``, or none of them.
 
     A store through a parametrization runs its ``right_inverse``, which can fail (a
@@ -57,7 +57,7 @@ def store_all(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
         for name, value in parametrized:
             originals = cast(nn.ModuleDict, module.parametrizations)[name]
             saved += [(t, t.detach().clone()) for t in originals.parameters(recurse=False)]
-            store(module, name, value)
+            write_parameter(module, name, value)
     except BaseException:
         with torch.no_grad():
             for tensor, before in reversed(saved):
@@ -68,7 +68,7 @@ def store_all(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
         raise
     for name, value in values:
         if not parametrize.is_parametrized(module, name):
-            store(module, name, value)
+            write_parameter(module, name, value)
 
 
 def _check_bias(value: object, dtype: torch.dtype) -> str | float:
@@ -193,7 +193,7 @@ class InitLayer(Scheme):
             values = [("weight", self._draw(weight, hook, generator))]
             if bias is not None:
                 values.append(("bias", self._draw(bias, self.init_bias, generator)))
-            store_all(self, values)
+            write_parameters(self, values)
 
     def _check_attributes(self, dtype: torch.dtype) -> None:
         # Plain attributes, so anything can have been assigned since construction; they are kept

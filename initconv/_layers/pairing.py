@@ -14,7 +14,7 @@ from typing import Any
 from torch import nn
 
 from initconv._schemes.base import Scheme, is_concrete, resolve_scheme
-from initconv._validate import describe, unknown
+from initconv._validate import describe, unknown_name_error
 
 __all__ = ["layer_class"]
 
@@ -98,7 +98,7 @@ def resolve_kind(spec: object) -> type[nn.Module]:
         for kind, name in KIND_NAMES.items():
             if spec in (name, kind.__name__):
                 return kind
-        raise unknown("kind", spec, KIND_NAMES.values())
+        raise unknown_name_error("kind", spec, KIND_NAMES.values())
     if isinstance(spec, type):
         for kind in KIND_NAMES:
             if spec is kind or (issubclass(spec, kind) and spec in _KIND_BASES.values()):

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from initconv._layers.base import InitLayer, store
+from initconv._layers.base import InitLayer, write_parameter
 from initconv._layers.kinds import convolution_arguments, linear_arguments
 from initconv._maths.fans import KINDS
 
@@ -238,7 +238,7 @@ def _store_all(plans: list[Plan]) -> None:
         originals = cast(nn.ModuleDict, plan.new.parametrizations)[name]
         saved += [(t, t.detach().clone()) for t in originals.parameters(recurse=False)]
         try:
-            store(plan.new, name, value)
+            write_parameter(plan.new, name, value)
         except BaseException as error:
             with torch.no_grad():
                 for tensor, before in reversed(saved):
@@ -249,4 +249,4 @@ def _store_all(plans: list[Plan]) -> None:
     for plan in plans:
         for name, value in plan.writes:
             if not parametrize.is_parametrized(plan.new, name):
-                store(plan.new, name, value)
+                write_parameter(plan.new, name, value)

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from initconv._activations import Resolved
 from initconv._maths.fans import CONVOLUTIONS
-from initconv._maths.orthogonality import assert_orthogonal_blocks
+from initconv._maths.orthogonality import assert_orthogonal_blocks, blocks
 from initconv._maths.sampling import Distribution, draw_normal_
 from initconv._meanfield.critical_line import CriticalPoint, critical, solve
 from initconv._meanfield.gaussian import slope_moment
@@ -45,11 +45,6 @@ def _fallback_gain(activation: Resolved, bias_std: float, error: ValueError) -> 
             stacklevel=5,
         )
     return gain
-
-
-def _blocks(weight: Tensor, groups: int) -> tuple[int, int]:
-    """The (rows, cols) of each group's block of ``weight`` flattened after dim 0."""
-    return weight.shape[0] // groups, math.prod(weight.shape[1:])
 
 
 class Critical(Scheme, scheme="critical"):
@@ -125,7 +120,7 @@ class Critical(Scheme, scheme="critical"):
         """The structured base's mean square at gain 1 (exact: its construction fixes it)."""
         weight, layout = self.weight, self.layout
         if self._structure() == "orthogonal":
-            rows, cols = _blocks(weight, layout.groups)
+            rows, cols = blocks(weight, layout.groups)
             return min(rows, cols) / (rows * cols)
         outputs = weight.shape[1] if layout.transposed else weight.shape[0] // layout.groups
         return 1.0 / (outputs * math.prod(layout.kernel_size))
@@ -162,8 +157,8 @@ class Critical(Scheme, scheme="critical"):
             return
         weight, layout, name = weight.detach(), self.layout, type(self).__name__
         if structure == "orthogonal":
-            blocks = weight.reshape(layout.groups, *_blocks(weight, layout.groups))
-            assert_orthogonal_blocks(blocks, self._structure_gain(), f"{name}: the weight")
+            grouped = weight.reshape(layout.groups, *blocks(weight, layout.groups))
+            assert_orthogonal_blocks(grouped, self._structure_gain(), f"{name}: the weight")
             return
         tap: tuple[Any, ...] = (slice(None), slice(None), *centre(layout.kernel_size))
         outside = weight.clone()
@@ -172,5 +167,5 @@ class Critical(Scheme, scheme="critical"):
         if stray:
             raise AssertionError(f"{name}: {stray} entries off the centre tap are nonzero")
         rows = weight.shape[0] // layout.groups
-        blocks = weight[tap].reshape(layout.groups, rows, weight.shape[1])
-        assert_orthogonal_blocks(blocks, self._structure_gain(), f"{name}: the centre tap")
+        taps = weight[tap].reshape(layout.groups, rows, weight.shape[1])
+        assert_orthogonal_blocks(taps, self._structure_gain(), f"{name}: the centre tap")

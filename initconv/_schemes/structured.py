@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from initconv._activations import ActivationSpec
 from initconv._maths.fans import CONVOLUTIONS
-from initconv._maths.orthogonality import assert_orthogonal_blocks
+from initconv._maths.orthogonality import assert_orthogonal_blocks, blocks
 from initconv._maths.sampling import Distribution
 from initconv._schemes.base import Scheme, check_bias_init, resolve_scheme, schemes
 from initconv._schemes.functional import (
@@ -37,11 +37,6 @@ __all__ = ["ICNR", "DeltaOrthogonal", "Identity", "Orthogonal", "Zero"]
 
 def _has_values(weight: Tensor) -> bool:
     return weight.numel() > 0 and not weight.is_meta
-
-
-def _blocks(weight: Tensor, groups: int) -> tuple[int, int]:
-    """The (rows, cols) of each group's block of ``weight`` flattened after dim 0."""
-    return weight.shape[0] // groups, math.prod(weight.shape[1:])
 
 
 def _ratio(weight: Tensor, numerator: float, denominator: float) -> float:
@@ -77,16 +72,16 @@ class Orthogonal(Scheme, scheme="orthogonal"):
         orthogonal_(weight, self.gain, groups=self.layout.groups, generator=generator)
 
     def expected_variance(self) -> float:
-        rows, cols = _blocks(self.weight, self.layout.groups)
+        rows, cols = blocks(self.weight, self.layout.groups)
         return _ratio(self.weight, self.gain**2 * min(rows, cols), rows * cols)
 
     def check_invariants(self) -> None:
         """Each group's flattened weight is orthogonal up to the gain (atol 1e-5 g^2 in float32)."""
         if _has_values(self.weight):
             groups = self.layout.groups
-            blocks = self.weight.detach().reshape(groups, *_blocks(self.weight, groups))
+            grouped = self.weight.detach().reshape(groups, *blocks(self.weight, groups))
             assert_orthogonal_blocks(
-                blocks, self.gain, f"{type(self).__name__}: the flattened weight"
+                grouped, self.gain, f"{type(self).__name__}: the flattened weight"
             )
 
 

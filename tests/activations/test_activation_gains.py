@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -23,14 +23,6 @@ DERIVED_REFERENCE = {
     "hardswish": 1.7367,
     "softplus": 1.0419,
 }
-
-
-@pytest.fixture
-def clean_registry() -> Iterator[None]:
-    saved = dict(_activations._REGISTERED)
-    yield
-    _activations._REGISTERED.clear()
-    _activations._REGISTERED.update(saved)
 
 
 @pytest.mark.parametrize(
