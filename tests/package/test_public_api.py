@@ -50,4 +50,4 @@ def test_every_public_class_and_function_has_its_own_docstring() -> None:
     for name in initconv.__all__:
         value = getattr(initconv, name)
         if inspect.isclass(value) or inspect.isfunction(value):
-            assert value.__doc__ and value.__doc__.strip(), name
+            assert (value.__doc__ or "").strip(), name
