@@ -27,7 +27,7 @@ def test_the_largest_seed_differs_from_its_low_32_bits() -> None:
     assert not torch.equal(Conv(8, 8, 3, seed=top).weight, Conv(8, 8, 3, seed=top % 2**32).weight)
 
 
-def test_seed_modules_pair_that_once_collided_gives_different_layers() -> None:
+def test_layer_seeds_equal_in_their_low_32_bits_give_different_layers() -> None:
     # seed_modules(m, 4588) and seed_modules(m, 94084) give layer "0" seeds equal in their low 32
     # bits, which is all that torch's manual_seed keeps.
     first, second = nn.Sequential(Conv(16, 16, 3)), nn.Sequential(Conv(16, 16, 3))
