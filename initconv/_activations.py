@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from initconv._maths.derived_gain import callable_gain, derived_gain
+from initconv._maths.fans import CONVOLUTIONS, KIND_NAMES
 from initconv._validate import check_real, describe, suggestion
 
 __all__ = ["ActivationSpec", "activations", "gain", "register_activation"]
@@ -156,17 +157,7 @@ ALIASES: Mapping[str, str] = {
     "identity": "linear",
     "swish": "silu",
     # calculate_gain's names for a linear map.
-    **{
-        name: "linear"
-        for name in (
-            "conv1d",
-            "conv2d",
-            "conv3d",
-            "conv_transpose1d",
-            "conv_transpose2d",
-            "conv_transpose3d",
-        )
-    },
+    **{KIND_NAMES[kind]: "linear" for kind in CONVOLUTIONS},
 }
 
 _BY_NAME: dict[str, Builtin] = {record.name: record for record in BUILTINS}
