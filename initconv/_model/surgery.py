@@ -15,6 +15,7 @@ from torch.nn.utils import parametrize
 from initconv._layers.base import InitLayer, write_parameter
 from initconv._layers.kinds import convolution_arguments, linear_arguments
 from initconv._maths.fans import KINDS
+from initconv._model.gate import GATE, is_gated
 
 __all__: list[str] = []
 
@@ -65,7 +66,8 @@ def _check_rebuildable(old: nn.Module, base: type[nn.Module], kind: type[nn.Modu
         if getattr(base, method, None) is not getattr(kind, method, None):
             raise TypeError(f"it overrides {method}(), which a replacement would drop")
     own = {key for key, value in old.named_parameters(recurse=False) if value is not None}
-    extra = own - {"weight", "bias"}
+    # A SkipInit gate is carried over with its hook: the new layer gates its output the same way.
+    extra = own - {"weight", "bias"} - ({GATE} if is_gated(old) else set())
     if extra:
         raise ValueError(
             f"it has parameters {tuple(sorted(extra))} besides weight and bias, as "

@@ -127,7 +127,7 @@ def test_skipinit_gates_each_branch_with_a_zero_parameter_that_learns() -> None:
     report = initconv.residual_init_(model, "skipinit")
     assert [row.name for row in report] == ["0.conv2", "1.conv2"]
     gate = model[0].conv2.get_parameter(initconv.GATE)
-    assert float(gate) == 0.0
+    assert float(gate.detach()) == 0.0
     x = _input()
     assert torch.equal(model(x), x)
     model(x).pow(2).sum().backward()
