@@ -276,3 +276,273 @@ def test_a_deep_norm_free_resnet_keeps_its_signal_with_zero_init_and_not_without
     with torch.no_grad():
         assert math.log2(float(plain(x).pow(2).mean() / x.pow(2).mean())) > 10
         assert float(zeroed(x).pow(2).mean()) == pytest.approx(float(x.pow(2).mean()), rel=1e-6)
+
+
+# Parallel blocks: x + attn(h) + mlp(h), every branch of the sum once.
+
+
+class Parallel(nn.Module):
+    """A GPT-J/PaLM parallel block: two branches of a shared pre-norm, one sum. The attention
+    stand-in has more layers than the MLP, so a reading of the second add as a binary one takes
+    the first add (attention included) for its branch."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.attn = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
+        self.attn.append(nn.ReLU()).append(nn.Linear(width, width))
+        self.mlp = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, width))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.norm(x)
+        return x + self.attn(h) + self.mlp(h)
+
+
+def _tokens(width: int = 8) -> Tensor:
+    return torch.randn(3, 5, width, generator=torch.Generator().manual_seed(2))
+
+
+@pytest.mark.parametrize("method", ["zero", "fixup", "skipinit"])
+def test_a_parallel_block_starts_as_the_identity_with_each_branch_found_once(method: str) -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(Parallel(), Parallel())
+    report = initconv.residual_init_(model, method, seed=0)
+    assert report.branches == 4
+    assert sorted({row.branch for row in report}) == ["0.attn", "0.mlp", "1.attn", "1.mlp"]
+    names = [row.name for row in report]
+    assert len(names) == len(set(names))
+    x = _tokens()
+    assert torch.equal(model(x), x)
+
+
+def test_fixup_scales_each_branch_of_a_parallel_block_once_by_its_own_m() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(Parallel(), Parallel())
+    before = copy.deepcopy(model)
+    initconv.residual_init_(model, "fixup")
+    total = 4  # two branches in each of two blocks
+    attn, mlp = (total ** (-1 / (2 * m - 2)) for m in (3, 2))  # Fixup's L^(-1/(2m-2))
+    for block, old in zip(model, before, strict=True):
+        assert torch.equal(block.attn[0].weight, old.attn[0].weight * attn)
+        assert torch.equal(block.attn[2].weight, old.attn[2].weight * attn)
+        assert torch.equal(block.mlp[0].weight, old.mlp[0].weight * mlp)
+        assert torch.count_nonzero(block.attn[4].weight) == 0
+        assert torch.count_nonzero(block.mlp[2].weight) == 0
+
+
+# Branches through modules that hold weights without being one of the seven kinds.
+
+
+class AttentionBlock(nn.Module):
+    """A pre-norm transformer block with torch's own attention."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width)
+        self.attn = nn.MultiheadAttention(width, 2, batch_first=True)
+        self.norm2 = nn.LayerNorm(width)
+        self.fc1 = nn.Linear(width, 2 * width)
+        self.fc2 = nn.Linear(2 * width, width)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.norm1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.norm2(x))))
+
+
+@pytest.mark.parametrize("method", ["zero", "fixup"])
+def test_an_attention_branch_is_a_weight_layer_zeroed_through_its_out_proj(method: str) -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(AttentionBlock(), AttentionBlock())
+    report = initconv.residual_init_(model, method)
+    assert report.branches == 4
+    assert report["0.attn"].action == "zeroed"
+    assert report["0.attn"].layers == 1
+    assert torch.count_nonzero(model[0].attn.out_proj.weight) == 0
+    assert torch.count_nonzero(model[0].attn.in_proj_weight) > 0
+    x = _tokens()
+    assert torch.equal(model(x), x)
+
+
+class FunctionalMLP(nn.Module):
+    """A residual MLP that holds its weights as Parameters and applies them with F.linear."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(2 * width, width) / width**0.5)
+        self.b1 = nn.Parameter(torch.zeros(2 * width))
+        self.w2 = nn.Parameter(torch.randn(width, 2 * width) / width**0.5)
+        self.b2 = nn.Parameter(torch.randn(width))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = torch.relu(torch.nn.functional.linear(x, self.w1, self.b1))
+        return x + torch.nn.functional.linear(h, self.w2, self.b2)
+
+
+def test_a_branch_of_functional_weight_ops_on_parameters_is_found_and_zeroed() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(FunctionalMLP(), FunctionalMLP())
+    before = model[0].w1.detach().clone()
+    report = initconv.residual_init_(model, "fixup")
+    assert [(row.name, row.action) for row in report][:2] == [
+        ("0.w1", "scaled"),
+        ("0.w2", "zeroed"),
+    ]
+    assert torch.equal(model[0].w1, before * 2 ** (-1 / 2))
+    assert torch.count_nonzero(model[0].b2) == 0
+    x = _tokens()
+    assert torch.equal(model(x), x)
+
+
+class Recurrent(nn.Module):
+    """A branch that ends in a module whose weights residual_init_ cannot zero."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(width, width, batch_first=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.lstm(x)[0]
+
+
+def test_a_branch_whose_last_weight_cannot_be_zeroed_is_left_with_a_warning_naming_it() -> None:
+    model = nn.Sequential(Block(8), Recurrent())
+    before = copy.deepcopy(model[1].state_dict())
+    with pytest.warns(
+        UserWarning, match=r"left 1 residual branch\(es\) of the Sequential unchanged"
+    ):
+        report = initconv.residual_init_(model, "zero")
+    assert [row.name for row in report] == ["0.conv2"]
+    assert "1.lstm cannot be zeroed" in report.unchanged["1"]
+    assert "LSTM" in report.unchanged["1"]
+    assert all(torch.equal(before[k], v) for k, v in model[1].state_dict().items())
+
+
+def test_zero_picks_a_layer_whose_zeros_zero_the_branch_not_one_before_a_sigmoid() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(GatedBlock(), GatedBlock())
+    report = initconv.residual_init_(model, "zero")
+    assert [row.name for row in report] == ["0.conv", "1.conv"]
+    x = torch.randn(2, 4, 5, 5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(model(x), x)
+
+
+# All or nothing.
+
+
+class Refusing(nn.Module):
+    """A parametrization that cannot be assigned to: torch raises when a value is stored."""
+
+    def forward(self, weight: Tensor) -> Tensor:
+        return weight
+
+
+def _state(model: nn.Module) -> dict[str, object]:
+    """Everything residual_init_ may change: values, calibrations, seeds, hooks and gates."""
+    return {
+        "values": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "parameters": [id(p) for p in model.parameters()],
+        "layers": {
+            name: (module.calibration, module.seed, module.bias_init, module.bias_std)
+            for name, module in model.named_modules()
+            if isinstance(module, initconv.InitLayer)
+        },
+        "hooks": {name: len(module._forward_hooks) for name, module in model.named_modules()},
+        "attributes": {name: sorted(vars(module)) for name, module in model.named_modules()},
+    }
+
+
+def _same(before: dict[str, object], after: dict[str, object]) -> bool:
+    values = cast_dict(before["values"]), cast_dict(after["values"])
+    equal = values[0].keys() == values[1].keys() and all(
+        torch.equal(values[0][k], values[1][k]) for k in values[0]
+    )
+    rest = [key for key in before if key != "values"]
+    return equal and all(before[key] == after[key] for key in rest)
+
+
+def cast_dict(value: object) -> dict[str, Tensor]:
+    assert isinstance(value, dict)
+    return value
+
+
+@pytest.mark.parametrize("method", ["zero", "fixup", "skipinit"])
+def test_a_failure_in_the_last_block_leaves_every_block_as_it_was(method: str) -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(Block(8), Block(8, nn.Conv2d), Block(8))
+    from torch.nn.utils import parametrize
+
+    parametrize.register_parametrization(model[2].conv2, "weight", Refusing())
+    parametrize.register_parametrization(model[2].conv1, "weight", Refusing())
+    if method == "skipinit":
+        model[2].conv2.residual_gate = 1.0  # taken: the gate cannot be added
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"residual_init_ could not \w+( the scale of)? '2\.conv"):
+        initconv.residual_init_(model, method, seed=0)
+    assert _same(before, _state(model))
+
+
+def test_a_failure_is_a_value_error_naming_the_module_not_a_bare_runtime_error() -> None:
+    with torch.inference_mode():
+        model = nn.Sequential(Block(8, nn.Conv2d), Block(8, nn.Conv2d))
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"could not zero '0\.conv2' \(Conv2d\) of branch '0'"):
+        initconv.residual_init_(model, "zero")
+    assert _same(before, _state(model))
+
+
+# A second call.
+
+
+@pytest.mark.parametrize("method", ["zero", "fixup", "skipinit"])
+@pytest.mark.parametrize("second", ["zero", "fixup", "skipinit"])
+def test_a_second_call_is_refused_by_name_and_changes_nothing(method: str, second: str) -> None:
+    model = nn.Sequential(Block(8), Block(8, nn.Conv2d))
+    initconv.residual_init_(model, method, seed=0)
+    before = _state(model)
+    gate = getattr(model[0].conv2, initconv.GATE, None)
+    with pytest.raises(ValueError, match=r"already changed this model: module '0\.conv\d' holds"):
+        initconv.residual_init_(model, second, seed=0)
+    assert _same(before, _state(model))
+    assert getattr(model[0].conv2, initconv.GATE, None) is gate
+
+
+def test_a_second_skipinit_neither_adds_a_gate_nor_replaces_the_first() -> None:
+    model = nn.Sequential(Block(8))
+    initconv.residual_init_(model, "skipinit")
+    gate = model[0].conv2.get_parameter(initconv.GATE)
+    with pytest.raises(ValueError, match=r"holds method='skipinit'"):
+        initconv.residual_init_(model, "skipinit")
+    assert model[0].conv2.get_parameter(initconv.GATE) is gate
+    assert len(model[0].conv2._forward_hooks) == 1
+
+
+def test_a_second_call_is_refused_after_a_deep_copy_and_a_pickle() -> None:
+    model = nn.Sequential(Block(8))
+    initconv.residual_init_(model, "fixup", seed=0)
+    for again in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        with pytest.raises(ValueError, match=r"already changed this model"):
+            initconv.residual_init_(again, "fixup")
+
+
+# SkipInit, then to_torch and convert.
+
+
+@pytest.mark.parametrize("conv", [KaimingNormalConv2d, nn.Conv2d])
+def test_a_gated_model_converts_to_plain_torch_and_back_keeping_its_gates(
+    conv: type[nn.Conv2d],
+) -> None:
+    model = nn.Sequential(Block(8, conv), Block(8, conv))
+    initconv.residual_init_(model, "skipinit")
+    gates = [block.conv2.get_parameter(initconv.GATE) for block in model]
+    plain = initconv.to_torch(model)
+    assert all(type(block.conv2) is nn.Conv2d for block in plain)
+    assert [block.conv2.get_parameter(initconv.GATE) for block in plain] == gates
+    x = _input()
+    assert torch.equal(plain(x), x)
+    with torch.no_grad():
+        gates[0].fill_(0.5)
+    assert not torch.equal(plain(x), x)
+    initconv.convert(plain, reinit=False)
+    assert isinstance(plain[0].conv2, initconv.InitLayer)
+    assert plain[0].conv2.get_parameter(initconv.GATE) is gates[0]
