@@ -243,7 +243,12 @@ class _Reader:
         for node in graph.nodes:
             if node.op == "call_module":
                 self.calls[str(node.target)] = self.calls.get(str(node.target), 0) + 1
-            if node.op == "placeholder" or any(n in self.data for n in node.all_input_nodes):
+            # A use of a tensor's shape only (x.new_empty(x.shape) for a drop-path mask) is
+            # not a value of the forward's inputs.
+            meta = node.op != "call_module" and role(node, root) == "meta"
+            if node.op == "placeholder" or (
+                not meta and any(n in self.data for n in node.all_input_nodes)
+            ):
                 self.data.add(node)
         self.units: dict[fx.Node, Unit] = {}
         for node in graph.nodes:
@@ -277,6 +282,14 @@ class _Reader:
                 return None
             node = node.args[0]
         return None
+
+    def _held(self, node: fx.Node) -> list[str]:
+        """The Parameters a weight computed from Parameters (a standardised weight) reads."""
+        found: list[str] = []
+        for n in _ancestors(node, self.memo):
+            if n.op == "get_attr" and self._parameter(n) is not None:
+                found.append(str(n.target))
+        return sorted(found)
 
     def _uses(self, target: str) -> int:
         """How many steps read the Parameter ``target``, through rearrangements."""
@@ -326,6 +339,8 @@ class _Reader:
         if node.op not in ("call_function", "call_method") or role(node, self.root) != "weight":
             return None
         parameters = [p for p in map(self._parameter, node.all_input_nodes) if p is not None]
+        parameters += [p for n in node.all_input_nodes if n not in self.data for p in self._held(n)]
+        parameters = list(dict.fromkeys(parameters))
         if not parameters:
             return None  # a product of two activations (attention's scores): no weights
         owner = parameters[0].rpartition(".")[0]
@@ -424,7 +439,8 @@ class _Reader:
         """The module whose output, times a scalar, scales the branch, or why there is none."""
         node = term
         while True:
-            if len(node.users) > 1:
+            # Uses of its shape only (a drop-path mask's) do not see the gate.
+            if len([user for user in node.users if user in self.data]) > 1:
                 return None, f"the output of {self._describe(node)} is also used elsewhere"
             if node.op == "call_module":
                 if self.calls[str(node.target)] > 1:
@@ -450,11 +466,14 @@ class _Reader:
         """The parts of the sum ``add`` closes: an add whose only use is this sum, and that adds
         graph values only, is part of it."""
         parts: list[fx.Node | object] = []
-        for arg in [*add.args[:2], *[add.kwargs[k] for k in ("other",) if k in add.kwargs]]:
-            if isinstance(arg, fx.Node) and self._merges(arg):
-                parts += self._terms(arg)
+        pending: list[object] = [add]  # iteratively: a sum of thousands of experts is one sum
+        while pending:
+            node = pending.pop()
+            if isinstance(node, fx.Node) and (node is add or self._merges(node)):
+                others = [node.kwargs[k] for k in ("other",) if k in node.kwargs]
+                pending += reversed([*node.args[:2], *others])
             else:
-                parts.append(arg)
+                parts.append(node)
         return parts
 
     def _merges(self, node: fx.Node) -> bool:
@@ -572,7 +591,8 @@ class _Reader:
 
     def __iter__(self) -> Iterator[Branch | Skipped]:
         for node in self.sums():
-            yield from self.read(node)
+            if node in self.data:  # not arithmetic on shapes, (x.shape[0],) + (1,) * k
+                yield from self.read(node)
 
 
 class _Tracer(fx.Tracer):

@@ -185,6 +185,16 @@ def _plan_branch(branch: Branch, method: str, total: int) -> list[_Change] | str
     return changes
 
 
+def _gate_like(model: nn.Module, module: nn.Module) -> Tensor | None:
+    """The Parameter whose device and dtype a gate takes: the gated module's first floating one,
+    else the model's (a gate on an nn.Identity that ends a branch)."""
+    for source in (module, model):
+        for parameter in source.parameters():
+            if parameter.is_floating_point():
+                return parameter
+    return None
+
+
 def _keys(model: nn.Module, change: _Change) -> list[tuple[int, str]]:
     """What a change writes, as (module identity, attribute): one module can hold two names."""
     if change.action == "gated":
@@ -194,9 +204,9 @@ def _keys(model: nn.Module, change: _Change) -> list[tuple[int, str]]:
 
 def _check_meta(model: nn.Module, change: _Change) -> None:
     """A change that a meta tensor would lose, refused before anything changes."""
-    module = model.get_submodule(change.target) if change.unit is None else None
     if change.action == "gated":
-        if any(t.device.type == "meta" for t in cast(nn.Module, module).parameters()):
+        like = _gate_like(model, model.get_submodule(change.target))
+        if like is not None and like.device.type == "meta":
             raise ValueError(
                 f"residual_init_(method='skipinit') cannot gate {change.target!r} on the meta "
                 "device: the gate would hold no value, and nothing sets it to 0 when the model "
@@ -292,9 +302,9 @@ def _apply(model: nn.Module, change: _Change, seed: int | None) -> str:
     name = change.target
     if change.action == "gated":
         module = model.get_submodule(name)
-        weight = next(iter(module.parameters()), None)
-        dtype = weight.dtype if weight is not None and weight.is_floating_point() else None
-        device = weight.device if weight is not None else None
+        like = _gate_like(model, module)
+        dtype = None if like is None else like.dtype
+        device = None if like is None else like.device
         module.register_parameter(GATE, nn.Parameter(torch.zeros((), device=device, dtype=dtype)))
         module.register_forward_hook(apply_gate)
         return f"a new parameter {name}.{GATE} = 0 scales the branch"

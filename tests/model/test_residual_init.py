@@ -546,3 +546,136 @@ def test_a_gated_model_converts_to_plain_torch_and_back_keeping_its_gates(
     initconv.convert(plain, reinit=False)
     assert isinstance(plain[0].conv2, initconv.InitLayer)
     assert plain[0].conv2.get_parameter(initconv.GATE) is gates[0]
+
+
+# Real architectures: torchvision's ResNet-18, MobileNetV2 and ConvNeXt as tests/_architectures.py
+# writes them, and a ViT as timm writes its blocks (LayerScale, a traced DropPath, fused qkv).
+
+
+def _drop_path(x: Tensor, drop_prob: float, training: bool) -> Tensor:
+    """timm's drop_path: a per-sample mask made from the input's shape."""
+    if drop_prob == 0.0 or not training:
+        return x
+    keep = 1 - drop_prob
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    return x * x.new_empty(shape).bernoulli_(keep).div_(keep)
+
+
+class DropPath(nn.Module):
+    def __init__(self, drop_prob: float) -> None:
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _drop_path(x, self.drop_prob, self.training)
+
+
+class LayerScale(nn.Module):
+    def __init__(self, dim: int, init_values: float = 1e-5) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(init_values * torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.gamma
+
+
+class FusedAttention(nn.Module):
+    def __init__(self, dim: int, heads: int = 2) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, n, c = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        x = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.proj(x.transpose(1, 2).reshape(b, n, c))  # type: ignore[no-any-return]
+
+
+class ViTBlock(nn.Module):
+    def __init__(self, dim: int, drop_path: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = FusedAttention(dim)
+        self.ls1 = LayerScale(dim)
+        self.drop_path1 = DropPath(drop_path)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        self.ls2 = LayerScale(dim)
+        self.drop_path2 = DropPath(drop_path)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.drop_path1(self.ls1(self.attn(self.norm1(x))))
+        return x + self.drop_path2(self.ls2(self.mlp(self.norm2(x))))
+
+
+class ViT(nn.Module):
+    def __init__(self, dim: int = 8, depth: int = 3) -> None:
+        super().__init__()
+        self.patch_embed = nn.Conv2d(3, dim, 4, stride=4)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(0.02 * torch.randn(1, 5, dim))
+        self.blocks = nn.Sequential(*[ViTBlock(dim, 0.1 * i) for i in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+        return self.head(self.norm(self.blocks(x))[:, 0])  # type: ignore[no-any-return]
+
+
+def _architecture(name: str) -> tuple[nn.Module, list[str], str, int]:
+    """The model, its residual blocks, the module ending each block's branch ("" where the block
+    returns x + branch), and the input's spatial size."""
+    from _architectures import convnext, mobilenet_v2, resnet18
+
+    torch.manual_seed(0)
+    if name == "resnet18":
+        model: nn.Module = resnet18()
+        blocks = [f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]
+        return model, blocks, "bn2", 32
+    if name == "mobilenet_v2":
+        model = mobilenet_v2()
+        return model, ["features.1", "features.3", "features.5"], "", 32
+    if name == "convnext":
+        return convnext(), ["stage1.0", "stage1.1", "stage2.0"], "", 32
+    return ViT(), [f"blocks.{i}" for i in range(3)], "", 8
+
+
+@pytest.mark.parametrize("convert", [False, True], ids=["torch", "initconv"])
+@pytest.mark.parametrize("method", ["zero", "fixup", "skipinit"])
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "convnext", "vit"])
+def test_every_block_of_a_real_architecture_starts_as_the_identity(
+    name: str, method: str, convert: bool
+) -> None:
+    model, blocks, end, size = _architecture(name)
+    if convert:
+        initconv.convert(model, reinit=False)
+    report = initconv.residual_init_(model, method, seed=0)
+    assert report.branches == len(blocks) * (2 if name == "vit" else 1)
+    assert not report.unchanged
+    seen: dict[str, tuple[Tensor, Tensor]] = {}
+
+    def keep(label: str) -> object:
+        def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+            seen[label] = (inputs[0].clone(), output.clone())
+
+        return hook
+
+    for block in blocks:
+        target = model.get_submodule(f"{block}.{end}" if end else block)
+        target.register_forward_hook(keep(block))
+    x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    for training in (False, True):  # drop paths and batch statistics as they train
+        model.train(training)
+        with torch.no_grad():
+            model(x)
+        for block in blocks:
+            given, out = seen[block]
+            if end:  # the branch's end is exactly zero: the block adds nothing to its shortcut
+                assert torch.count_nonzero(out) == 0, block
+            else:
+                assert torch.equal(out, given), block
