@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, fx, nn
 
 from initconv._activations import is_activation_module
-from initconv._inference.copies import structural_copy
+from initconv._inference.copies import copy_error, structural_copy
 from initconv._inference.roles import is_leaf, is_pass_module, role
 from initconv._inference.symbolic import TRACE_LOCK
 from initconv._maths.fans import KINDS
@@ -234,7 +234,7 @@ def _zero_at_zero(
 class _Reader:
     """Finds the branches of one traced graph."""
 
-    def __init__(self, root: nn.Module, graph: fx.Graph, prefix: str, tied: set[int]) -> None:
+    def __init__(self, root: nn.Module, graph: fx.Graph, prefix: str, tied: set[str]) -> None:
         self.root, self.graph, self.prefix, self.tied = root, graph, prefix, tied
         self.order = {node: i for i, node in enumerate(graph.nodes)}
         self.memo: dict[fx.Node, frozenset[fx.Node]] = {}
@@ -304,8 +304,13 @@ class _Reader:
                     count += 1
         return count
 
-    def _tied(self, module: nn.Module) -> bool:
-        return any(id(p) in self.tied for p in module.parameters())
+    def _tied(self, node: fx.Node) -> bool:
+        """Whether a Parameter of ``node``'s module is also reached under another name."""
+        module = self.module(node)
+        return module is not None and any(
+            f"{self.prefix}{node.target}.{name}" in self.tied
+            for name, _ in module.named_parameters(remove_duplicate=False)
+        )
 
     def _unit(self, node: fx.Node) -> Unit | None:
         name = f"{self.prefix}{node.target}"
@@ -318,7 +323,7 @@ class _Reader:
             shared = None
             if self.calls[str(node.target)] > 1:
                 shared = f"{name} runs more than once"
-            elif self._tied(module):
+            elif self._tied(node):
                 shared = f"{name} shares a Parameter with another module"
             if isinstance(module, (*KINDS, nn.Bilinear)):
                 zeros: tuple[str, ...] = (f"{name}.weight",)
@@ -349,7 +354,7 @@ class _Reader:
         shared = None
         if any(self._uses(p) > 1 for p in parameters):
             shared = f"{label} is read more than once"
-        elif any(id(self.root.get_parameter(p)) in self.tied for p in parameters):
+        elif any(f"{self.prefix}{p}" in self.tied for p in parameters):
             shared = f"{label} is tied to another Parameter"
         if node.op == "call_function" and target in _WEIGHT_FUNCTIONS:
             at, bias_at = _WEIGHT_FUNCTIONS[target]
@@ -564,7 +569,7 @@ class _Reader:
             if self.order[node] > self.order[layers[-1]]
             and has_scale(self.module(node) or nn.Identity())
             and self.calls[str(node.target)] == 1
-            and not self._tied(self.module(node) or nn.Identity())
+            and not self._tied(node)
         ]
         norm = max(norms, key=self.order.__getitem__, default=None)
         if norm is not None and not self._zeroes(norm, term, region):
@@ -602,28 +607,43 @@ class _Tracer(fx.Tracer):
         return is_leaf(m) or super().is_leaf_module(m, module_qualified_name)
 
 
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def find_branches(model: nn.Module) -> tuple[list[Branch], list[Skipped], dict[str, str]]:
-    """The residual branches of ``model``, the adds that are not, and the modules torch.fx could
-    not trace (their children are traced instead) with the first line of the error.
+    """The residual branches of ``model``, the adds that are not, and the modules that could not
+    be read (their children are read instead), with the reason.
 
     torch.fx runs the forward with proxies; it runs on a structural copy (meta tensors), so no
     side effect of the forward lands on the model. The branches name layers by their qualified
-    names, which the copy shares. The copy raises what ``copy.deepcopy`` raises."""
-    model = structural_copy(model)
-    seen: dict[int, int] = {}
-    for _, parameter in model.named_parameters(remove_duplicate=False):
-        seen[id(parameter)] = seen.get(id(parameter), 0) + 1
-    tied = {key for key, count in seen.items() if count > 1}
+    names, which the copy shares. A module that cannot be deep-copied (it holds a lock, say) is
+    read child by child, as one that does not trace is."""
+    names: dict[int, list[str]] = {}
+    for name, parameter in model.named_parameters(remove_duplicate=False):
+        names.setdefault(id(parameter), []).append(name)
+    # Tied Parameters by name: a copy of one child does not see its ties to another.
+    tied = {name for group in names.values() if len(group) > 1 for name in group}
     branches: list[Branch] = []
     skipped: list[Skipped] = []
     failures: dict[str, str] = {}
+
+    def read(original: nn.Module, prefix: str) -> None:
+        try:
+            module = structural_copy(original)
+        except Exception as error:  # whatever deepcopy raises for the third party's state
+            failures[prefix[:-1]] = copy_error(error)
+            for child_name, child in original.named_children():
+                read(child, f"{prefix}{child_name}.")
+            return
+        visit(module, prefix)
 
     def visit(module: nn.Module, prefix: str) -> None:
         try:
             with TRACE_LOCK:  # torch.fx patches torch for the duration: one trace at a time
                 graph = _Tracer().trace(module)
         except Exception as error:  # any failure of a third party's forward() under fx
-            failures[prefix[:-1]] = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            failures[prefix[:-1]] = f"torch.fx could not trace it: {_first_line(error)}"
             for child_name, child in module.named_children():
                 visit(child, f"{prefix}{child_name}.")
             return
@@ -633,5 +653,5 @@ def find_branches(model: nn.Module) -> tuple[list[Branch], list[Skipped], dict[s
             else:
                 skipped.append(found)
 
-    visit(model, "")
+    read(model, "")
     return branches, skipped, failures

@@ -26,7 +26,6 @@ import torch
 from torch import Tensor, nn
 
 from initconv._inference.branches import Branch, Unit, find_branches
-from initconv._inference.copies import copy_error
 from initconv._layers.base import InitLayer, store
 from initconv._layers.calibration import Calibration
 from initconv._model.gate import GATE, apply_gate
@@ -437,18 +436,10 @@ def residual_init_(
     seed = None if seed is None else check_seed("seed", seed)
     with _LOCK:
         _refuse_repeat(model)
-        try:
-            branches, skipped, failures = find_branches(model)
-        except Exception as error:  # a model that cannot be deep-copied cannot be traced
-            branches, skipped, failures = [], [], {"": copy_error(error)}
+        branches, skipped, failures = find_branches(model)
         reasons = {found.name: found.reason for found in skipped}
         unchanged = {found.name: found.reason for found in skipped if found.residual}
-        reasons.update(
-            {
-                name or "(model)": f"torch.fx could not trace it: {why}"
-                for name, why in failures.items()
-            }
-        )
+        reasons.update({name or "(model)": why for name, why in failures.items()})
         changes: list[_Change] = []
         taken: dict[tuple[int, str], str] = {}
         changed = 0

@@ -679,3 +679,152 @@ def test_every_block_of_a_real_architecture_starts_as_the_identity(
                 assert torch.count_nonzero(out) == 0, block
             else:
                 assert torch.equal(out, given), block
+
+
+# Found attacking it: the meta device, tied and parametrized weights, models that cannot be
+# copied, threads, dtypes, sums of many terms.
+
+
+def test_on_the_meta_device_replayed_changes_survive_materialisation() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(Block(8), Block(8))
+    report = initconv.residual_init_(model, "fixup", seed=0)
+    assert all(row.replayed for row in report)
+    model.to_empty(device="cpu")
+    for module in model.modules():
+        if isinstance(module, initconv.InitLayer):
+            module.reset_parameters()
+    x = _input()
+    assert torch.equal(model(x), x)
+
+
+@pytest.mark.parametrize("method", ["zero", "fixup", "skipinit"])
+def test_on_the_meta_device_a_change_that_would_be_lost_is_refused_by_name(method: str) -> None:
+    with torch.device("meta"):  # for SkipInit, initconv layers only: the gate is what is lost
+        model = nn.Sequential(Block(8), Block(8, nn.Conv2d) if method != "skipinit" else Block(8))
+    before = _state(model)
+    match = (
+        r"cannot gate '0\.conv2' on the meta device"
+        if method == "skipinit"
+        else (r"cannot change '1\.conv\d' \(Conv2d\) on the meta device")
+    )
+    with pytest.raises(ValueError, match=match):
+        initconv.residual_init_(model, method, seed=0)
+    assert _state(model)["layers"] == before["layers"]
+    assert _state(model)["hooks"] == before["hooks"]
+
+
+def test_a_branch_whose_last_weight_is_tied_elsewhere_is_left_with_a_warning() -> None:
+    model = nn.Sequential(Block(8, nn.Conv2d), Block(8, nn.Conv2d), nn.Conv2d(8, 8, 3))
+    model[1].conv2.weight = model[2].weight  # the head shares the second block's last weight
+    with pytest.warns(UserWarning, match=r"left 1 residual branch\(es\) .* unchanged \('1'\)"):
+        report = initconv.residual_init_(model, "zero")
+    assert "shares a Parameter with another module" in report.unchanged["1"]
+    assert torch.count_nonzero(model[2].weight) > 0
+    assert torch.count_nonzero(model[0].conv2.weight) == 0
+
+
+class Symmetric(nn.Module):
+    """A parametrization with a right_inverse: the stored tensor is the parametrization's."""
+
+    def forward(self, weight: Tensor) -> Tensor:
+        return weight.triu() + weight.triu(1).transpose(0, 1)
+
+    def right_inverse(self, weight: Tensor) -> Tensor:
+        return weight.triu()
+
+
+@pytest.mark.parametrize("method", ["zero", "fixup"])
+def test_a_parametrized_torch_layer_is_changed_through_its_parametrization(method: str) -> None:
+    from torch.nn.utils import parametrize
+
+    torch.manual_seed(0)
+    model = nn.Sequential(Parallel(), Parallel())
+    for parallel in model:
+        for layer in (parallel.mlp[0], parallel.mlp[2]):
+            parametrize.register_parametrization(layer, "weight", Symmetric())
+    initconv.residual_init_(model, method)
+    x = _tokens()
+    assert torch.equal(model(x), x)
+    assert torch.count_nonzero(model[0].mlp[2].weight) == 0
+
+
+class Locked(nn.Module):
+    """A model that holds a lock: copy.deepcopy cannot copy it, its children copy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.lock = threading.Lock()
+        self.blocks = nn.Sequential(Block(8), Block(8))
+
+    def forward(self, x: Tensor) -> Tensor:
+        with self.lock:
+            return self.blocks(x)  # type: ignore[no-any-return]
+
+
+def test_a_model_that_cannot_be_copied_is_read_child_by_child() -> None:
+    model = Locked()
+    report = initconv.residual_init_(model, "zero")
+    assert [row.name for row in report] == ["blocks.0.conv2", "blocks.1.conv2"]
+    assert "cannot be deep-copied" in report.skipped["(model)"]
+    x = _input()
+    assert torch.equal(model(x), x)
+
+
+def test_concurrent_calls_change_the_model_once_and_refuse_the_rest() -> None:
+    import threading
+
+    model = nn.Sequential(*[Block(8, nn.Conv2d) for _ in range(4)])
+    before = copy.deepcopy(model)
+    outcomes: list[str] = []
+
+    def call() -> None:
+        try:
+            initconv.residual_init_(model, "fixup")
+            outcomes.append("changed")
+        except ValueError as error:
+            outcomes.append("refused" if "already changed" in str(error) else str(error))
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["changed", "refused", "refused", "refused"]
+    assert torch.equal(model[0].conv1.weight, before[0].conv1.weight * 4 ** (-1 / 2))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_a_gate_takes_the_dtype_of_the_module_it_gates(dtype: torch.dtype) -> None:
+    model = nn.Sequential(Block(8), Block(8, nn.Conv2d)).to(dtype)
+    initconv.residual_init_(model, "skipinit")
+    assert {g.dtype for n, g in model.named_parameters() if n.endswith(initconv.GATE)} == {dtype}
+    x = _input().to(dtype)
+    assert torch.equal(model(x), x)
+
+
+class Experts(nn.Module):
+    """x + e_1(x) + ... + e_n(x): one sum of more terms than Python's recursion limit."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.experts = nn.ModuleList(nn.Linear(4, 4) for _ in range(count))
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = x
+        for expert in self.experts:
+            out = out + expert(x)
+        return out
+
+
+@pytest.mark.slow
+def test_a_sum_of_more_terms_than_the_recursion_limit_gives_each_branch_once() -> None:
+    import sys
+
+    model = Experts(sys.getrecursionlimit() + 100)
+    report = initconv.residual_init_(model, "zero")
+    assert report.branches == len(model.experts)
+    x = torch.randn(2, 4)
+    assert torch.equal(model(x), x)
