@@ -168,7 +168,9 @@ def _plan_branch(branch: Branch, method: str, total: int) -> list[_Change] | str
         return branch.cut_reason
     cut = units[branch.cut]
     if cut.shared is not None:
-        return f"its last weight layer cannot be zeroed alone: {cut.shared}"
+        return (
+            f"its weight layer {cut.name}, whose zeros end it, cannot be zeroed alone: {cut.shared}"
+        )
     changes = [_Change(cut.module, branch, "zeroed", 0.0, cut)]
     if method == "fixup" and m > 1:
         # Fixup: L branches of m layers; every layer but the zeroed one times L^(-1/(2m-2)).
