@@ -828,3 +828,25 @@ def test_a_sum_of_more_terms_than_the_recursion_limit_gives_each_branch_once() -
     assert report.branches == len(model.experts)
     x = torch.randn(2, 4)
     assert torch.equal(model(x), x)
+
+
+class SharedStem(nn.Module):
+    """x + f(h) + g(h) with h = relu(lin(x)): the two branches share a weight layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin, self.f, self.g = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 4)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = torch.relu(self.lin(x))
+        return x + self.f(h) + self.g(h)
+
+
+def test_branches_that_share_a_weight_layer_are_left_with_a_warning_not_changed_twice() -> None:
+    model = nn.Sequential(SharedStem(), SharedStem())
+    before = copy.deepcopy(model.state_dict())
+    with pytest.warns(UserWarning, match=r"found no residual branch it can change"):
+        report = initconv.residual_init_(model, "fixup")
+    assert len(report.unchanged) == 2
+    assert all("share the weight layer" in reason for reason in report.unchanged.values())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
