@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from initconv._inference.branches import Branch, Unit, find_branches
-from initconv._layers.base import InitLayer, store
+from initconv._layers.base import InitLayer, write_parameter
 from initconv._layers.calibration import Calibration
 from initconv._model.gate import GATE, apply_gate
 from initconv._model.report import Report
@@ -320,7 +320,9 @@ def _apply(model: nn.Module, change: _Change, seed: int | None) -> str:
         return f"replays its {layer.scheme or type(layer).__name__} draw times the factor"
     for owner, attribute in _tensors(model, change):
         value = cast(Tensor, getattr(owner, attribute))
-        store(owner, attribute, value * change.factor if change.action == "scaled" else value * 0)
+        write_parameter(
+            owner, attribute, value * change.factor if change.action == "scaled" else value * 0
+        )
     if change.unit is None:
         norm = model.get_submodule(name)
         return f"the {type(norm).__name__} after the last weight layer; its reset sets 1"
