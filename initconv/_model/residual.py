@@ -319,10 +319,10 @@ def _apply(model: nn.Module, change: _Change, seed: int | None) -> str:
         _calibrate(layer, name, seed, change.factor, None)
         return f"replays its {layer.scheme or type(layer).__name__} draw times the factor"
     for owner, attribute in _tensors(model, change):
-        value = cast(Tensor, getattr(owner, attribute))
-        write_parameter(
-            owner, attribute, value * change.factor if change.action == "scaled" else value * 0
-        )
+        value = cast(Tensor, getattr(owner, attribute)).detach()
+        # zeros_like, not value * 0: a weight holding inf or nan (torch.empty's memory) is zeroed.
+        new = value * change.factor if change.action == "scaled" else torch.zeros_like(value)
+        write_parameter(owner, attribute, new)
     if change.unit is None:
         norm = model.get_submodule(name)
         return f"the {type(norm).__name__} after the last weight layer; its reset sets 1"

@@ -850,3 +850,12 @@ def test_branches_that_share_a_weight_layer_are_left_with_a_warning_not_changed_
     assert len(report.unchanged) == 2
     assert all("share the weight layer" in reason for reason in report.unchanged.values())
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_a_torch_layer_holding_nan_is_zeroed_not_left_nan() -> None:
+    model = nn.Sequential(Block(8, nn.Conv2d))
+    with torch.no_grad():
+        model[0].conv2.weight.fill_(float("nan"))
+    initconv.residual_init_(model, "zero")
+    x = _input()
+    assert torch.equal(model(x), x)
