@@ -45,6 +45,10 @@ def _leaky_gain(negative_slope: float) -> float:
         return math.sqrt(2.0) / math.hypot(1.0, negative_slope)
 
 
+def _identity(x: Tensor) -> Tensor:
+    return x
+
+
 def _prelu(x: Tensor, init: float) -> Tensor:
     return F.leaky_relu(x, init)
 
@@ -80,7 +84,7 @@ _TORCH = "torch's table"
 
 BUILTINS: tuple[Builtin, ...] = (
     # torch.nn.init.calculate_gain's table, value for value.
-    Builtin("linear", lambda x: x, nn.Identity, exact=lambda: 1.0, source=_TORCH),
+    Builtin("linear", _identity, nn.Identity, exact=lambda: 1.0, source=_TORCH),
     Builtin(
         "sigmoid",
         torch.sigmoid,
@@ -176,11 +180,17 @@ _REGISTRY_LOCK = threading.Lock()
 
 @dataclasses.dataclass(frozen=True)
 class Resolved:
-    """An activation spec, resolved: its canonical name, gain and float64 elementwise function."""
+    """An activation spec, resolved: its canonical name, gain and float64 elementwise function.
+
+    ``builtin`` says that the name alone (with its parameters) determines the function, so that
+    what is derived from it may be cached by name; any other function may change under the same
+    name (a registered name replaced, a module's parameter set).
+    """
 
     name: str
     gain: float
     phi: Callable[[Tensor], Tensor]
+    builtin: bool = False
 
 
 def activations() -> tuple[str, ...]:
@@ -260,7 +270,8 @@ def _from_module(module: nn.Module) -> Resolved:
             for key, _ in record.defaults
         }
     phi = functools.partial(record.phi, **params)
-    return Resolved(_canonical(name, params), _builtin_gain(name, tuple(params.items())), phi)
+    gain = _builtin_gain(name, tuple(params.items()))
+    return Resolved(_canonical(name, params), gain, phi, builtin=True)
 
 
 def _prelu_slope(module: nn.Module) -> float:
@@ -286,7 +297,7 @@ def _from_name(spec: str) -> Resolved:
     record = _BY_NAME.get(name)
     if record is not None:
         phi = functools.partial(record.phi, **dict(record.defaults))
-        return Resolved(name, _builtin_gain(name, record.defaults), phi)
+        return Resolved(name, _builtin_gain(name, record.defaults), phi, builtin=True)
     if name in _REGISTERED:
         fn, value = _REGISTERED[name]
         return Resolved(name, value, fn)

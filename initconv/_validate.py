@@ -130,6 +130,24 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+# The dtypes a layer can be drawn in: torch's random kernels serve these floating point types, not
+# the float8 and float4 ones (storage formats, quantised from a wider draw).
+DRAWABLE_DTYPES = (torch.bfloat16, torch.float16, torch.float32, torch.float64)
+
+
+def check_dtype(parameter: str, value: object) -> torch.dtype:
+    """A dtype that weights can be drawn in: one of :data:`DRAWABLE_DTYPES`."""
+    if not (isinstance(value, torch.dtype) and value.is_floating_point):
+        raise TypeError(f"{parameter} must be a floating point torch.dtype, got {value!r}")
+    if value not in DRAWABLE_DTYPES:
+        choices = tuple(str(d) for d in DRAWABLE_DTYPES)
+        raise TypeError(
+            f"{parameter} must be one of {choices}, the floating point dtypes torch draws random "
+            f"values in, got {value!r}; initialise in one of them and cast the model after"
+        )
+    return value
+
+
 def check_fits(parameter: str, value: float, dtype: torch.dtype) -> float:
     """``value``, if a ``dtype`` tensor can hold it (and, for float64, its square)."""
     largest = min(torch.finfo(dtype).max, SQUARE_LIMIT)
@@ -138,6 +156,22 @@ def check_fits(parameter: str, value: float, dtype: torch.dtype) -> float:
         raise ValueError(
             f"{parameter} must be at most {largest:.6g} in size for a {dtype_name(dtype)} layer "
             f"({why}), got {shown(value)}"
+        )
+    return value
+
+
+def check_exact(parameter: str, value: float, dtype: torch.dtype) -> float:
+    """``value``, if a ``dtype`` tensor holds it to the dtype's precision: 0, or at least its
+    smallest normal number. Below it the value is a subnormal, stored with fewer significant bits
+    (off by up to 50%), or rounds to 0 below the smallest subnormal."""
+    tiny = torch.finfo(dtype).smallest_normal
+    if 0 < abs(value) < tiny:
+        stored = torch.tensor(value, dtype=torch.float64).to(dtype).item()
+        raise ValueError(
+            f"{parameter} must be 0 or at least {tiny:.6g} in size for a {dtype_name(dtype)} "
+            f"layer (its smallest normal number, below which it holds values to less than its "
+            f"precision), got {shown(value)}, which it would store as {stored:.6g}; use a larger "
+            "value or a wider dtype"
         )
     return value
 

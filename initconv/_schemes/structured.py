@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -30,7 +30,7 @@ from initconv._schemes.functional import (
     identity_,
     orthogonal_,
 )
-from initconv._validate import check_fits, check_nonnegative, describe
+from initconv._validate import check_exact, check_fits, check_nonnegative, describe
 
 __all__ = ["ICNR", "DeltaOrthogonal", "Identity", "Orthogonal", "Zero"]
 
@@ -176,6 +176,11 @@ class Identity(Scheme, scheme="identity"):
         >>> conv = initconv.IdentityConv2d(32, 32, 3, padding=1)
     """
 
+    __jit_unused_properties__: ClassVar[list[str]] = [
+        *Scheme.__jit_unused_properties__,
+        "identity_gain",
+    ]
+
     def configure(self, *, identity_gain: float | None = None) -> None:
         if identity_gain is not None:
             identity_gain = check_nonnegative("identity_gain", identity_gain)
@@ -184,8 +189,20 @@ class Identity(Scheme, scheme="identity"):
                     f"give identity_gain or gain, not both; got identity_gain={identity_gain!r}, "
                     f"gain={self.gain!r}"
                 )
-            self.gain = identity_gain
         self.identity_gain = identity_gain
+
+    @property
+    def identity_gain(self) -> float | None:
+        """The diagonal's value where it was given as ``identity_gain`` (else ``None``): the same
+        setting as ``gain``, so setting either changes both."""
+        return self.gain if self.__dict__.get("identity_gain") is not None else None
+
+    @identity_gain.setter
+    def identity_gain(self, value: float | None) -> None:
+        if value is not None:
+            value = check_nonnegative("identity_gain", value)
+            self.__dict__["gain"] = value
+        self.__dict__["identity_gain"] = value
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         layout = self.layout
@@ -194,9 +211,29 @@ class Identity(Scheme, scheme="identity"):
                 "the identity scheme needs stride 1 for a transposed convolution: a strided one "
                 f"upsamples, and no kernel makes it the identity map; got stride={layout.stride}"
             )
+        self._check_same_padding()
         name = "gain" if self.identity_gain is None else "identity_gain"
         check_fits(name, check_nonnegative(name, self.gain), weight.dtype)
+        check_exact(name, self.gain, weight.dtype)
         identity_(weight, self.gain, groups=layout.groups)
+
+    def _check_same_padding(self) -> None:
+        # padding="same" pads d (k - 1) // 2 on the leading side and the rest on the trailing
+        # one, so tap t sits at offset t d - d (k - 1) // 2 from the output pixel. For odd k the
+        # centre t = (k - 1) / 2 gives 0. For even k and d > 1 no tap does: t d = d (k - 1) // 2
+        # needs d to divide (k - 1) / 2 (d even) or (d (k - 1) - 1) / 2 (d odd), neither an
+        # integer multiple of d. The layer would be a shift by a pixel, not the identity.
+        if getattr(self, "padding", None) != "same":
+            return
+        kernel, dilation = self.layout.kernel_size, tuple(getattr(self, "dilation", ()))
+        if any(k % 2 == 0 and d > 1 for k, d in zip(kernel, dilation, strict=False)):
+            raise ValueError(
+                "the identity scheme with padding='same' needs an odd kernel wherever the "
+                f"dilation is above 1: with kernel_size={kernel} and dilation={dilation}, 'same' "
+                "pads unevenly so that no tap of an even kernel lines up with the output pixel, "
+                "and the layer would shift its input instead of copying it; use an odd kernel, "
+                "dilation 1, or explicit padding (the Dirac tap is (k - 1) // 2)"
+            )
 
     def _ones_share(self) -> float:
         # min(out, in) ones among all the weights.
@@ -390,7 +427,7 @@ class Zero(Scheme, scheme="zero"):
         bias.zero_()
 
     def expected_variance(self) -> float:
-        return 0.0
+        return 0.0 if self.weight.numel() else math.nan
 
     def check_invariants(self) -> None:
         """Weight and bias are exactly zero."""

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 import initconv
-from initconv.testing import check_layer
+from initconv.testing import ALPHA_CHECK, assert_variance_matches, check_layer
 
 Conv = initconv.KaimingNormalConv2d
 
@@ -116,6 +116,12 @@ def test_a_numpy_float32_option_set_after_construction_keeps_the_theory_a_float(
         lambda: initconv.OrthogonalConv2d(4, 0, 3),
         lambda: initconv.DeltaOrthogonalConv2d(0, 0, 3),
         lambda: initconv.IdentityConv2d(0, 4, 3),
+        # These raised ZeroDivisionError or returned their option's variance.
+        lambda: initconv.CriticalConv2d(0, 4, 3),
+        lambda: initconv.CriticalLinear(4, 0),
+        lambda: initconv.NormalConv2d(0, 4, 3),
+        lambda: initconv.UniformConv2d(4, 0, 3),
+        lambda: initconv.ZeroConv2d(0, 4, 3),
     ],
 )
 def test_a_zero_size_layer_has_an_undefined_variance_not_a_division_by_zero(
@@ -152,3 +158,133 @@ def test_an_attribute_set_to_a_bad_value_is_refused_at_the_next_reset(
     with pytest.raises((ValueError, TypeError), match=match):
         layer.reset_parameters()
     assert unchanged(layer, before)
+
+
+def test_every_scheme_says_nan_for_a_zero_size_layers_variance() -> None:
+    for name in initconv.schemes():
+        cls = initconv.layer_class(name, nn.Conv2d)
+        if not cls.serves(0, 4, 3):
+            continue
+        with pytest.warns(UserWarning, match="zero-element"):
+            layer = cls(0, 4, 3)
+        assert math.isnan(layer.expected_variance()), name
+
+
+@pytest.mark.parametrize(
+    ("scheme", "bias_init", "expected"),
+    [("kaiming_normal", 0.5, 0.5), ("kaiming_normal", "zeros", 0.0), ("torch_default", None, 0.0)],
+)
+def test_a_layer_with_no_inputs_writes_its_bias(
+    scheme: str, bias_init: str | float | None, expected: float
+) -> None:
+    # Its weight is empty (torch warns), but its output is the bias: uninitialised memory before.
+    options = {} if bias_init is None else {"bias_init": bias_init}
+    with pytest.warns(UserWarning, match="zero-element"):
+        layer = initconv.conv2d(scheme, 0, 4, 3, **options)
+    assert torch.equal(layer.bias.detach(), torch.full((4,), expected))
+    with torch.no_grad():
+        layer.bias.fill_(7.0)
+    with pytest.warns(UserWarning, match="zero-element"):
+        layer.reset_parameters()
+    assert torch.equal(layer.bias.detach(), torch.full((4,), expected))
+
+
+def test_a_layer_with_no_inputs_draws_a_normal_bias() -> None:
+    with pytest.warns(UserWarning, match="zero-element"):
+        layer = initconv.CriticalConv2d(0, 4096, 1, activation="tanh", bias_std=0.5, seed=0)
+    assert layer.expected_bias_variance() == 0.25
+    assert_variance_matches(layer.bias.detach(), 0.25, "normal", alpha=ALPHA_CHECK)
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.float8_e4m3fn, torch.float8_e5m2, torch.int64, torch.complex64, "float32"]
+)
+def test_a_dtype_torch_cannot_draw_in_is_a_type_error_naming_dtype(dtype: object) -> None:
+    with pytest.raises(TypeError, match=r"dtype must be (one of|a floating point torch\.dtype)"):
+        Conv(4, 4, 3, dtype=dtype)  # type: ignore[arg-type]
+
+
+def test_a_layer_cast_to_float8_is_refused_at_reset_by_its_dtype() -> None:
+    conv = Conv(4, 4, 3, seed=0).to(torch.float8_e4m3fn)
+    before = snapshot(conv)
+    with pytest.raises(TypeError, match=r"the layer's dtype must be one of .*float8_e4m3fn"):
+        conv.reset_parameters()
+    assert unchanged(conv, before)
+
+
+@pytest.mark.parametrize("value", ["junk", 1.5, {"scale": 2.0}])
+def test_a_calibration_set_to_junk_is_a_type_error_naming_calibration(value: object) -> None:
+    # It failed at the next reset with an AttributeError ('str' object has no attribute 'base').
+    conv = Conv(4, 4, 3, seed=0)
+    before = snapshot(conv)
+    with pytest.raises(TypeError, match=r"calibration must be a Calibration .* or None"):
+        conv.calibration = value  # type: ignore[assignment]
+    assert conv.calibration is None
+    conv.reset_parameters()
+    assert conv.state_dict().keys() == before.keys()
+    # Written past the check, it is refused at the reset.
+    conv.__dict__["calibration"] = value
+    with pytest.raises(TypeError, match=r"calibration must be a Calibration .* or None"):
+        conv.reset_parameters()
+
+
+def test_bias_init_normal_set_without_bias_std_is_refused_at_reset_as_at_construction() -> None:
+    conv = Conv(4, 4, 3, seed=0)
+    before = snapshot(conv)
+    conv.bias_init = "normal"
+    with pytest.raises(ValueError, match=r"bias_init='normal' draws the bias .* needs bias_std"):
+        conv.reset_parameters()
+    assert unchanged(conv, before)
+    conv.bias_std = 0.25
+    conv.reset_parameters()
+    assert conv.expected_bias_variance() == 0.0625
+    assert not torch.equal(conv.bias, before["bias"])
+
+
+def test_bias_std_left_behind_by_another_bias_init_is_refused_at_reset() -> None:
+    conv = Conv(4, 4, 3, bias_init="normal", bias_std=0.1, seed=0)
+    before = snapshot(conv)
+    conv.bias_init = "zeros"
+    with pytest.raises(ValueError, match=r"bias_std is the standard deviation of bias_init="):
+        conv.reset_parameters()
+    assert unchanged(conv, before)
+    assert conv.bias_init == "zeros"  # the attributes as the user left them, not half-normalised
+
+
+def test_a_failed_reset_leaves_the_attributes_as_they_were() -> None:
+    conv = Conv(4, 4, 3, seed=0, gain=np.float32(2.0))
+    conv.gain = np.float64(3.0)
+    conv.bias_init = "normal"
+    with pytest.raises(ValueError, match="needs bias_std"):
+        conv.reset_parameters()
+    assert type(conv.gain) is np.float64
+
+
+def test_a_derived_gain_follows_an_activation_set_on_the_built_layer() -> None:
+    conv = Conv(4, 4, 3, activation="relu", seed=0)
+    conv.activation = "tanh"
+    conv.reset_parameters()
+    assert conv.gain == initconv.gain("tanh")
+    check_layer(conv)
+
+
+def test_a_gain_given_or_set_since_is_kept_whatever_the_activation() -> None:
+    given = Conv(4, 4, 3, activation="relu", gain=0.7)
+    given.activation = "tanh"
+    given.reset_parameters()
+    assert given.gain == 0.7
+    derived = Conv(4, 4, 3, activation="relu")
+    derived.gain = 0.9
+    derived.activation = "tanh"
+    derived.reset_parameters()
+    assert derived.gain == 0.9
+
+
+def test_an_activation_set_to_an_unknown_name_is_refused_at_reset_by_name() -> None:
+    conv = Conv(4, 4, 3, seed=0)
+    before = snapshot(conv)
+    conv.activation = "gleu"
+    with pytest.raises(ValueError, match=r"activation must be one of .*got 'gleu'; did you mean"):
+        conv.reset_parameters()
+    assert unchanged(conv, before)
+    assert conv.gain == math.sqrt(2)
