@@ -21,7 +21,7 @@ __all__: list[str] = []
 _HOOK_ATTRIBUTES = tuple(key for key in vars(nn.Module()) if "hook" in key)
 # What every initconv layer stores besides its scheme's options.
 _LAYER_STATE = frozenset(
-    {"activation", "gain", "bias_init", "bias_std", "seed", "calibration", "_constructed"}
+    {"activation", "gain", "bias_init", "bias_std", "seed", "calibration", "mup", "_constructed"}
 )
 
 
