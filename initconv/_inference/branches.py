@@ -44,13 +44,16 @@ _NORMS: tuple[type[nn.Module], ...] = tuple(
 @dataclasses.dataclass(frozen=True)
 class Branch:
     """One residual branch: its weight layers in order, the affine norm after the last of them (if
-    any), the module whose output the add takes, and the shortcut's weight layers."""
+    any), the module whose output the add takes, the shortcut's weight layers, and every module
+    the branch runs between the fork and the add (its weight layers, norms, activations), in
+    order."""
 
     name: str
     layers: tuple[str, ...]
     norm: str | None
     end: str | None
     shortcut: tuple[str, ...]
+    modules: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +142,8 @@ class _Reader:
         (end, layers), (_, shortcut) = sides
         if len(layers) == len(shortcut):
             return Skipped(label, f"both paths have {len(layers)} weight layers: not a shortcut")
-        return self._branch(label, end, layers, shortcut, first if end is inputs[0] else second)
+        path = first if end is inputs[0] else second
+        return self._branch(label, end, layers, shortcut, path, path - above)
 
     def _branch(
         self,
@@ -148,6 +152,7 @@ class _Reader:
         layers: list[fx.Node],
         shortcut: list[fx.Node],
         path: frozenset[fx.Node],
+        own: frozenset[fx.Node],
     ) -> Branch | Skipped:
         names = [str(node.target) for node in layers]
         shared = [name for name in names if self.calls[name] > 1]
@@ -162,12 +167,14 @@ class _Reader:
         norm = max(norms, key=self.order.__getitem__, default=None)
         # Named by the modules it runs through: "layer1.0" for torchvision's first block.
         common = _common_prefix([name.split(".")[:-1] for name in names])
+        modules = sorted((n for n in own if n.op == "call_module"), key=self.order.__getitem__)
         return Branch(
             f"{self.prefix}{'.'.join(common)}" if common else label,
             tuple(f"{self.prefix}{name}" for name in names),
             None if norm is None else f"{self.prefix}{norm.target}",
             f"{self.prefix}{end.target}" if end.op == "call_module" else None,
             tuple(f"{self.prefix}{node.target}" for node in shortcut),
+            tuple(f"{self.prefix}{node.target}" for node in modules),
         )
 
     def __iter__(self) -> Iterator[Branch | Skipped]:
