@@ -44,7 +44,7 @@ from initconv._maths.fans import fans
 from initconv._model.convert import check_model, convert_layers
 from initconv._model.report import Report, format_table
 from initconv._model.surgery import Undo, base_class, torch_kind
-from initconv._schemes.base import Scheme
+from initconv._schemes.base import Scheme, resolve_scheme
 from initconv._validate import check_choice, check_real, describe
 
 __all__ = ["MuPReport", "MuPRow", "mup_", "param_groups"]
@@ -204,7 +204,7 @@ class MuPReport(Report[MuPRow]):
             "init x",
             "Adam lr x",
             "SGD lr x",
-            "detail",
+            "note",
         )
         cells = [
             (
@@ -504,7 +504,8 @@ def _laws(
     """The factors that put the layer's weight draw on the base's fan-in law (variance the
     base's over :math:`m_\\text{in}`) and keep its bias's variance at the base's."""
     try:
-        here = _draw_twin(layer, {})
+        drawn = None if layer.calibration is None else layer.calibration.base
+        here: Scheme = layer if drawn is None or drawn == layer.scheme else _draw_twin(layer, {})
         there = _draw_twin(layer, base_shape)
         variance, base_variance = here.expected_variance(), there.expected_variance()
         bias, base_bias = here.expected_bias_variance(), there.expected_bias_variance()
@@ -652,6 +653,7 @@ def mup_(
         >>> optimizer = torch.optim.AdamW(initconv.param_groups(model, lr=3e-3))
     """
     model = check_model(model, "mup_")
+    resolve_scheme(scheme)
     if not isinstance(base, nn.Module):
         raise TypeError(f"base must be an nn.Module, got {describe(base)}")
     if base is model:
@@ -759,7 +761,7 @@ def _rows(owners: dict[str, nn.Module], records: dict[str, MuP]) -> list[MuPRow]
         layer = isinstance(module, InitLayer)
         tensor: Literal["weight", "vector"] = "weight" if layer else "vector"
         if layer:
-            detail = "its reset replays it"
+            detail = ""
         elif record.branch_end:
             detail = "scaled once; its own reset sets it back"
         else:
@@ -891,4 +893,13 @@ def param_groups(
             },
         )
         group["params"].append(parameter)
+    for group in groups.values():
+        # A factor can be large (SGD's m_out) or small: the product of a huge rate or weight
+        # decay with it may overflow a float.
+        for name in ("lr", "weight_decay"):
+            if not math.isfinite(group[name]):
+                raise ValueError(
+                    f"{name} times the µP factor of the {group['role']} group overflows a float: "
+                    f"{name}={lr if name == 'lr' else weight_decay!r}"
+                )
     return list(groups.values())

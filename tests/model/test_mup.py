@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import doctest
+import functools
 import io
 import math
 import pickle
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -758,3 +760,73 @@ def test_the_docstring_examples_run() -> None:
             tries += len(test.examples)
     assert runner.failures == 0
     assert tries == 7
+
+
+# --- Hostile values: refused by name, or a sound result ------------------------------------------
+
+HOSTILE: tuple[Any, ...] = (
+    math.nan,
+    math.inf,
+    -math.inf,
+    -1.0,
+    -0.0,
+    0.0,
+    1e-300,
+    1e300,
+    1e308,
+    10**400,
+    True,
+    None,
+    "x",
+    "adam ",
+    [],
+    (1,),
+    {},
+    1 + 2j,
+    object(),
+    np.float32(np.nan),
+    np.float64(0.5),
+    np.int64(3),
+    torch.tensor(0.5),
+    torch.tensor([0.5]),
+    nn.ReLU,
+)
+
+
+@functools.cache
+def _parametrized() -> nn.Sequential:
+    """One µP model for the hostile-value tests, which only read it."""
+    model = _all_roles(16)
+    initconv.mup_(model, _all_roles(8))
+    return model
+
+
+@pytest.mark.parametrize("parameter", ["lr", "optimizer", "weight_decay"])
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_param_groups_refuse_a_hostile_value_by_name_or_give_finite_rates(
+    parameter: str, value: Any
+) -> None:
+    model = _parametrized()
+    arguments: dict[str, Any] = {"lr": 0.1, "optimizer": "adam", "weight_decay": 0.0}
+    arguments[parameter] = value
+    refused: Exception | None = None
+    try:
+        groups = initconv.param_groups(model, **arguments)
+    except (TypeError, ValueError) as error:
+        refused = error
+    if refused is not None:
+        assert parameter in str(refused)
+        return
+    assert all(math.isfinite(g["lr"]) for g in groups)
+    assert all(g["lr"] > 0 for g in groups)
+    assert all(math.isfinite(g["weight_decay"]) for g in groups)
+    assert all(g["weight_decay"] >= 0 for g in groups)
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=repr)
+def test_mup_refuses_a_hostile_scheme_by_name_and_leaves_the_model(value: Any) -> None:
+    model = _conv_net(16)
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises((TypeError, ValueError), match="scheme"):
+        initconv.mup_(model, _conv_net(8), scheme=value)
+    _assert_unchanged(model, before)
