@@ -30,7 +30,7 @@ BENCHMARKS = {
     ),
 }
 # Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
-# takes about 23 minutes, the width run about an hour of two cores.
+# takes about 23 minutes, the width run trains 576 models.
 OPTIONAL = frozenset({"zoo", "mutation", "width"})
 
 
