@@ -24,10 +24,14 @@ BENCHMARKS = {
     ),
     "zoo": ("benchmarks.zoo", "convert()'s inferred activations on timm models (needs timm)"),
     "mutation": ("benchmarks.mutation", "defects planted in initconv that the default suite kills"),
+    "width": (
+        "benchmarks.width",
+        "µP against SP: the best Adam learning rate across width and depth on digits",
+    ),
 }
 # Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
-# takes about 23 minutes.
-OPTIONAL = frozenset({"zoo", "mutation"})
+# takes about 23 minutes, the width run trains 576 models.
+OPTIONAL = frozenset({"zoo", "mutation", "width"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         "names",
         nargs="*",
         metavar="NAME",
-        help="default: all of them but zoo (needs timm) and mutation (slow)",
+        help="default: all of them but zoo (needs timm), mutation and width (slow)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="reduced settings: checks that it runs, not results"

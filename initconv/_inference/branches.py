@@ -146,7 +146,8 @@ class Branch:
     (``cut``, an index into ``units``; ``None`` with the reason in ``cut_reason``), the affine norm
     after its last weight layer whose zero scale zeroes it (if any), the module whose output a
     gate can scale (``end``; ``None`` with the reason in ``end_reason``) and the shortcut's
-    weight layers. ``sum`` names the add the branch enters."""
+    weight layers. ``sum`` names the add the branch enters; ``modules`` lists every module the
+    branch runs between the fork and the add (weight layers, norms, activations), in run order."""
 
     name: str
     sum: str
@@ -157,6 +158,7 @@ class Branch:
     end: str | None
     end_reason: str
     shortcut: tuple[str, ...]
+    modules: tuple[str, ...] = ()
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -592,6 +594,11 @@ class _Reader:
             end,
             end_reason,
             tuple(self.units[node].name for node in shortcut),
+            tuple(
+                f"{self.prefix}{node.target}"
+                for node in sorted(region, key=self.order.__getitem__)
+                if node.op == "call_module"
+            ),
         )
 
     def __iter__(self) -> Iterator[Branch | Skipped]:

@@ -3,8 +3,8 @@
 The layer kinds (:mod:`initconv._layers.kinds`) derive from :class:`InitLayer` and their torch class; they
 supply the signature, the layout and the arguments that rebuild the layer. Everything else about the
 contract with ``nn.Module`` is here: the options taken before the torch layer exists, the
-all-or-nothing reset, seeded generators, DTensor shards, the replay of an LSUV calibration, the
-repr and the calibration's place in the ``state_dict``.
+all-or-nothing reset, seeded generators, DTensor shards, the replay of an LSUV calibration and of a
+µP record, the repr and their place in the ``state_dict``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from initconv._activations import ActivationSpec, Resolved, resolve
-from initconv._layers.calibration import METADATA_KEY, Calibration
+from initconv._layers.calibration import METADATA_KEY, MUP_KEY, Calibration, MuP
 from initconv._layers.pairing import layer_class, note_class
 from initconv._layers.sharding import shard_like
 from initconv._maths.generators import seeded_generator
@@ -82,6 +82,16 @@ def write_parameters(module: nn.Module, values: list[tuple[str, Tensor]]) -> Non
             write_parameter(module, name, value)
 
 
+def _scaled(hook: Hook, scale: float) -> Hook:
+    """``hook``'s draw times ``scale``."""
+
+    def draw(tensor: Tensor, generator: torch.Generator | None) -> None:
+        hook(tensor, generator)
+        tensor.mul_(scale)
+
+    return draw
+
+
 def _check_bias(value: object, dtype: torch.dtype) -> str | float:
     checked = check_bias_init(value)
     if not isinstance(checked, str):
@@ -110,12 +120,14 @@ class InitLayer(Scheme):
         bias_std: the bias's standard deviation for ``bias_init="normal"``, else ``None``.
         seed: the private generator's seed, or ``None`` for the global generator.
         calibration: the LSUV calibration that resets replay, or ``None``.
+        mup: the µP record that resets replay (:func:`initconv.mup_`), or ``None``.
     """
 
     # The torch layer class of the kind; set by each kind.
     torch_kind: ClassVar[type[nn.Module]]
 
     if TYPE_CHECKING:
+        mup: MuP | None
         _constructed: bool
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -159,6 +171,7 @@ class InitLayer(Scheme):
             bias_std=check_bias_std(bias_init, bias_std),
             seed=None if seed is None else check_seed("seed", seed, optional=True),
             calibration=None,
+            mup=None,
             _constructed=False,
         )
         unknown = [name for name in options if name not in cls.options()]
@@ -200,7 +213,10 @@ class InitLayer(Scheme):
         first, against the weight's dtype: they may have been set since construction. During
         construction the parameters hold uninitialised memory, with nothing to protect, and the
         hooks write in place. A layer calibrated by :func:`initconv.lsuv_` replays its calibration
-        instead: the calibration's base scheme drawn from its seed, times its scale.
+        instead: the calibration's base scheme drawn from its seed, times its scale. A layer
+        parametrized by :func:`initconv.mup_` multiplies its weight draw by the record's
+        :attr:`~initconv._layers.calibration.MuP.weight_scale` and its bias draw by its
+        :attr:`~initconv._layers.calibration.MuP.bias_scale`.
 
         A gain the layer derived itself (none given) is derived again when what it depends on
         has changed: the activation, and for the critical scheme ``bias_std``. A layer without
@@ -231,7 +247,7 @@ class InitLayer(Scheme):
                 generator = self._generator(weight.device, seed)
                 values = [] if empty else [("weight", self._draw(weight, hook, generator))]
                 if bias is not None:
-                    values.append(("bias", self._draw(bias, self.init_bias, generator)))
+                    values.append(("bias", self._draw(bias, self._bias_hook(), generator)))
                 write_parameters(self, values)
         except BaseException:
             # The attributes as they were too, normalised values and a derived gain included.
@@ -286,20 +302,25 @@ class InitLayer(Scheme):
         self._derive_gain(resolved, dtype)
 
     def _weight_hook(self) -> tuple[Hook, int | None]:
-        """The weight hook and its seed: :meth:`init_weight`, or the replay of a calibration."""
+        """The weight hook and its seed: :meth:`init_weight`, or the replay of a calibration,
+        times the µP record's weight scale."""
         calibration = self.calibration
-        if calibration is None:
-            return self.init_weight, self.seed
-        draw: Scheme = self
-        if calibration.base is not None and calibration.base != self.scheme:
-            draw = self.template(calibration.base)
-        scale = calibration.scale
+        hook: Hook = self.init_weight
+        seed = self.seed
+        if calibration is not None:
+            draw: Scheme = self
+            if calibration.base is not None and calibration.base != self.scheme:
+                draw = self.template(calibration.base)
+            hook, seed = _scaled(draw.init_weight, calibration.scale), calibration.seed
+        if self.mup is not None and self.mup.weight_scale != 1.0:
+            hook = _scaled(hook, self.mup.weight_scale)
+        return hook, seed
 
-        def replay(weight: Tensor, generator: torch.Generator | None) -> None:
-            draw.init_weight(weight, generator)
-            weight.mul_(scale)
-
-        return replay, calibration.seed
+    def _bias_hook(self) -> Hook:
+        """:meth:`init_bias`, times the µP record's bias scale."""
+        if self.mup is None or self.mup.bias_scale == 1.0:
+            return self.init_bias
+        return _scaled(self.init_bias, self.mup.bias_scale)
 
     @staticmethod
     def _generator(device: torch.device, seed: int | None) -> torch.Generator | None:
@@ -381,6 +402,13 @@ class InitLayer(Scheme):
         calibration = self.calibration
         return None if calibration is None else calibration.base
 
+    def set_mup(self, record: MuP | None) -> None:
+        """Set (or with ``None`` clear) the µP record that every reset replays; :func:`initconv.mup_`
+        sets it."""
+        if record is not None and not isinstance(record, MuP):
+            raise TypeError(f"record must be a MuP record or None, got {describe(record)}")
+        self.__dict__["mup"] = record
+
     def calibrate(self, calibration: Calibration | None) -> None:
         """Set (or with ``None`` clear) the calibration that every reset replays."""
         if calibration is not None and not isinstance(calibration, Calibration):
@@ -411,6 +439,8 @@ class InitLayer(Scheme):
         if self.calibration is not None:
             parts.append(f"calibrated_scale={self.calibration.scale:.6g}")
             parts.append(f"calibrated_base={self.calibration.base!r}")
+        if self.mup is not None:
+            parts.append(f"mup={self.mup.role}")
         return ", ".join(parts)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -423,13 +453,18 @@ class InitLayer(Scheme):
             state["calibration"] = (
                 None if scale is None or seed is None else Calibration(scale, base, seed)
             )
+        state.setdefault("mup", None)  # pickles from before µP records
         super().__setstate__(state)  # type: ignore[no-untyped-call]
 
     def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
         super()._save_to_state_dict(destination, prefix, keep_vars)
         metadata = getattr(destination, "_metadata", None)
-        if self.calibration is not None and metadata is not None:
-            metadata.setdefault(prefix[:-1], {})[METADATA_KEY] = self.calibration.to_metadata()
+        if metadata is not None:
+            local = metadata.setdefault(prefix[:-1], {})
+            if self.calibration is not None:
+                local[METADATA_KEY] = self.calibration.to_metadata()
+            if self.mup is not None:
+                local[MUP_KEY] = self.mup.to_metadata()
 
     def _load_from_state_dict(
         self,
@@ -453,3 +488,9 @@ class InitLayer(Scheme):
             else:
                 self.__dict__["calibration"] = calibration
                 self.__dict__["seed"] = calibration.seed
+        record = local_metadata.get(MUP_KEY)
+        if record is not None:
+            try:
+                self.__dict__["mup"] = MuP.from_metadata(record)
+            except (TypeError, ValueError) as error:
+                error_msgs.append(f"layer {prefix[:-1] or '(model)'!r}: {error}")

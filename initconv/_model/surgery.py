@@ -29,6 +29,7 @@ _LAYER_STATE = frozenset(
         "bias_std",
         "seed",
         "calibration",
+        "mup",
         "_constructed",
         "_derived_gain",
     }
