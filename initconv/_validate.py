@@ -219,6 +219,10 @@ def suggestion(value: object, names: Iterable[str]) -> str:
     if key in folded:
         return f"; did you mean {folded[key]!r}?"
     close = difflib.get_close_matches(key, list(folded), n=1)
+    if not close and len(key) >= 2:
+        # A short prefix ("he" for "he_normal") is too far from the whole name for difflib's
+        # ratio (2 * 2 / 11 = 0.36 < 0.6), yet it is what a user who knows the family types.
+        close = sorted((name for name in folded if name.startswith(key)), key=len)[:1]
     return f"; did you mean {folded[close[0]]!r}?" if close else ""
 
 

@@ -531,6 +531,7 @@ def test_a_failure_while_swapping_puts_back_the_layers_already_swapped() -> None
         (nn.Conv2d(3, 4, 3), {}, TypeError, "must contain the layers to replace, not be one"),
         ("resnet", {}, TypeError, "model must be an nn.Module, got str 'resnet'"),
         (None, {"scheme": "kaiming_normall"}, ValueError, "did you mean 'kaiming_normal'"),
+        (None, {"scheme": "he"}, ValueError, "got 'he'; did you mean 'he_normal'"),
         (None, {"scheme": InitConv2d}, TypeError, "abstract InitConv2d"),
         (None, {"scheme": 3}, TypeError, "scheme must be a scheme name"),
         (None, {"activation": "gleu"}, ValueError, "did you mean 'gelu'"),
@@ -754,9 +755,9 @@ def test_cli_prints_the_report_and_writes_nothing(
         (["no_such_module_here:f"], 2, "No module named 'no_such_module_here'"),
         (["_architectures:ARCHITECTURES"], 2, "is a dict, not callable"),
         (["builtins:dict"], 2, r"builtins:dict\(\) returned a dict, not an nn.Module"),
-        (["_architectures:BasicBlock"], 1, r"_architectures:BasicBlock\(\) raised"),
-        (["_architectures:unet", "--activation", "gleu"], 1, "did you mean 'gelu'"),
-        (["_architectures:unet", "--scheme", "kaiming"], 2, "invalid choice: 'kaiming'"),
+        (["_architectures:BasicBlock"], 2, r"_architectures:BasicBlock\(\) raised TypeError"),
+        (["_architectures:unet", "--activation", "gleu"], 2, "did you mean 'gelu'"),
+        (["_architectures:unet", "--scheme", "kaiming"], 2, "did you mean 'kaiming_normal'"),
     ],
 )
 def test_cli_reports_bad_input_on_stderr_with_an_exit_code(
