@@ -102,16 +102,16 @@ def lr_scale(record: MuP, optimizer: str, tensor: Literal["weight", "vector"]) -
       :math:`m_\text{width}` for vectors and biases.
 
     Depth: a branch's output is :math:`a\,f(x)` with :math:`a = (L_b/L)^{1/2}`. A parameter
-    :math:`\theta` inside the branch moves the output by :math:`a\,\Delta\theta\,\partial f`; its
-    gradient carries :math:`a` too. SGD's step is :math:`\eta a g`, a change of :math:`\eta a^2
-    = \eta L_b / L` per branch, :math:`\eta` over all :math:`L`: no factor. Adam's step is
-    :math:`\eta` whatever the gradient's size, a change of :math:`\eta a` per branch, so
-    :math:`\eta a` over all branches only with a factor :math:`a`, i.e.
-    :math:`(L/L_b)^{-1/2}`. The module that ends the branch carries :math:`a` in its init
-    (:math:`\theta' = a\theta`) instead of in the forward; the same dynamics then need its rate
-    times :math:`a` more for Adam (:math:`\Delta\theta' = a\,\Delta\theta`) and :math:`a^2` for SGD
-    (the gradient of :math:`\theta'` lacks the :math:`a` of :math:`\theta`'s): :math:`L_b/L` in
-    both.
+    :math:`\theta` inside the branch moves the output by :math:`a\,\partial f\,\Delta\theta`,
+    and its gradient carries :math:`a` too. SGD's step is :math:`\eta a g`: a change of
+    :math:`\eta a^2 = \eta L_b / L` per branch, :math:`\eta L_b` over all :math:`L`, whatever
+    :math:`L`: no factor. Adam's step is :math:`\eta` whatever the gradient's size: a change of
+    :math:`\eta a` per branch, :math:`\eta a L = \eta (L L_b)^{1/2}` over all, which grows with
+    depth; the factor :math:`a = (L/L_b)^{-1/2}` on the rate makes it :math:`\eta L_b`. The module
+    that ends the branch carries :math:`a` in its init (:math:`\theta' = a\theta`) instead of in
+    the forward; the same dynamics then need its rate times :math:`a` more for Adam
+    (:math:`\Delta\theta' = a\,\Delta\theta`) and :math:`a^2` for SGD (the gradient of
+    :math:`\theta'` lacks the :math:`a` of :math:`\theta`'s): :math:`L_b/L` in both.
     """
     if tensor == "weight":
         role: Role | Literal["bias"] = record.role
