@@ -98,7 +98,7 @@ MUTANTS: tuple[Mutant, ...] = (
        "return icnr_repeats(self.upscale_factor, len(self.layout.kernel_size))",
        "return icnr_repeats(self.upscale_factor, 2)"),
     _m("identity_gain ignored", THEORY, "_schemes/structured.py",
-       "            self.gain = identity_gain\n", "            pass\n"),
+       '            self.__dict__["gain"] = value\n', "            pass\n"),
     _m("torch_default theory with initconv's fans", THEORY, "_schemes/iid.py",
        "return 1 / (3 * weight_fans(self.weight)[0])", "return 1 / (3 * self.fan_in)"),
     # Groups told apart.
