@@ -40,6 +40,9 @@ __all__: list[str] = []
 PROBE_SIZE = 420
 _PROBE_SHAPE = (4, 5, 21)
 _SHUFFLED_SHAPE = (20, 21)
+# Below this share of distinct values among the probe's outputs, exact representability in a
+# narrow dtype says nothing of the precision (the outputs of a step).
+_DISTINCT = 1 / 8
 # Narrow dtypes an output may be exactly representable in, coarsest first.
 _NARROW = (torch.bfloat16, torch.float16, torch.float32)
 # Outputs of one elementwise function may differ by a few ulps between a vectorised loop body and
@@ -121,8 +124,12 @@ def _close(a: Tensor, b: Tensor, precision: float, scale: float) -> bool:
     return bool(((a == b) | (a.isnan() & b.isnan()) | near).all())
 
 
-def _precision(outputs: Tensor) -> float:
+def precision_of(outputs: Tensor) -> float:
     finite = outputs[torch.isfinite(outputs)]
+    # A few distinct values (a step, a sign) are exactly representable in any dtype without
+    # being rounded to it; a function computed in a narrow dtype takes many.
+    if torch.unique(finite).numel() < _DISTINCT * outputs.numel():
+        return FLOAT64_PRECISION
     for dtype in _NARROW:
         if torch.equal(finite.to(dtype).to(torch.float64), finite):
             return torch.finfo(dtype).eps
@@ -140,7 +147,7 @@ def probe(label: str, phi: Callable[[Tensor], Tensor]) -> Probed:
             "different outputs (a random activation, or a module in training mode such as "
             "nn.Dropout), so it has no gain; pass gain= explicitly, or call .eval() on it"
         )
-    precision = _precision(outputs)
+    precision = precision_of(outputs)
     finite = outputs[torch.isfinite(outputs)]
     scale = float(finite.abs().max()) if finite.numel() else 0.0
     for inputs, picked, how in (
@@ -164,12 +171,12 @@ def probe(label: str, phi: Callable[[Tensor], Tensor]) -> Probed:
 def fingerprint(label: str, phi: Callable[[Tensor], Tensor]) -> Tensor:
     """``phi``'s outputs on the probe's values: what a result derived from ``phi`` is cached with,
     so that it is derived again when they change (a module's parameter set since)."""
-    with _untouched(phi):
+    with untouched(phi):
         return evaluate(label, phi, _probe_points()[0])
 
 
 @contextlib.contextmanager
-def _untouched(phi: object) -> Iterator[None]:
+def untouched(phi: object) -> Iterator[None]:
     """Evaluate without autograd, and put back the buffers of a module (batch-norm statistics)."""
     buffers = [(b, b.detach().clone()) for b in phi.buffers()] if isinstance(phi, nn.Module) else []
     try:
@@ -181,17 +188,23 @@ def _untouched(phi: object) -> Iterator[None]:
                 buffer.copy_(value)
 
 
-def _integrate(label: str, phi: Callable[[Tensor], Tensor], precision: float) -> float:
+def _integrate(label: str, phi: Callable[[Tensor], Tensor], probed: Probed) -> float:
+    # phi / 2^k, with 2^k its size on the probe: an exact rescaling, so that phi = 1e-200 x
+    # (whose square underflows) or 1e200 x (whose square overflows) has its gain too.
+    finite = probed.outputs[torch.isfinite(probed.outputs)].abs()
+    top = float(finite.max()) if finite.numel() else 0.0
+    scale = math.ldexp(1.0, math.frexp(top)[1]) if top > 0 else 1.0
+
     def second_moment(z: Tensor) -> Tensor:
         out = evaluate(label, phi, z)
         finite = torch.isfinite(out)
         if not bool(finite.all()):
             bad = float(z[~finite][0])
             raise ValueError(f"activation {label} returned NaN or inf at z = {bad:.6g}")
-        return out**2
+        return (out / scale) ** 2
 
     try:
-        moment = gaussian_expectation(second_moment, precision=precision)
+        moment = gaussian_expectation(second_moment, precision=probed.precision)
     except QuadratureError as error:
         raise ValueError(
             f"activation {label} has no gain: E[phi(z)^2] cannot be computed ({error}); pass "
@@ -202,7 +215,7 @@ def _integrate(label: str, phi: Callable[[Tensor], Tensor], precision: float) ->
             f"activation {label} is zero for almost every input (E[phi(z)^2] = {moment}), "
             "so no gain can give its output unit variance; pass gain= explicitly"
         )
-    return 1.0 / math.sqrt(moment)
+    return 1.0 / (scale * math.sqrt(moment))
 
 
 def derived_gain(label: str, phi: Callable[[Tensor], Tensor]) -> float:
@@ -210,9 +223,9 @@ def derived_gain(label: str, phi: Callable[[Tensor], Tensor]) -> float:
 
     ``label`` names ``phi`` in errors. At most ``probe_evaluations() + MAX_EVALUATIONS`` points.
     """
-    with _untouched(phi):
+    with untouched(phi):
         probed = probe(label, phi)
-        return _integrate(label, phi, probed.precision)
+        return _integrate(label, phi, probed)
 
 
 # Derived gains of arbitrary callables, with the probe outputs they were derived for, kept only as
@@ -222,7 +235,7 @@ _CACHE: weakref.WeakKeyDictionary[Any, tuple[Tensor, float]] = weakref.WeakKeyDi
 
 def callable_gain(label: str, fn: Callable[[Tensor], Tensor]) -> float:
     """:func:`derived_gain`, cached for ``fn`` while its outputs on the probe stay the same."""
-    with _untouched(fn):
+    with untouched(fn):
         probed = probe(label, fn)
         try:
             outputs, value = _CACHE[fn]
@@ -231,7 +244,7 @@ def callable_gain(label: str, fn: Callable[[Tensor], Tensor]) -> float:
         else:
             if same(outputs, probed.outputs):
                 return value
-        value = _integrate(label, fn, probed.precision)
+        value = _integrate(label, fn, probed)
     with contextlib.suppress(TypeError):
         _CACHE[fn] = (probed.outputs, value)
     return value

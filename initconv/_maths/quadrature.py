@@ -1,8 +1,10 @@
-"""Gaussian expectations E[f(z)], z ~ N(0, 1), by adaptive Gauss-Legendre quadrature.
+"""Gaussian expectations E[f(z)], z ~ N(0, 1), by adaptive Gauss-Lobatto quadrature.
 
 Activations such as relu, relu6, hardtanh and hardswish have kinks, where a fixed rule converges only
 like h^2. Every panel is compared with its two halves and split until they agree, so a kink ends up in
-a panel narrow enough to meet the tolerance wherever it is; nobody has to list the kinks.
+a panel narrow enough to meet the tolerance wherever it is; nobody has to list the kinks. The rule
+samples each panel's ends (Lobatto, not Legendre): a kink or jump between an end and the next node
+would otherwise be seen by neither the panel nor its halves, which then agree on a wrong value.
 
 The answer is bounded in work as well as in error. The tolerance is relative to E[|f(z)|] (an
 absolute one may be given too), so the size of f does not matter: ``1000 * tanh`` converges like
@@ -35,6 +37,9 @@ _MIN_WIDTH = 1e-12
 # Panels forced through at _MIN_WIDTH may leave at most this many tolerances unresolved in all:
 # a jump leaves about width * |f| per panel, a few at most; a singularity leaves ~ the integral.
 _SINGULAR_FACTOR = 64.0
+# ... and only where f phi there exceeds this many times its largest value on the first panels:
+# a jump's values stay within f's range, a singularity's grow without bound.
+_SINGULAR_GROWTH = 1e4
 # Halving from the initial width 0.25 reaches _MIN_WIDTH after 38 rounds; this only guards the loop.
 _MAX_ROUNDS = 64
 # A panel is accepted once its halves agree to this many times f's relative precision: each of the
@@ -75,14 +80,40 @@ def gauss_legendre(order: int) -> tuple[Tensor, Tensor]:
     return nodes, 2 * vectors[0] ** 2
 
 
+@functools.cache
+def gauss_lobatto(order: int) -> tuple[Tensor, Tensor]:
+    """Gauss-Lobatto nodes and weights on [-1, 1]: both ends and the ``order - 2`` roots of
+    P'_(order-1), exact for polynomials of degree 2 order - 3.
+
+    The ends are why the adaptive rule uses it: a jump between a panel's end and its first
+    Gauss-Legendre node is sampled by no node of the panel nor of its halves, so the two agree and
+    the panel is accepted with the jump's share missing (1e-5 relative, for a kink of a slope at
+    0.0027 of a panel's width from its edge); an end node sees it, at a weight that halving
+    changes, so the halves disagree until the panel is narrow enough.
+    """
+    n = order - 1
+    # The interior nodes are the zeros of P'_n, an orthogonal family for the weight 1 - x^2
+    # (Jacobi (1, 1)), whose Jacobi matrix has off-diagonal sqrt(k (k + 2) / ((2k + 1)(2k + 3))).
+    k = torch.arange(1, n - 1, dtype=torch.float64, device="cpu")
+    off = torch.sqrt(k * (k + 2) / ((2 * k + 1) * (2 * k + 3)))
+    interior = torch.linalg.eigvalsh(torch.diag(off, 1) + torch.diag(off, -1))
+    nodes = torch.cat([interior.new_tensor([-1.0]), interior, interior.new_tensor([1.0])])
+    # w_i = 2 / (n (n + 1) P_n(x_i)^2), P_n by its three-term recurrence.
+    previous, current = torch.ones_like(nodes), nodes.clone()
+    for m in range(1, n):
+        previous, current = current, ((2 * m + 1) * nodes * current - m * previous) / (m + 1)
+    return nodes, 2 / (n * (n + 1) * current**2)
+
+
 def _panel_integrals(
     f: Callable[[Tensor], Tensor], lo: Tensor, hi: Tensor
-) -> tuple[Tensor, Tensor]:
-    """Per panel, the integrals of f(z) phi(z) and of |f(z)| phi(z)."""
-    nodes, weights = gauss_legendre(_ORDER)
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Per panel, the integrals of f(z) phi(z) and of |f(z)| phi(z), and max |f(z) phi(z)|."""
+    nodes, weights = gauss_lobatto(_ORDER)
     half = (hi - lo) / 2
     z = ((lo + hi) / 2)[:, None] + half[:, None] * nodes
-    density = torch.exp(-z * z / 2) / math.sqrt(2 * math.pi) * weights
+    pdf = torch.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    density = pdf * weights
     values = f(z)
     if not isinstance(values, Tensor) or values.shape != z.shape:
         raise QuadratureError(
@@ -95,7 +126,8 @@ def _panel_integrals(
         bad = float(z[~finite][0])
         raise QuadratureError(f"f is {float(values[~finite][0])} at z = {bad:.6g}")
     weighted = values * density
-    return weighted.sum(dim=1) * half, weighted.abs().sum(dim=1) * half
+    peak = (values * pdf).abs().amax(dim=1)
+    return weighted.sum(dim=1) * half, weighted.abs().sum(dim=1) * half, peak
 
 
 def gaussian_expectation(
@@ -130,7 +162,9 @@ def _integrate(
         -_HALF_WIDTH, _HALF_WIDTH, _INITIAL_PANELS + 1, dtype=torch.float64, device="cpu"
     )
     lo, hi = edges[:-1], edges[1:]
-    whole, _ = _panel_integrals(f, lo, hi)
+    whole, _, peaks = _panel_integrals(f, lo, hi)
+    # The integrand's size as the first panels see it: a jump stays within it, a singularity not.
+    size = float(peaks.max())
     evaluations = _INITIAL_PANELS * _ORDER
     total, total_abs = 0.0, 0.0
     for step in range(_MAX_ROUNDS):
@@ -144,7 +178,7 @@ def _integrate(
             )
         evaluations += needed
         mid = (lo + hi) / 2
-        halves, halves_abs = _panel_integrals(f, torch.cat([lo, mid]), torch.cat([mid, hi]))
+        halves, halves_abs, peaks = _panel_integrals(f, torch.cat([lo, mid]), torch.cat([mid, hi]))
         count = lo.numel()
         left, right = halves[:count], halves[count:]
         refined, refined_abs = left + right, halves_abs[:count] + halves_abs[count:]
@@ -159,7 +193,8 @@ def _integrate(
         converged = (refined - whole).abs() <= budget
         forced = ~converged & (width <= _MIN_WIDTH)
         if bool(forced.any()):
-            _check_forced(refined - whole, forced, lo, max(tol, floor * scale))
+            peak = torch.maximum(peaks[:count], peaks[count:])
+            _check_forced(refined - whole, forced, lo, peak, max(tol, floor * scale), size)
         done = converged | forced
         total += float(refined[done].sum())
         total_abs += float(refined_abs[done].sum())
@@ -172,19 +207,23 @@ def _integrate(
     raise QuadratureError(f"the integral did not converge in {_MAX_ROUNDS} rounds")
 
 
-def _check_forced(change: Tensor, forced: Tensor, lo: Tensor, allowed: float) -> None:
-    # A panel of width _MIN_WIDTH whose halves still disagree straddles a jump, whose share
-    # is at most width * |f| and fits the tolerance, or a singularity (f ~ 1/z near 0), where
-    # halving changes the estimate by an amount that does not shrink: then the integral is
-    # infinite, or at least not computable to the tolerance.
+def _check_forced(
+    change: Tensor, forced: Tensor, lo: Tensor, peak: Tensor, allowed: float, size: float
+) -> None:
+    # A panel of width _MIN_WIDTH whose halves still disagree straddles a jump, whose share is at
+    # most width * |f| and is left unresolved, or a singularity (f ~ 1/z near 0), where halving
+    # changes the estimate by an amount that does not shrink and f at the nodes grows past
+    # anything the first panels saw: then the integral is infinite, or at least not computable
+    # to the tolerance.
     unresolved = float(change[forced].abs().sum())
-    if unresolved > _SINGULAR_FACTOR * allowed:
+    growth = float(peak[forced].max()) / size if size > 0 else math.inf
+    if unresolved > _SINGULAR_FACTOR * allowed and growth > _SINGULAR_GROWTH:
         where = float(lo[forced][change[forced].abs().argmax()])
         raise QuadratureError(
-            f"the integrand f(z) phi(z) is singular near z = {where:.6g}: panels "
-            f"{_MIN_WIDTH:g} wide there still change the integral by {unresolved:.3g}, more "
-            f"than the tolerance {allowed:.3g} (f grows like 1/|z - z0| or faster there, so the "
-            "expectation may be infinite)"
+            f"the integrand f(z) phi(z) is singular near z = {where:.6g}: it reaches {growth:.3g}"
+            f" times its size elsewhere, and panels {_MIN_WIDTH:g} wide there still change the "
+            f"integral by {unresolved:.3g}, more than the tolerance {allowed:.3g} (f grows like "
+            "1/|z - z0| or faster there, so the expectation may be infinite)"
         )
 
 

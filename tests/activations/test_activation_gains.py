@@ -254,14 +254,27 @@ def test_gains_command_prints_a_row_per_built_in_activation(
 def test_an_activation_whose_second_moment_is_infinite_is_refused(
     activation: Callable[[Tensor], Tensor],
 ) -> None:
-    with pytest.raises(ValueError, match=r"has no gain: E\[phi\(z\)\^2\] cannot be computed"):
+    with pytest.raises(
+        ValueError, match=r"(has no gain: E\[phi\(z\)\^2\] cannot be computed|returned NaN or inf)"
+    ):
         initconv.gain(activation)
 
 
-def test_a_jump_is_no_singularity() -> None:
-    # A step at 0.3 is integrated to the quadrature's tolerance: E[1{z > 0.3}] = 1 - Phi(0.3).
-    expected = 1 / math.sqrt(0.5 * math.erfc(0.3 / math.sqrt(2)))
-    assert initconv.gain(lambda x: (x > 0.3).double()) == pytest.approx(expected, rel=1e-12)
+@pytest.mark.parametrize("step", [0.3, 0.4843882834664972])
+def test_a_step_is_integrated_exactly_not_at_a_narrow_dtypes_precision(step: float) -> None:
+    # Its outputs 0 and 1 are exact in bfloat16, which made them look like bfloat16's rounding
+    # and the step 3% off was accepted. E[1{z > s}] = 1 - Phi(s).
+    expected = 1 / math.sqrt(0.5 * math.erfc(step / math.sqrt(2)))
+    assert initconv.gain(lambda x: (x > step).double()) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("step", [0.4843882834664972, 0.3, 0.1234567, 1 / 3])
+def test_a_jump_near_a_panels_edge_is_integrated_to_the_tolerance(step: float) -> None:
+    # 0.48438828 lies 1.3e-5 from the panel edge 31/64: between the edge and the first
+    # Gauss-Legendre node of the panel and of its halves, which agreed on a value 1e-5 off.
+    # E[1{|z| > s}] = 2 Phi(-s) = erfc(s / sqrt 2).
+    got = gaussian_expectation(lambda z: (z.abs() > step).double())
+    assert got == pytest.approx(math.erfc(step / math.sqrt(2)), rel=1e-12)
 
 
 class _MetaScale(nn.Module):
@@ -285,3 +298,9 @@ def test_a_callable_gain_is_derived_on_the_cpu_under_the_meta_device() -> None:
     with torch.device("meta"):
         value = initconv.gain(scaled)
     assert value == pytest.approx(0.5, rel=1e-12)
+
+
+@pytest.mark.parametrize("size", [1e-200, 1e200])
+def test_an_activation_of_extreme_size_has_its_gain(size: float) -> None:
+    # E[phi^2] = size^2 underflowed to 0 ("zero for almost every input") or overflowed to inf.
+    assert initconv.gain(lambda x: size * x) == pytest.approx(1 / size, rel=1e-12)
