@@ -19,9 +19,9 @@ from typing import Literal
 import torch
 
 from initconv._activations import ActivationSpec, resolve
-from initconv._maths.quadrature import on_cpu
 from initconv._meanfield.gaussian import (
     Phi,
+    activation_context,
     check_slopes,
     cross_moment,
     cross_slope_moment,
@@ -179,9 +179,11 @@ def correlation_map(
     sigma_w = resolved.gain if weight_std is None else check_nonnegative("weight_std", weight_std)
     sigma_b = check_real("bias_std", bias_std, minimum=0.0)
     start = check_real("q0", q0, positive=True)
-    with on_cpu():
+    with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         check_slopes(resolved.name, resolved.phi)
-        return _correlation_map(resolved.name, resolved.phi, sigma_w, sigma_b, start)
+        # k phi at sigma_w is phi at k sigma_w: every answer but sigma_w itself is the same.
+        found = _correlation_map(resolved.name, phi, sigma_w * scale, sigma_b, start)
+    return dataclasses.replace(found, weight_std=sigma_w)
 
 
 def _correlation_map(
@@ -246,8 +248,9 @@ def correlation_step(
     value = check_real("c", c)
     if not -1.0 <= value <= 1.0:
         raise ValueError(f"c must be a correlation in [-1, 1], got {c!r}")
-    with on_cpu():
+    with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
+        w2 = (sigma_w * scale) ** 2
         if q is None:
-            q = _limit(_settled(resolved.phi, sigma_w**2, sigma_b**2, 1.0))
+            q = _limit(_settled(phi, w2, sigma_b**2, 1.0))
         moment = check_real("q", q, positive=True)
-        return (sigma_w**2 * cross_moment(resolved.phi, moment, value) + sigma_b**2) / moment
+        return (w2 * cross_moment(phi, moment, value) + sigma_b**2) / moment

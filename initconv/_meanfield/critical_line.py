@@ -31,9 +31,9 @@ from torch import Tensor
 
 from initconv._activations import ActivationSpec, Resolved, resolve
 from initconv._maths.derived_gain import fingerprint, same
-from initconv._maths.quadrature import on_cpu
 from initconv._meanfield.gaussian import (
     Phi,
+    activation_context,
     check_slopes,
     end_slope_moment,
     line_deficit,
@@ -56,6 +56,8 @@ __all__ = ["CriticalPoint", "critical"]
 _GRID = [2.0**k for k in range(-24, 13, 2)]
 # A variance-map slope this close to 1 is 1 (the quadrature is good to ~1e-12).
 _MARGINAL = 1e-9
+# The line is unknown where E[phi'^2] is below this share of its largest value on the grid.
+_RESOLVED = 1e-9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,10 +77,16 @@ class CriticalPoint(FixedPoint):
 
     def __str__(self) -> str:
         return (
-            f"{self.activation} at bias_std {self.bias_std:.4g}: weight_std {self.weight_std:.6f}"
-            f" (sigma_w^2 = {self.weight_std**2:.6f}), q* = {self.q_star:.6g}, "
+            f"{self.activation} at bias_std {self.bias_std:.4g}: weight_std "
+            f"{_fixed(self.weight_std)} (sigma_w^2 = {_fixed(self.weight_std * self.weight_std)}),"
+            f" q* = {self.q_star:.6g}, "
             f"M'(q*) = {self.variance_slope:.4f}"
         )
+
+
+def _fixed(value: float) -> str:
+    """Six decimals in the usual range, six significant digits outside it (1e-200, inf)."""
+    return f"{value:.6f}" if 1e-3 <= abs(value) < 1e6 else f"{value:.6g}"
 
 
 class _Line:
@@ -98,6 +106,10 @@ class _Line:
         self.slopes = one_sided_slopes(phi)
         self._slope_moments: dict[float, float] = {}
         self._deficits: dict[float, float] = {}
+        # G at its largest over the grid: where G is below _RESOLVED of it, the quadrature (good
+        # to ~1e-12 of the slopes' size) does not know G, so sigma_w^2 = 1/G is unknown there
+        # (phi flat over almost all of N(0, q): a plateau around 0 at small q).
+        self.slope_scale = max(self.slope_moment(q) for q in _GRID)
 
     def slope_moment(self, q: float) -> float:
         """G(q), computed once per q."""
@@ -105,18 +117,22 @@ class _Line:
             self._slope_moments[q] = slope_moment(self.phi, q)
         return self._slope_moments[q]
 
+    def resolved(self, q: float) -> bool:
+        """Whether the line is known at q: G(q) well above the quadrature's error."""
+        return self.slope_moment(q) > _RESOLVED * self.slope_scale
+
     def sigma_w2(self, q: float) -> float:
         slope = self.slope_moment(q)
         return 1.0 / slope if slope > 0 else math.inf
 
     def deficit(self, q: float) -> float:
         r""":math:`D(q)/(q G(q))`: how far below :math:`q` the line's :math:`\sigma_w^2
-        \mathbb{E}[\phi^2]` lies, relative to :math:`q`."""
+        \mathbb{E}[\phi^2]` lies, relative to :math:`q`; NaN where the line is not resolved."""
         if q in self._deficits:
             return self._deficits[q]
         slope = self.slope_moment(q)
-        if not slope > 0:
-            value = math.inf
+        if not self.resolved(q):
+            value = math.nan
         elif self.zero_at_0:
             value = line_deficit(self.phi, q, self.slopes) / (q * slope)
         else:
@@ -125,18 +141,45 @@ class _Line:
         return value
 
     def excess(self, q: float, sigma_b2: float) -> float:
-        """log(M(q) / q) on the line, at bias variance ``sigma_b2``."""
+        """log(M(q) / q) on the line, at bias variance ``sigma_b2`` (NaN where unresolved)."""
         relative = sigma_b2 / q - self.deficit(q)
+        if math.isnan(relative):
+            return math.nan
         return math.log1p(relative) if relative > -1 else -math.inf
 
     def slope(self, q: float) -> float:
-        """M'(q) on the line."""
+        """M'(q) on the line (NaN where unresolved)."""
+        if not self.resolved(q):
+            return math.nan
         return second_moment_slope(self.phi, q) / self.slope_moment(q)
 
 
+def _runs(grid: list[float], values: list[float]) -> list[tuple[list[float], list[float]]]:
+    """The maximal runs of consecutive grid points whose values are known (not NaN)."""
+    runs: list[tuple[list[float], list[float]]] = []
+    for q, value in zip(grid, values, strict=True):
+        if math.isnan(value):
+            if runs and runs[-1][0]:
+                runs.append(([], []))
+            continue
+        if not runs:
+            runs.append(([], []))
+        runs[-1][0].append(q)
+        runs[-1][1].append(value)
+    return [run for run in runs if len(run[0]) > 1]
+
+
 def _candidates(line: _Line, sigma_b2: float) -> list[float]:
-    """Every q* > 0 on the grid's range where the line meets the variance map's fixed points."""
-    return log_grid_roots(lambda q: line.excess(q, sigma_b2), _GRID)
+    """Every q* > 0 on the grid's range where the line meets the variance map's fixed points,
+    where the line is resolved."""
+
+    def excess(q: float) -> float:
+        return line.excess(q, sigma_b2)
+
+    values = [excess(q) for q in _GRID]
+    return [
+        root for grid, run in _runs(_GRID, values) for root in log_grid_roots(excess, grid, run)
+    ]
 
 
 def _is_homogeneous(line: _Line) -> bool:
@@ -149,6 +192,7 @@ def _stable_from(line: _Line) -> float | None:
     once going up the line; ``None`` if it never does on the grid."""
     slopes = [line.slope(q) - 1 for q in _GRID]
     for i in range(len(_GRID) - 1, 0, -1):
+        # NaN (unresolved) compares False either way.
         if slopes[i] <= 0 < slopes[i - 1]:
             q = root_log(lambda q: line.slope(q) - 1, _GRID[i - 1], _GRID[i])
             sigma_b2 = q * line.deficit(q)
@@ -342,7 +386,8 @@ def critical(activation: ActivationSpec, bias_std: float = 0.0) -> CriticalPoint
         >>> round(critical("selu").weight_std, 4)
         0.6905
     """
-    return solve(resolve(activation), check_real("bias_std", bias_std, minimum=0.0))
+    # + 0.0: a bias_std of -0.0 is 0.0.
+    return solve(resolve(activation), check_real("bias_std", bias_std, minimum=0.0) + 0.0)
 
 
 def solve(activation: Resolved, bias_std: float) -> CriticalPoint:
@@ -353,7 +398,7 @@ def solve(activation: Resolved, bias_std: float) -> CriticalPoint:
         with _SOLVED_LOCK:
             point = _NAMED.get((name, bias_std))
         if point is None:
-            point = _solve(name, phi, bias_std)
+            point = _solve(name, phi, bias_std, builtin=True)
             with _SOLVED_LOCK:
                 _NAMED[(name, bias_std)] = point
         return point
@@ -365,13 +410,15 @@ def solve(activation: Resolved, bias_std: float) -> CriticalPoint:
             cached = None
     if cached is not None and same(cached[0], outputs):
         return cached[1]
-    point = _solve(name, phi, bias_std)
+    point = _solve(name, phi, bias_std, builtin=False)
     with _SOLVED_LOCK, contextlib.suppress(TypeError):  # not weak-referenceable: not kept
         _CALLABLES.setdefault(phi, {})[bias_std] = (outputs, point)
     return point
 
 
-def _solve(name: str, phi: Phi, bias_std: float) -> CriticalPoint:
-    with on_cpu():
+def _solve(name: str, phi: Phi, bias_std: float, builtin: bool) -> CriticalPoint:
+    with activation_context(name, phi, builtin) as (normed, scale):
         check_slopes(name, phi)
-        return _critical(name, phi, bias_std)
+        point = _critical(name, normed, bias_std)
+    # k phi has phi's line with sigma_w / k.
+    return dataclasses.replace(point, weight_std=point.weight_std / scale)

@@ -15,18 +15,33 @@ in float64, whatever the default device.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
 
-from initconv._maths.quadrature import gauss_legendre, gaussian_expectation, on_cpu
+from initconv._maths.derived_gain import fingerprint, precision_of, untouched
+from initconv._maths.quadrature import (
+    FLOAT64_PRECISION,
+    QuadratureError,
+    gauss_legendre,
+    gaussian_expectation,
+    on_cpu,
+)
 
 __all__: list[str] = []
 
 Phi = Callable[[Tensor], Tensor]
+
+# The relative precision of the activation's values, below which no moment can be resolved: an
+# activation that computes in float32 is float32 noise at 1e-7. Set by activation_context().
+_PRECISION: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "precision", default=FLOAT64_PRECISION
+)
 
 # The one-sided slopes at 0 are autograd's slopes at +-2^-100: far enough from 0 to be on one side
 # in float32 and bfloat16 too (whose smallest normal is 2^-126), and so close that phi'' moves the
@@ -47,6 +62,51 @@ _GRID_PANELS = 128
 _GRID_HALF_WIDTH = 10.0
 
 
+@contextlib.contextmanager
+def activation_context(label: str, phi: Phi, builtin: bool) -> Iterator[tuple[Phi, float]]:
+    """Where an activation's mean-field moments are computed: on the CPU, its buffers put back
+    after (a module that updates one in forward), and, for a function of the user's, at the
+    precision its outputs have, scaled by a power of 2 to unit size.
+
+    Yields ``(phi / scale, scale)``. The maps' answers scale simply (the critical line's sigma_w
+    by 1 / scale, q* not at all), so an activation of size 1e-200, whose squared slopes underflow,
+    is solved as one of size 1. A quadrature that cannot converge is a ValueError naming it.
+    """
+    with on_cpu(), untouched(phi):
+        scale, precision = 1.0, FLOAT64_PRECISION
+        if not builtin:
+            outputs = fingerprint(label, phi)
+            precision = precision_of(outputs)
+            finite = outputs[torch.isfinite(outputs)].abs()
+            top = float(finite.max()) if finite.numel() else 0.0
+            if top > 0:
+                scale = math.ldexp(1.0, math.frexp(top)[1])
+        normed = phi if scale == 1.0 else _scaled(phi, scale)
+        token = _PRECISION.set(precision)
+        try:
+            yield normed, scale
+        except QuadratureError as error:
+            hint = (
+                f"; its outputs are rounded to {precision:.3g} (it computes in a narrower dtype "
+                "than the float64 it is given), and the slopes of a rounded function are too "
+                "noisy to integrate: compute it in float64"
+                if precision > FLOAT64_PRECISION
+                else ""
+            )
+            raise ValueError(
+                f"activation {label!r}: its Gaussian moments cannot be computed ({error}){hint}"
+            ) from None
+        finally:
+            _PRECISION.reset(token)
+
+
+def _scaled(phi: Phi, scale: float) -> Phi:
+    def normed(x: Tensor) -> Tensor:
+        return phi(x).to(torch.float64) / scale
+
+    return normed
+
+
 class NoSlope(ValueError):
     """The activation's output does not depend on its input through autograd."""
 
@@ -63,7 +123,13 @@ def derivative(phi: Phi, x: Tensor) -> Tensor:
     """
     with on_cpu(), torch.enable_grad():
         leaf = x.detach().clone().requires_grad_(True)
-        y = phi(leaf)
+        try:
+            y = phi(leaf)
+        except Exception as error:  # any failure: autograd cannot follow it
+            raise NoSlope(
+                f"it fails on an input that requires grad ({type(error).__name__}: {error}), "
+                "so autograd cannot take its slope (a computation through numpy, say)"
+            ) from error
         if not (isinstance(y, Tensor) and y.requires_grad):
             raise NoSlope(
                 "its output is not connected to its input by autograd (a step function computed "
@@ -170,7 +236,9 @@ def relative_expectation(f: Callable[[Tensor], Tensor]) -> float:
         scale = float(f(probe).abs().max())
     if not math.isfinite(scale) or scale == 0.0:
         scale = 1.0
-    return scale * gaussian_expectation(lambda z: f(z) / scale, tol=1e-12)
+    return scale * gaussian_expectation(
+        lambda z: f(z) / scale, tol=1e-12, precision=_PRECISION.get()
+    )
 
 
 def second_moment(phi: Phi, q: float) -> float:
@@ -211,7 +279,8 @@ def line_deficit(phi: Phi, q: float, slopes: tuple[float, float]) -> float:
     left, right = slopes
 
     def side(x: Tensor) -> Tensor:
-        return torch.where(x > 0, right, left)
+        # In float64: torch.where of two Python floats would make a float32 tensor.
+        return torch.where(x > 0, x.new_tensor(right), x.new_tensor(left))
 
     def remainder(z: Tensor) -> Tensor:
         x = root * z
@@ -221,7 +290,34 @@ def line_deficit(phi: Phi, q: float, slopes: tuple[float, float]) -> float:
         x = root * z
         return (derivative(phi, x) - side(x)) ** 2
 
-    return q * relative_expectation(slope_remainder) - relative_expectation(remainder)
+    slope = slope_moment(phi, q)
+    return q * _cancelled(slope_remainder, slope) - _cancelled(remainder, q * slope)
+
+
+def _cancelled(f: Callable[[Tensor], Tensor], size: float) -> float:
+    r""":math:`\mathbb{E}[f]` for :math:`f = (g - h)^2` with :math:`g, h` of second moment about
+    ``size`` that (nearly) cancel, to the precision the cancellation leaves.
+
+    Each of :math:`g, h` carries a rounding error :math:`\epsilon |g|`, so :math:`f` is off by
+    about :math:`2 \epsilon |g - h| |g|`, not by :math:`\epsilon f`: where :math:`g - h` is
+    small, :math:`f` is mostly noise, which no relative tolerance on :math:`\mathbb{E}[f]` can
+    be met through. So a first pass finds :math:`\mathbb{E}[f]` to 1e-6 or to
+    :math:`16 \epsilon` ``size`` (the noise, as :math:`\mathbb{E}[f] \le` ``size``), and the
+    second asks no more than the noise
+    allows, :math:`16 \epsilon \sqrt{\mathbb{E}[f]\, \text{size}}` (Cauchy-Schwarz bounds
+    :math:`\mathbb{E}[|g - h||g|]` by it), or 1e-12 relative where that is finer; neither below
+    :math:`(4\epsilon)^2` ``size`` (where f is all noise) nor 1e-20 ``size`` (which no use of
+    :math:`D` needs).
+    """
+    precision = _PRECISION.get()
+    # Below 1e-20 of size (far below what D is needed to), or f's noise squared, nothing counts.
+    floor = max(1e-20, (4 * precision) ** 2) * size
+    # E[f] <= size, so the noise is at most 16 eps size: the first pass asks no more.
+    rough = gaussian_expectation(
+        f, tol=max(16 * precision * size, floor), rtol=1e-6, precision=precision
+    )
+    noise = 16 * precision * math.sqrt(max(rough, 0.0) * size)
+    return gaussian_expectation(f, tol=max(noise, floor), precision=precision)
 
 
 def second_moment_slope(phi: Phi, q: float) -> float:

@@ -8,9 +8,9 @@ import math
 from typing import Literal
 
 from initconv._activations import ActivationSpec, resolve
-from initconv._maths.quadrature import on_cpu
 from initconv._meanfield.gaussian import (
     Phi,
+    activation_context,
     check_slopes,
     log_grid_roots,
     second_moment,
@@ -121,9 +121,10 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
     """
     resolved = resolve(activation)
     g = resolved.gain if gain is None else check_squarable("gain", check_nonnegative("gain", gain))
-    with on_cpu():
+    with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         check_slopes(resolved.name, resolved.phi)
-        return _variance_map(resolved.name, resolved.phi, g)
+        # k phi at gain g is phi at gain k g.
+        return dataclasses.replace(_variance_map(resolved.name, phi, g * scale), gain=g)
 
 
 def _variance_map(name: str, phi: Phi, g: float) -> VarianceMap:

@@ -17,12 +17,12 @@ from torch import Tensor
 from initconv._activations import Resolved, resolve
 from initconv._maths.fans import CONVOLUTIONS
 from initconv._maths.orthogonality import assert_orthogonal_blocks, blocks
-from initconv._maths.sampling import Distribution, draw_normal_
+from initconv._maths.sampling import REACH, Distribution, draw_normal_
 from initconv._meanfield.critical_line import CriticalPoint, solve
 from initconv._meanfield.gaussian import SlopeError, slope_moment
 from initconv._schemes.base import Scheme
 from initconv._schemes.functional import centre, delta_orthogonal_, orthogonal_
-from initconv._validate import check_choice
+from initconv._validate import check_choice, check_draw
 
 __all__ = ["Critical"]
 
@@ -148,7 +148,10 @@ class Critical(Scheme, scheme="critical"):
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         structure, layout = self._structure(), self.layout
         if structure == "normal":
-            draw_normal_(weight, 0.0, math.sqrt(self.expected_variance()), generator)
+            std = math.sqrt(self.expected_variance())
+            shown = f"gain={self.gain!r} (fan_in {self.fan_in:g})"
+            check_draw(shown, weight.dtype, std, REACH["normal"])
+            draw_normal_(weight, 0.0, std, generator)
         elif structure == "orthogonal":
             orthogonal_(weight, self._structure_gain(), groups=layout.groups, generator=generator)
         else:

@@ -332,6 +332,46 @@ def test_a_tiny_bias_on_an_unstable_end_is_still_refused() -> None:
         initconv.critical("gelu", 1e-30)
 
 
+def test_an_activation_autograd_cannot_follow_is_a_value_error_naming_it() -> None:
+    def through_numpy(x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(np.tanh(x.numpy()))
+
+    # Its gain is fine (no slope needed); its line needs phi', which autograd cannot take.
+    assert initconv.gain(through_numpy) == pytest.approx(1.5925, rel=1e-4)
+    with pytest.raises(ValueError, match=r"'.*through_numpy' has no slope: it fails on an input"):
+        initconv.critical(through_numpy, 0.1)
+
+
+def test_an_activation_computed_in_float32_is_refused_with_the_reason() -> None:
+    # Its slopes are float32 rounding noise where tanh saturates: no moment of them converges.
+    def tanh32(x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x.float())
+
+    with pytest.raises(
+        ValueError, match=r"'.*tanh32': its Gaussian moments .* compute it in float64"
+    ):
+        initconv.critical(tanh32, 0.1)
+
+
+@pytest.mark.parametrize("size", [1e-200, 1e200])
+def test_an_activation_of_extreme_size_has_its_line_scaled(size: float) -> None:
+    # k phi has phi's q* and sigma_w / k; its squared slopes underflowed (or overflowed).
+    def scaled(x: torch.Tensor) -> torch.Tensor:
+        return size * torch.tanh(x)
+
+    tanh = initconv.critical("tanh", 0.05)
+    point = initconv.critical(scaled, 0.05)
+    assert point.weight_std == pytest.approx(tanh.weight_std / size, rel=1e-9)
+    assert point.q_star == pytest.approx(tanh.q_star, rel=1e-9)
+    assert "weight_std 1.12254e" in str(point)
+
+
+def test_a_negative_zero_bias_std_is_zero() -> None:
+    point = initconv.critical("tanh", -0.0)
+    assert math.copysign(1.0, point.bias_std) == 1.0
+    assert "bias_std 0:" in str(point)
+
+
 def test_the_docstring_examples_print_what_the_function_prints() -> None:
     globs = {"critical": initconv.critical}
     finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()

@@ -118,3 +118,13 @@ def test_critical_layers_built_in_threads_get_one_gain() -> None:
     assert not errors
     assert gains == [initconv.critical("elu", 0.3).weight_std] * 4
     assert math.isfinite(gains[0])
+
+
+@pytest.mark.parametrize(
+    ("gain", "match"),
+    [(6e4, r"gain=60000.0 \(fan_in 1\): .* beyond 65504"), (1e-9, r"gain=1e-09 .* quantised")],
+)
+def test_a_normal_base_refuses_a_draw_its_dtype_cannot_hold(gain: float, match: str) -> None:
+    # It drew inf (60000 x 8.6 std) or all zeros (std 5e-10 in float16) without a word.
+    with pytest.raises(ValueError, match=match):
+        initconv.CriticalLinear(1, 64, gain=gain, dtype=torch.float16, base="normal")
