@@ -178,19 +178,29 @@ _REGISTERED: dict[str, tuple[Callable[[Tensor], Tensor], float]] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
+# A built-in activation with its parameters: ("elu", (("alpha", 0.5),)), plain values only.
+BuiltinSpec = tuple[str, _Params]
+
+
 @dataclasses.dataclass(frozen=True)
 class Resolved:
     """An activation spec, resolved: its canonical name, gain and float64 elementwise function.
 
-    ``builtin`` says that the name alone (with its parameters) determines the function, so that
-    what is derived from it may be cached by name; any other function may change under the same
-    name (a registered name replaced, a module's parameter set).
+    ``spec`` is the built-in record's name and parameters for a built-in activation (``None``
+    for any other): the name alone then determines the function, so what is derived from it
+    may be cached by name, and the spec, plain values, rebuilds it (:func:`from_spec`) where the
+    function cannot travel (a pickled layer). Any other function may change under the same name
+    (a registered name replaced, a module's parameter set).
     """
 
     name: str
     gain: float
     phi: Callable[[Tensor], Tensor]
-    builtin: bool = False
+    spec: BuiltinSpec | None = None
+
+    @property
+    def builtin(self) -> bool:
+        return self.spec is not None
 
 
 def activations() -> tuple[str, ...]:
@@ -269,9 +279,14 @@ def _from_module(module: nn.Module) -> Resolved:
             key: check_real(f"activation nn.{type(module).__name__}'s {key}", getattr(module, key))
             for key, _ in record.defaults
         }
-    phi = functools.partial(record.phi, **params)
-    gain = _builtin_gain(name, tuple(params.items()))
-    return Resolved(_canonical(name, params), gain, phi, builtin=True)
+    return from_spec((name, tuple(params.items())))
+
+
+def from_spec(spec: BuiltinSpec) -> Resolved:
+    """The built-in activation ``spec`` names (a :attr:`Resolved.spec`), resolved."""
+    name, params = spec
+    phi = functools.partial(_BY_NAME[name].phi, **dict(params))
+    return Resolved(_canonical(name, dict(params)), _builtin_gain(name, params), phi, spec)
 
 
 def _prelu_slope(module: nn.Module) -> float:
@@ -296,8 +311,7 @@ def _from_name(spec: str) -> Resolved:
     name = ALIASES.get(spec, spec)
     record = _BY_NAME.get(name)
     if record is not None:
-        phi = functools.partial(record.phi, **dict(record.defaults))
-        return Resolved(name, _builtin_gain(name, record.defaults), phi, builtin=True)
+        return from_spec((name, record.defaults))
     if name in _REGISTERED:
         fn, value = _REGISTERED[name]
         return Resolved(name, value, fn)

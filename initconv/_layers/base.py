@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from initconv._activations import ActivationSpec, Resolved, resolve
+from initconv._activations import ActivationSpec, Resolved, from_spec, resolve
 from initconv._layers.calibration import METADATA_KEY, MUP_KEY, Calibration, MuP
 from initconv._layers.pairing import layer_class, note_class
 from initconv._layers.sharding import shard_like
@@ -193,7 +193,10 @@ class InitLayer(Scheme):
         where = f"the gain of activation {resolved.name}"
         value = check_fits(where, self.activation_gain(resolved), dtype)
         inputs = (resolved.name, *self.gain_inputs())
-        self.__dict__.update(gain=value, activation=resolved.name, _derived_gain=(inputs, value))
+        # Plain values only (a layer holds no function): the inputs, the gain, and a built-in
+        # activation's spec, which rebuilds it in a copied or unpickled layer.
+        derived = (inputs, value, resolved.spec)
+        self.__dict__.update(gain=value, activation=resolved.name, _derived_gain=derived)
         with _ACTIVATIONS_LOCK:
             _ACTIVATIONS[self] = resolved
 
@@ -257,6 +260,10 @@ class InitLayer(Scheme):
     def resolved_activation(self) -> Resolved | None:
         with _ACTIVATIONS_LOCK:
             resolved = _ACTIVATIONS.get(self)
+        if resolved is None:
+            derived = self.__dict__.get("_derived_gain")
+            spec = derived[2] if isinstance(derived, tuple) and len(derived) > 2 else None
+            resolved = None if spec is None else from_spec(spec)
         return resolved if resolved is not None and resolved.name == self.activation else None
 
     def _check_attributes(self, dtype: torch.dtype) -> None:
@@ -283,7 +290,7 @@ class InitLayer(Scheme):
         derived = self.__dict__.get("_derived_gain")
         if not isinstance(derived, tuple) or self.gain != derived[1]:
             return  # given, or set since: the user's value stands
-        name, (before, _) = self.activation, derived
+        name, before = self.activation, derived[0]
         if (name, *self.gain_inputs()) == before:
             return
         resolved = self.resolved_activation()
@@ -296,8 +303,8 @@ class InitLayer(Scheme):
                     f"the gain of this layer was derived from activation {before[0]!r}"
                     f"{' with ' + shown if shown else ''}, which changed since; activation "
                     f"{name!r} cannot be resolved by name to derive it again (a copied or "
-                    f"unpickled layer keeps only the name of a function: {error}); set the "
-                    "layer's gain explicitly"
+                    f"unpickled layer keeps only the name of a function of yours: {error}); set "
+                    "the layer's gain explicitly"
                 ) from None
         self._derive_gain(resolved, dtype)
 

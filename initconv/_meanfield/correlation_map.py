@@ -32,7 +32,7 @@ from initconv._meanfield.gaussian import (
     slope_moment,
 )
 from initconv._meanfield.variance_map import FixedPoint
-from initconv._validate import check_nonnegative, check_real
+from initconv._validate import check_nonnegative, check_real, check_squarable
 
 __all__ = ["CorrelationMap", "Phase", "correlation_map", "correlation_step"]
 
@@ -176,8 +176,12 @@ def correlation_map(
         'critical'
     """
     resolved = resolve(activation)
-    sigma_w = resolved.gain if weight_std is None else check_nonnegative("weight_std", weight_std)
-    sigma_b = check_real("bias_std", bias_std, minimum=0.0)
+    sigma_w = (
+        resolved.gain
+        if weight_std is None
+        else check_squarable("weight_std", check_nonnegative("weight_std", weight_std))
+    )
+    sigma_b = check_squarable("bias_std", check_real("bias_std", bias_std, minimum=0.0))
     start = check_real("q0", q0, positive=True)
     with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         check_slopes(resolved.name, resolved.phi)
@@ -243,8 +247,12 @@ def correlation_step(
         0.31831
     """
     resolved = resolve(activation)
-    sigma_w = resolved.gain if weight_std is None else check_nonnegative("weight_std", weight_std)
-    sigma_b = check_real("bias_std", bias_std, minimum=0.0)
+    sigma_w = (
+        resolved.gain
+        if weight_std is None
+        else check_squarable("weight_std", check_nonnegative("weight_std", weight_std))
+    )
+    sigma_b = check_squarable("bias_std", check_real("bias_std", bias_std, minimum=0.0))
     value = check_real("c", c)
     if not -1.0 <= value <= 1.0:
         raise ValueError(f"c must be a correlation in [-1, 1], got {c!r}")

@@ -169,3 +169,15 @@ def test_the_critical_point_and_the_correlation_map_share_one_fixed_point_record
     assert isinstance(point, initconv.diagnostics.FixedPoint)
     assert isinstance(summary, initconv.diagnostics.FixedPoint)
     assert [f.name for f in dataclasses.fields(summary)][: len(shared)] == shared
+
+
+@pytest.mark.parametrize(("weight_std", "bias_std"), [(1e200, 0.0), (1e-200, 0.0), (1.0, 1e160)])
+def test_a_std_whose_square_is_no_float64_names_the_parameter(
+    weight_std: float, bias_std: float
+) -> None:
+    # sigma_w^2 overflowed into a raw OverflowError.
+    name = "weight_std" if weight_std != 1.0 else "bias_std"
+    with pytest.raises(ValueError, match=rf"{name} must be 0 or in \[.*\], so that its square"):
+        diagnostics.correlation_map("tanh", weight_std, bias_std)
+    with pytest.raises(ValueError, match=rf"{name} must be 0 or in"):
+        diagnostics.correlation_step("tanh", 0.5, weight_std, bias_std)

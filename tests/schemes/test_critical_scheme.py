@@ -6,6 +6,7 @@ import copy
 import math
 import pickle
 import threading
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -128,3 +129,15 @@ def test_a_normal_base_refuses_a_draw_its_dtype_cannot_hold(gain: float, match: 
     # It drew inf (60000 x 8.6 std) or all zeros (std 5e-10 in float16) without a word.
     with pytest.raises(ValueError, match=match):
         initconv.CriticalLinear(1, 64, gain=gain, dtype=torch.float16, base="normal")
+
+
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda layer: pickle.loads(pickle.dumps(layer))])
+def test_a_copied_critical_layer_of_a_built_in_activation_follows_its_bias_std(
+    clone: Callable[[nn.Module], nn.Module],
+) -> None:
+    # elu(alpha=0.5) names no activation by itself; the layer keeps its spec as plain values.
+    layer = clone(initconv.CriticalConv2d(4, 4, 3, activation=nn.ELU(0.5)))
+    layer.bias_std = 0.2
+    layer.reset_parameters()
+    assert layer.gain == initconv.critical(nn.ELU(0.5), 0.2).weight_std
+    assert layer.critical_point == initconv.critical(nn.ELU(0.5), 0.2)
