@@ -134,7 +134,7 @@ class _Line:
         if not self.resolved(q):
             value = math.nan
         elif self.zero_at_0:
-            value = line_deficit(self.phi, q, self.slopes) / (q * slope)
+            value = line_deficit(self.phi, q, self.slopes, slope) / (q * slope)
         else:
             value = 1.0 - second_moment(self.phi, q) / (q * slope)
         self._deficits[q] = value

@@ -256,7 +256,9 @@ def slope_moment(phi: Phi, q: float) -> float:
     return relative_expectation(lambda z: derivative(phi, root * z) ** 2)
 
 
-def line_deficit(phi: Phi, q: float, slopes: tuple[float, float]) -> float:
+def line_deficit(
+    phi: Phi, q: float, slopes: tuple[float, float], slope: float | None = None
+) -> float:
     r""":math:`D(q) = q\, \mathbb{E}[\phi'(u)^2] - \mathbb{E}[\phi(u)^2]`, :math:`u = \sqrt{q} z`,
     for :math:`\phi(0) = 0` with one-sided slopes ``slopes`` at 0, free of the cancellation
     between its two terms.
@@ -290,7 +292,8 @@ def line_deficit(phi: Phi, q: float, slopes: tuple[float, float]) -> float:
         x = root * z
         return (derivative(phi, x) - side(x)) ** 2
 
-    slope = slope_moment(phi, q)
+    if slope is None:
+        slope = slope_moment(phi, q)
     return q * _cancelled(slope_remainder, slope) - _cancelled(remainder, q * slope)
 
 

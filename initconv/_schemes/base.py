@@ -38,7 +38,7 @@ __all__ = ["BiasInit", "Layout", "Scheme", "check_bias_init", "check_bias_std", 
 # Options every layer takes, which a scheme's own options may not reuse.
 BASE_OPTIONS = frozenset({"activation", "gain", "bias_init", "bias_std", "seed"})
 # Attributes every layer keeps besides its options and torch's own, which an option would replace.
-_LAYER_ATTRIBUTES = frozenset({"weight", "calibration", "scheme", "training"})
+_LAYER_ATTRIBUTES = frozenset({"weight", "calibration", "mup", "scheme", "training"})
 
 # Other names that users type for the Kaiming and Xavier schemes (JAX and Keras call them so).
 SCHEME_ALIASES: dict[str, str] = {
