@@ -68,6 +68,8 @@ FLOAT32_PRECISION = 24
 _SOLVE_BLOCK = 32
 # Column blocks of a product with a triangular factor: (1 + ... + b) / b^2 of the full work.
 _PRODUCT_BLOCKS = 8
+# Products with at most this many multiplications are done without the BLAS.
+_SMALL_PRODUCT = 2**15
 # Adding and subtracting 1.5 * 2^52 rounds a float64 of magnitude below 2^51 to an integer, half
 # to even, exactly: the sum's unit in the last place is 1.
 _ROUNDER = 1.5 * 2.0**52
@@ -148,6 +150,16 @@ class _Split:
         return _Split(self.pieces.transpose(1, 2), self.scale.t(), self.plan, not self.by_row)
 
 
+def _integer_product(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for integer-valued float64 pieces, whose every partial sum is exact: any order
+    gives the same bits. Small products are a broadcast and a sum, which stay on this thread; a
+    BLAS call would wake its thread pool, and on a busy machine a tiny product then costs
+    milliseconds."""
+    if a.shape[0] * a.shape[1] * b.shape[1] <= _SMALL_PRODUCT:
+        return (a[:, :, None] * b[None, :, :]).sum(dim=1)
+    return a @ b
+
+
 def _split_product(left: _Split, right: _Split) -> Tensor:
     """``left @ right`` from ``left`` split by rows and ``right`` by columns, on one plan whose
     inner size is at least this product's.
@@ -159,9 +171,9 @@ def _split_product(left: _Split, right: _Split) -> Tensor:
     for level in range(count + 1, 1, -1):
         first, last = max(1, level - count), min(count, level - 1)
         # Pieces p = first..last on the left meet pieces level - p on the right.
-        lefts = left.pieces[first - 1 : last]
-        rights = right.pieces[level - last - 1 : level - first].flip(0)
-        exact = torch.matmul(lefts, rights).sum(dim=0)
+        exact = _integer_product(left.pieces[first - 1], right.pieces[level - first - 1])
+        for p in range(first + 1, last + 1):
+            exact = exact + _integer_product(left.pieces[p - 1], right.pieces[level - p - 1])
         term = exact * 2.0 ** (-level * bits)
         total = term if total is None else total + term
     return cast(Tensor, total) * left.scale * right.scale
@@ -190,6 +202,14 @@ def reproducible_matmul(a: Tensor, b: Tensor, *, precision: int = FLOAT64_PRECIS
     return _split_product(_Split.of(a, plan, by_row=True), _Split.of(b, plan, by_row=False))
 
 
+def _above_diagonal(rows: int, cols: int, like: Tensor) -> Tensor:
+    """The mask of the entries above the diagonal, from elementwise comparisons (torch.triu
+    splits even a tiny matrix over the threads, which a busy machine makes slow)."""
+    row = torch.arange(rows, device=like.device)[:, None]
+    col = torch.arange(cols, device=like.device)[None, :]
+    return col > row
+
+
 def _gram_upper(by_column: _Split, n: int) -> Tensor:
     """The strict upper triangle of ``v^T v`` for a lower-trapezoidal ``v`` (column ``j`` zero
     above row ``j``), given split by columns: the block of columns ``[lo, mid) x [mid, hi)``
@@ -203,7 +223,7 @@ def _gram_upper(by_column: _Split, n: int) -> Tensor:
                 rows.block(slice(lo, hi), slice(lo, None)),
                 by_column.block(slice(lo, None), slice(lo, hi)),
             )
-            out[lo:hi, lo:hi] = torch.triu(block, diagonal=1)
+            out[lo:hi, lo:hi] = block * _above_diagonal(hi - lo, hi - lo, block)
             return
         mid = (lo + hi) // 2
         out[lo:mid, mid:hi] = _split_product(
@@ -301,7 +321,7 @@ def haar_orthogonal(
     drawn.normal_(0.0, 1.0, generator=generator)
     a = drawn.t() if rows < cols else drawn
     m, n = a.shape
-    v = torch.tril(a)
+    v = a * ~_above_diagonal(m, n, a)
     alpha = torch.diagonal(a)
     norm = torch.sqrt(column_sums(v * v))
     sign = torch.where(alpha >= 0, 1.0, -1.0).to(a.dtype)
