@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -157,6 +158,13 @@ def _check_batch(batch: object) -> tuple[Tensor, ...]:
                 f"batch must not be empty: the output variance of an empty batch is undefined, "
                 f"got a tensor of shape {tuple(arg.shape)}"
             )
+        if (arg.is_floating_point() or arg.is_complex()) and not arg.is_meta:
+            bad = int((~torch.isfinite(arg)).sum())
+            if bad:
+                raise ValueError(
+                    f"batch must be finite: no scale gives a layer unit variance on NaN or inf, "
+                    f"got {bad} NaN/inf of {arg.numel()} values"
+                )
     return args
 
 
@@ -192,6 +200,12 @@ def _convert_plain(model: nn.Module, base: str) -> tuple[tuple[str, ...], Undo]:
 def _variance(output: object, name: str) -> float:
     if not isinstance(output, Tensor):
         raise TypeError(f"layer {name!r} returned {type(output).__name__}, not a Tensor")
+    if output.numel() < 2:
+        raise ValueError(
+            f"layer {name!r} gives {output.numel()} output value on the batch (shape "
+            f"{tuple(output.shape)}), whose variance is 0 whatever the scale; pass a batch with "
+            "more samples; the model is restored"
+        )
     return float(output.detach().to(torch.float64).var(correction=0))
 
 
@@ -335,7 +349,13 @@ def lsuv_(
     tied: list[tuple[str, str]] = []
     owners = _owners(model)
 
+    caller = threading.get_ident()
+
     def calibrate(layer: nn.Module, inputs: tuple[Any, ...]) -> None:
+        # This call's forward pass only: a model that serves another thread meanwhile must not
+        # be calibrated on that thread's inputs.
+        if threading.get_ident() != caller:
+            return
         if isinstance(layer, InitLayer) and layer not in touched:
             partner = _calibrated_partner(layer, owners, touched)
             touched[layer] = _Saved.of(layer)

@@ -917,3 +917,82 @@ def test_a_subclass_that_only_changes_forward_keeps_its_parents_name() -> None:
         default_bias_init = "torch"
 
     assert Bias.scheme is None
+
+
+# --- A hostile user ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_a_non_finite_batch_is_refused_as_such_not_as_a_dead_layer(value: float) -> None:
+    # It read "a dead layer (its input is constant, or the base draws zeros)".
+    model = _net()
+    weights = _weights(model)
+    batch = _batch()
+    batch[0, 0, 0, 0] = value
+    with pytest.raises(ValueError, match=r"batch must be finite: .* got 1 NaN/inf of 1536 values"):
+        lsuv_(model, batch)
+    _check_restored(model, weights)
+
+
+def test_a_layer_with_a_single_output_value_asks_for_a_larger_batch() -> None:
+    # One output value has variance 0 at every scale: it was called a dead layer.
+    model = nn.Sequential(initconv.KaimingNormalLinear(3, 1))
+    weights = _weights(model)
+    with pytest.raises(
+        ValueError, match=r"layer '0' gives 1 output value .* pass a batch with more"
+    ):
+        lsuv_(model, torch.randn(1, 3))
+    _check_restored(model, weights)
+
+
+def test_a_repeated_call_gives_the_same_calibration(seeded: None) -> None:
+    model, batch = _net(), _batch()
+    first = lsuv_(model, batch)
+    weights = _weights(model)
+    again = lsuv_(model, batch)
+    assert [(row.scale, row.seed) for row in again] == [(row.scale, row.seed) for row in first]
+    assert _same(model, weights)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_lsuv_calibrates_and_replays_in_every_float_dtype(seeded: None, dtype: torch.dtype) -> None:
+    model = _net().to(dtype)
+    report = lsuv_(model, _batch().to(dtype))
+    assert all(abs(row.variance - 1) <= 0.02 for row in report)
+    weights = _weights(model)
+    _reset(model)
+    assert _same(model, weights)
+
+
+def test_a_forward_pass_in_another_thread_is_not_calibrated_on(seeded: None) -> None:
+    # The pre-hooks calibrated whichever thread reached a layer first: a model serving inference
+    # in another thread could be calibrated on that thread's inputs.
+    import threading
+
+    first = initconv.KaimingNormalConv2d(3, 8, 3, padding=1)
+    second = initconv.KaimingNormalConv2d(8, 8, 3, padding=1)
+
+    class Served(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first, self.second = first, second
+
+        def forward(self, x: Tensor) -> Tensor:
+            def elsewhere() -> None:
+                with torch.no_grad():
+                    self.second(torch.full((2, 8, 8, 8), 50.0))
+
+            thread = threading.Thread(target=elsewhere)
+            thread.start()
+            thread.join()
+            out: Tensor = self.second(F.relu(self.first(x)))
+            return out
+
+    model, batch = Served(), _batch()
+    report = lsuv_(model, batch)
+    assert [row.name for row in report] == ["first", "second"]
+    with torch.no_grad():
+        hidden = first(batch)
+        out = second(F.relu(hidden))
+    for output in (hidden, out):
+        assert abs(float(output.double().var(correction=0)) - 1) <= 0.02
