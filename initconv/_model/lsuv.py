@@ -19,9 +19,11 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from initconv._layers.base import InitLayer
 from initconv._layers.calibration import Calibration
+from initconv._layers.sharding import is_dtensor
 from initconv._maths.fans import KINDS
 from initconv._model.convert import convert_layers
 from initconv._model.report import Report
@@ -221,6 +223,12 @@ def _calibrate(
         layer.reset_parameters()
     except (TypeError, ValueError) as error:
         raise ValueError(f"base {base!r} cannot initialise layer {name!r}: {error}") from error
+    # The replay is the draw times the scale, and the bias does not depend on it: a rescaling
+    # multiplies the first draw again, as the replay's own mul_ does, rather than drawing anew.
+    # A parametrized or sharded weight is written through its reset, as the replay writes it.
+    weight = layer.weight
+    plain = not parametrize.is_parametrized(layer, "weight") and not is_dtensor(weight)
+    drawn = weight.detach().clone() if plain else None
     variances: list[float] = []
     while True:
         variance = _variance(layer.forward(*inputs), name)
@@ -243,7 +251,11 @@ def _calibrate(
             )
         scale /= math.sqrt(variance)
         layer.calibrate(Calibration(scale, base, layer.seed))
-        layer.reset_parameters()
+        if drawn is None:
+            layer.reset_parameters()
+        else:
+            with torch.no_grad():
+                weight.copy_(drawn * scale)
 
 
 def lsuv_(
