@@ -562,7 +562,16 @@ class InitLayer(Scheme):
                         UserWarning,
                         stacklevel=2,
                     )
+                # The replay is built now, so that options the drawing scheme does not take, or
+                # values it refuses, fail the load by name rather than the next reset.
+                previous = self.__dict__.get("calibration")
                 self.__dict__["calibration"] = calibration
+                try:
+                    self._hooks(self.weight.dtype)
+                except (TypeError, ValueError) as error:
+                    self.__dict__["calibration"] = previous
+                    error_msgs.append(f"layer {name!r}: its calibration cannot replay: {error}")
+                    return
                 self.__dict__["seed"] = calibration.seed
         record = local_metadata.get(MUP_KEY)
         if record is not None:

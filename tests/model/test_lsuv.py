@@ -751,6 +751,12 @@ def test_a_legacy_calibration_without_a_gain_replays_at_the_layers_gain_and_says
         ({"bias_init": "zero"}, r"bias_init must be one of .*got 'zero'"),
         ({"bias_std": 0.1}, r"bias_std is the standard deviation of bias_init='normal'"),
         ({"options": [1]}, r"calibration options must be a mapping of option names, got list"),
+        # Found by attacking the load: these failed the first reset instead, far from the file.
+        (
+            {"options": {"mode": "fan_in"}},
+            r"its calibration cannot replay: OrthogonalConv2d got an unexpected option 'mode'",
+        ),
+        ({"gain": 1e39}, r"its calibration cannot replay: the calibration's gain must be at most"),
     ],
 )
 def test_a_malformed_recorded_calibration_is_an_error_naming_the_layer(
