@@ -228,9 +228,8 @@ def orthogonal_(
         target = tensor if tensor.is_contiguous() else tensor.new_empty(tensor.shape)
         out = target.view(groups, rows, cols)
         for g in range(groups):
-            out[g].copy_(
-                orthogonal_matrix(rows, cols, tensor.dtype, tensor.device, generator).mul_(gain)
-            )
+            block = orthogonal_matrix(rows, cols, tensor.dtype, tensor.device, generator)
+            out[g].copy_(block * gain)
         if target is not tensor:
             tensor.copy_(target)
     return tensor
@@ -289,9 +288,8 @@ def delta_orthogonal_(
         )
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
-    blocks = [
-        orthogonal_matrix(rows, cols, tensor.dtype, tensor.device, generator) for _ in range(groups)
-    ]
+    dtype, device = tensor.dtype, tensor.device
+    blocks = [orthogonal_matrix(rows, cols, dtype, device, generator) for _ in range(groups)]
     kernel = torch.zeros(tensor.shape, dtype=torch.float64, device=tensor.device)
     tap: tuple[slice | int, ...] = (slice(None), slice(None), *centre(tuple(tensor.shape[2:])))
     kernel[tap] = torch.cat(blocks) * gain
