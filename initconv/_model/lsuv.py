@@ -225,9 +225,11 @@ def _calibrate(
         raise ValueError(f"base {base!r} cannot initialise layer {name!r}: {error}") from error
     # The replay is the draw times the scale, and the bias does not depend on it: a rescaling
     # multiplies the first draw again, as the replay's own mul_ does, rather than drawing anew.
-    # A parametrized or sharded weight is written through its reset, as the replay writes it.
+    # A parametrized or sharded weight is written through its reset, as the replay writes it, and
+    # so is one a µP record scales after the calibration (a second rounding in the other order).
     weight = layer.weight
     plain = not parametrize.is_parametrized(layer, "weight") and not is_dtensor(weight)
+    plain = plain and (layer.mup is None or layer.mup.weight_scale == 1.0)
     drawn = weight.detach().clone() if plain else None
     variances: list[float] = []
     while True:

@@ -993,3 +993,17 @@ def test_a_forward_pass_in_another_thread_is_not_calibrated_on(seeded: None) -> 
         out = second(F.relu(hidden))
     for output in (hidden, out):
         assert abs(float(output.double().var(correction=0)) - 1) <= 0.02
+
+
+def test_a_layer_with_a_mup_record_replays_its_calibration_bit_for_bit(seeded: None) -> None:
+    # The replay scales the draw by the calibration, then by the record; rescaling the first
+    # draw rounds in the other order.
+    from initconv._layers.calibration import MuP
+
+    model = _net()
+    for conv in _layers(model):
+        conv.set_mup(MuP("hidden", fan_in=3.0, fan_out=3.0, width=3.0, weight_law=0.7))
+    lsuv_(model, _batch())
+    calibrated = _weights(model)
+    _reset(model)
+    assert _same(model, calibrated)
