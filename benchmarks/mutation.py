@@ -104,15 +104,12 @@ MUTANTS: tuple[Mutant, ...] = (
     # Groups told apart.
     _m("grouped orthogonal repeats one block", GROUPS, "_schemes/functional.py",
        "        for g in range(groups):\n"
-       "            out[g].copy_(orthogonal_matrix(rows, cols, dtype, tensor.device, generator)"
-       ".mul_(gain))\n",
-       "        block = orthogonal_matrix(rows, cols, dtype, tensor.device, generator).mul_(gain)\n"
-       "        for g in range(groups):\n"
-       "            out[g].copy_(block)\n", APART),
+       "            block = orthogonal_matrix(rows, cols, tensor.dtype, tensor.device, generator)\n",
+       "        block = orthogonal_matrix(rows, cols, tensor.dtype, tensor.device, generator)\n"
+       "        for g in range(groups):\n", APART),
     _m("grouped delta-orthogonal repeats one block", GROUPS, "_schemes/functional.py",
-       "blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator) for _ in range("
-       "groups)]",
-       "blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator)] * groups", APART),
+       "blocks = [orthogonal_matrix(rows, cols, dtype, device, generator) for _ in range(groups)]",
+       "blocks = [orthogonal_matrix(rows, cols, dtype, device, generator)] * groups", APART),
     # Options and bias_init that the strategies did not draw.
     _m("ICNR bias drawn per channel", OPTIONS, "_schemes/structured.py",
        "        super().init_bias(sub, generator)\n        bias.copy_(sub.repeat_interleave(repeats))\n",
@@ -166,7 +163,7 @@ MUTANTS: tuple[Mutant, ...] = (
        "_scaled(draw.init_weight, calibration.scale)", "_scaled(draw.init_weight, 1.0)",
        "tests/model/test_lsuv.py"),
     _m("LSUV replay ignores its base scheme", OTHER, "_layers/base.py",
-       "if calibration.base is not None and calibration.base != self.scheme:", "if False:",
+       "own = calibration.base is None or calibration.base == self.scheme", "own = True",
        "tests/model/test_lsuv.py"),
     _m("per-shard draws", OTHER, "_layers/sharding.py",
        "    return distribute_tensor(full, sharded.device_mesh, sharded.placements, "
@@ -175,9 +172,9 @@ MUTANTS: tuple[Mutant, ...] = (
        "    piece = full.reshape(-1)[: local.numel()].reshape(local.shape)\n"
        "    return DTensor.from_local(piece, sharded.device_mesh, sharded.placements)\n",
        "tests/layers/test_sharding_distributed.py"),
-    _m("orthogonal without Haar's sign correction", OTHER, "_schemes/functional.py",
-       "q *= torch.where(signs == 0, torch.ones_like(signs), signs)",
-       "q *= torch.ones_like(signs)", "tests/schemes/test_structured_schemes.py"),
+    _m("orthogonal without Haar's sign correction", OTHER, "_maths/orthogonality.py",
+       "q = q * torch.where(empty, 1.0, -sign)", "q = q * torch.ones_like(sign)",
+       "tests/schemes/test_structured_schemes.py"),
     # Equivalent: no test can kill these.
     Mutant(
         "centre written as k // 2 - (k even)", THEORY, "_schemes/functional.py",

@@ -9,6 +9,7 @@ all-or-nothing reset, seeded generators, DTensor shards, the replay of an LSUV c
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import warnings
 import weakref
@@ -216,7 +217,9 @@ class InitLayer(Scheme):
         first, against the weight's dtype: they may have been set since construction. During
         construction the parameters hold uninitialised memory, with nothing to protect, and the
         hooks write in place. A layer calibrated by :func:`initconv.lsuv_` replays its calibration
-        instead: the calibration's base scheme drawn from its seed, times its scale. A layer
+        instead: the calibration's base scheme drawn from its seed at the gain and options it was
+        calibrated at, times its scale, and the bias drawn by the ``bias_init`` and ``bias_std``
+        it was calibrated with, whatever the layer declares now. A layer
         parametrized by :func:`initconv.mup_` multiplies its weight draw by the record's
         :attr:`~initconv._layers.calibration.MuP.weight_scale` and its bias draw by its
         :attr:`~initconv._layers.calibration.MuP.bias_scale`.
@@ -246,11 +249,11 @@ class InitLayer(Scheme):
         try:
             self._check_attributes(weight.dtype)
             with torch.no_grad():
-                hook, seed = self._weight_hook()
+                hook, bias_hook, seed = self._hooks(weight.dtype)
                 generator = self._generator(weight.device, seed)
                 values = [] if empty else [("weight", self._draw(weight, hook, generator))]
                 if bias is not None:
-                    values.append(("bias", self._draw(bias, self._bias_hook(), generator)))
+                    values.append(("bias", self._draw(bias, bias_hook, generator)))
                 write_parameters(self, values)
         except BaseException:
             # The attributes as they were too, normalised values and a derived gain included.
@@ -308,26 +311,78 @@ class InitLayer(Scheme):
                 ) from None
         self._derive_gain(resolved, dtype)
 
-    def _weight_hook(self) -> tuple[Hook, int | None]:
-        """The weight hook and its seed: :meth:`init_weight`, or the replay of a calibration,
-        times the µP record's weight scale."""
+    def _hooks(self, dtype: torch.dtype) -> tuple[Hook, Hook, int | None]:
+        """The weight and bias hooks and their seed: the scheme's own, or a calibration's replay;
+        each times the µP record's scale."""
         calibration = self.calibration
         hook: Hook = self.init_weight
+        bias_hook: Hook = self.init_bias
         seed = self.seed
         if calibration is not None:
+            own = calibration.base is None or calibration.base == self.scheme
             draw: Scheme = self
-            if calibration.base is not None and calibration.base != self.scheme:
-                draw = self.template(calibration.base)
+            if not calibration.recorded:
+                # Saved before calibrations recorded their law: it replays at the layer's current
+                # gain, options and bias, as it did then.
+                if not own:
+                    draw = self.template(cast(str, calibration.base))
+            else:
+                check_fits("the calibration's gain", cast(float, calibration.gain), dtype)
+                _check_bias(calibration.bias_init, dtype)
+                replica = self._replica(calibration, own)
+                draw, bias_hook = replica, replica.init_bias
+                if not own:
+                    options = dict(calibration.options or {})
+                    draw = self.template(
+                        cast(str, calibration.base), gain=calibration.gain, **options
+                    )
             hook, seed = _scaled(draw.init_weight, calibration.scale), calibration.seed
         if self.mup is not None and self.mup.weight_scale != 1.0:
             hook = _scaled(hook, self.mup.weight_scale)
-        return hook, seed
+        if self.mup is not None and self.mup.bias_scale != 1.0:
+            bias_hook = _scaled(bias_hook, self.mup.bias_scale)
+        return hook, bias_hook, seed
 
-    def _bias_hook(self) -> Hook:
-        """:meth:`init_bias`, times the µP record's bias scale."""
-        if self.mup is None or self.mup.bias_scale == 1.0:
-            return self.init_bias
-        return _scaled(self.init_bias, self.mup.bias_scale)
+    def _replica(self, calibration: Calibration, own: bool) -> InitLayer:
+        """This layer as it was calibrated: the calibration's gain and bias (and, where it drew
+        its own scheme, its options) on a shallow copy that shares the parameters.
+
+        Built without ``copy.copy``, which a parametrized module refuses.
+        """
+        replica: InitLayer = object.__new__(type(self))
+        replica.__dict__.update(self.__dict__)
+        replica.__dict__.update(
+            gain=calibration.gain,
+            bias_init=calibration.bias_init,
+            bias_std=calibration.bias_std,
+            calibration=None,
+            mup=None,
+        )
+        if own and calibration.options is not None:
+            replica.configure(**calibration.options)
+        return replica
+
+    def _recorded(self, calibration: Calibration) -> Calibration:
+        """``calibration`` with what this layer's draw reads now: gain, bias and the drawing
+        scheme's options (``None`` where the scheme keeps an option under another name)."""
+        if calibration.recorded:
+            return calibration
+        if calibration.base is None or calibration.base == self.scheme:
+            names = type(self).options()
+            options: dict[str, Any] | None = {
+                name: self.__dict__[name] for name in names if name in self.__dict__
+            }
+            if options is not None and len(options) < len(names):
+                options = None
+        else:
+            options = schemes()[calibration.base].options()
+        return dataclasses.replace(
+            calibration,
+            gain=self.gain,
+            bias_init=self.bias_init,
+            bias_std=self.bias_std,
+            options=options,
+        )
 
     @staticmethod
     def _generator(device: torch.device, seed: int | None) -> torch.Generator | None:
@@ -351,9 +406,9 @@ class InitLayer(Scheme):
         raise NotImplementedError  # every kind overrides it
 
     def template(self, scheme: str | type[Scheme], **overrides: Any) -> InitLayer:
-        arguments = {**self.torch_arguments(), **overrides}
+        arguments = {"gain": self.gain, **self.torch_arguments(), **overrides}
         cls = layer_class(scheme, self.torch_kind)
-        layer: InitLayer = cls(**arguments, device="meta", dtype=self.weight.dtype, gain=self.gain)
+        layer: InitLayer = cls(**arguments, device="meta", dtype=self.weight.dtype)
         return layer
 
     @classmethod
@@ -417,13 +472,17 @@ class InitLayer(Scheme):
         self.__dict__["mup"] = record
 
     def calibrate(self, calibration: Calibration | None) -> None:
-        """Set (or with ``None`` clear) the calibration that every reset replays."""
+        """Set (or with ``None`` clear) the calibration that every reset replays.
+
+        A calibration that does not record the gain, bias and options it was drawn at gets this
+        layer's current ones: the layer's weights are that draw at the time it is calibrated.
+        """
         if calibration is not None and not isinstance(calibration, Calibration):
             raise TypeError(
                 "calibration must be a Calibration (initconv.lsuv_ sets it) or None (the "
                 f"layer's own scheme), got {describe(calibration)}"
             )
-        self.__dict__["calibration"] = calibration
+        self.__dict__["calibration"] = None if calibration is None else self._recorded(calibration)
 
     def extra_repr(self) -> str:
         parts = [
@@ -443,9 +502,15 @@ class InitLayer(Scheme):
             value = getattr(self, name, default)
             if value != default:
                 parts.append(f"{name}={value!r}")
-        if self.calibration is not None:
-            parts.append(f"calibrated_scale={self.calibration.scale:.6g}")
-            parts.append(f"calibrated_base={self.calibration.base!r}")
+        calibration = self.calibration
+        if isinstance(calibration, Calibration):
+            parts.append(f"calibrated_scale={calibration.scale:.6g}")
+            parts.append(f"calibrated_base={calibration.base!r}")
+            # What the replay draws at where it is not what the layer declares now.
+            if calibration.recorded and calibration.gain != self.gain:
+                parts.append(f"calibrated_gain={calibration.gain:.4g}")
+            if calibration.recorded and calibration.bias_init != self.bias_init:
+                parts.append(f"calibrated_bias_init={calibration.bias_init!r}")
         if self.mup is not None:
             parts.append(f"mup={self.mup.role}")
         return ", ".join(parts)
@@ -488,12 +553,32 @@ class InitLayer(Scheme):
         )
         value = local_metadata.get(METADATA_KEY)
         if value is not None:
+            name = prefix[:-1] or "(model)"
             try:
                 calibration = Calibration.from_metadata(value, schemes())
             except (TypeError, ValueError) as error:
-                error_msgs.append(f"layer {prefix[:-1] or '(model)'!r}: {error}")
+                error_msgs.append(f"layer {name!r}: {error}")
             else:
+                if not calibration.recorded:
+                    warnings.warn(
+                        f"layer {name!r}: its LSUV calibration was saved before calibrations "
+                        f"recorded the law they were drawn at, so it replays at this layer's gain "
+                        f"{self.gain:.6g}, bias_init {self.bias_init!r} and options: the same "
+                        "weights only if they are what the calibrated layer declared. Run "
+                        "initconv.lsuv_ again, or save the calibrated model again, to record them",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                # The replay is built now, so that options the drawing scheme does not take, or
+                # values it refuses, fail the load by name rather than the next reset.
+                previous = self.__dict__.get("calibration")
                 self.__dict__["calibration"] = calibration
+                try:
+                    self._hooks(self.weight.dtype)
+                except (TypeError, ValueError) as error:
+                    self.__dict__["calibration"] = previous
+                    error_msgs.append(f"layer {name!r}: its calibration cannot replay: {error}")
+                    return
                 self.__dict__["seed"] = calibration.seed
         record = local_metadata.get(MUP_KEY)
         if record is not None:

@@ -3,11 +3,16 @@
 :func:`initconv.lsuv_` (Mishkin & Matas, 2015) rescales a layer's draw until its output has unit
 variance on a batch. The layer keeps the result, not the weights: the scheme drawn (``base``), the
 seed drawn from and the scale found, so ``reset_parameters()`` redraws the same calibrated weights
-without data. It travels in the ``state_dict``'s per-module metadata under :data:`METADATA_KEY`, the
-channel torch uses for module versions, not as an ``_extra_state`` entry: torch adds that key to
-every layer of a class that defines ``get_extra_state()``, and strict loading between a layer and
-the plain torch layer would then fail in both directions. Weights-only formats (safetensors) drop
-the metadata.
+without data. It also keeps what else the draw read off the layer, the gain, the bias's
+``bias_init`` and ``bias_std`` and the drawing scheme's options, so that the replay draws the
+calibrated law whatever the layer that loads it declares: a checkpoint calibrated with relu layers
+replays the same weights in a model built with another activation.
+
+It travels in the ``state_dict``'s per-module metadata under :data:`METADATA_KEY`, the channel
+torch uses for module versions, not as an ``_extra_state`` entry: torch adds that key to every
+layer of a class that defines ``get_extra_state()``, and strict loading between a layer and the
+plain torch layer would then fail in both directions. Weights-only formats (safetensors) drop the
+metadata.
 
 A µP record (:class:`MuP`, set by :func:`initconv.mup_`) travels the same way, under
 :data:`MUP_KEY`: the layer's role and width and depth multipliers relative to a base model, and the
@@ -16,18 +21,29 @@ scales its reset applies to its own draw (Yang, G. et al. (2022), "Tensor Progra
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Literal, cast
 
-from initconv._validate import check_bool, check_choice, check_real, check_seed
+from initconv._schemes.base import BiasInit, check_bias_init, check_bias_std
+from initconv._validate import (
+    check_bool,
+    check_choice,
+    check_nonnegative,
+    check_real,
+    check_seed,
+    describe,
+)
 
 __all__: list[str] = []
 
 METADATA_KEY = "initconv_calibration"
 MUP_KEY = "initconv_mup"
-_KEYS = ("base", "scale", "seed")
+# A calibration saved before calibrations recorded the law they were drawn at.
+_LEGACY_KEYS = ("base", "scale", "seed")
+_KEYS = ("base", "bias_init", "bias_std", "gain", "options", "scale", "seed")
 
 Role = Literal["input", "hidden", "output", "vector", "fixed"]
 ROLES: tuple[str, ...] = ("fixed", "hidden", "input", "output", "vector")
@@ -41,26 +57,76 @@ class Calibration:
         scale: the product of the rescalings, finite and > 0.
         base: the registered scheme drawn; ``None`` for the layer's own scheme.
         seed: the seed of the draw.
+        gain: the gain the base was drawn at; ``None`` (a calibration saved before it was
+            recorded) replays at the layer's current gain.
+        bias_init: the bias's ``bias_init`` during calibration (with ``gain``).
+        bias_std: the bias's ``bias_std`` during calibration.
+        options: the drawing scheme's options during calibration; ``None`` replays with the
+            layer's current ones.
     """
 
     scale: float
     base: str | None
     seed: int
+    gain: float | None = None
+    bias_init: BiasInit | None = None
+    bias_std: float | None = None
+    options: Mapping[str, Any] | None = dataclasses.field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", check_real("calibrated_scale", self.scale, positive=True))
         object.__setattr__(self, "seed", check_seed("calibration seed", self.seed))
         if self.base is not None and not isinstance(self.base, str):
             raise TypeError(f"calibrated_base must be a scheme name or None, got {self.base!r}")
+        if self.gain is None:
+            if (self.bias_init, self.bias_std, self.options) != (None, None, None):
+                raise ValueError(
+                    "a calibration records its bias_init, bias_std and options with its gain; "
+                    f"got gain=None with bias_init={self.bias_init!r}, bias_std="
+                    f"{self.bias_std!r}, options={self.options!r}"
+                )
+            return
+        object.__setattr__(self, "gain", check_nonnegative("calibrated gain", self.gain))
+        bias_init = check_bias_init(self.bias_init)
+        object.__setattr__(self, "bias_init", bias_init)
+        object.__setattr__(self, "bias_std", check_bias_std(bias_init, self.bias_std))
+        if self.options is not None:
+            if not isinstance(self.options, Mapping) or not all(
+                isinstance(key, str) for key in self.options
+            ):
+                raise TypeError(
+                    f"calibration options must be a mapping of option names, got "
+                    f"{describe(self.options)}"
+                )
+            # A copy: an option value the caller mutates later must not move the replay.
+            object.__setattr__(self, "options", copy.deepcopy(dict(self.options)))
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the calibration records the gain and bias it was drawn at."""
+        return self.gain is not None
 
     def to_metadata(self) -> dict[str, Any]:
-        return {"scale": self.scale, "base": self.base, "seed": self.seed}
+        if not self.recorded:
+            return {"scale": self.scale, "base": self.base, "seed": self.seed}
+        return {
+            "scale": self.scale,
+            "base": self.base,
+            "seed": self.seed,
+            "gain": self.gain,
+            "bias_init": self.bias_init,
+            "bias_std": self.bias_std,
+            "options": None if self.options is None else copy.deepcopy(dict(self.options)),
+        }
 
     @classmethod
     def from_metadata(cls, value: object, schemes: Collection[str]) -> Calibration:
         """Read a calibration back from ``state_dict`` metadata; ``schemes`` are the valid bases."""
-        if not isinstance(value, dict) or set(value) != set(_KEYS):
-            raise ValueError(f"{METADATA_KEY} must be a dict with keys {_KEYS}, got {value!r}")
+        if not isinstance(value, dict) or set(value) not in (set(_KEYS), set(_LEGACY_KEYS)):
+            raise ValueError(
+                f"{METADATA_KEY} must be a dict with keys {_KEYS} (or {_LEGACY_KEYS}, as saved "
+                f"before calibrations recorded their gain), got {value!r}"
+            )
         base = value["base"]
         if base is not None and base not in schemes:
             raise ValueError(
@@ -68,7 +134,19 @@ class Calibration:
             )
         if value["seed"] is None:
             raise ValueError(f"a calibration needs a seed to replay, got {value['seed']!r}")
-        return cls(value["scale"], base, value["seed"])
+        if "gain" not in value:
+            return cls(value["scale"], base, value["seed"])
+        if value["gain"] is None:
+            raise ValueError(f"a calibration's gain must be a float, got {value['gain']!r}")
+        return cls(
+            value["scale"],
+            base,
+            value["seed"],
+            value["gain"],
+            value["bias_init"],
+            value["bias_std"],
+            value["options"],
+        )
 
 
 @dataclasses.dataclass(frozen=True)

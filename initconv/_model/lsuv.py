@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from initconv._layers.base import InitLayer
 from initconv._layers.calibration import Calibration
+from initconv._layers.sharding import is_dtensor
 from initconv._maths.fans import KINDS
 from initconv._model.convert import convert_layers
 from initconv._model.report import Report
@@ -52,6 +55,8 @@ class LSUVReport(Report[LSUVRow]):
         converted: layers that were plain torch layers and were converted to ``base`` first.
         unreached: initconv layers the batch never reached, left as they were.
         skipped: other subclasses of the torch layers, left as they were.
+        tied: ``(layer, calibrated)`` pairs: a layer that shares a parameter with a calibrated
+            one (tied weights) and took its calibration instead of a second one.
     """
 
     def __init__(
@@ -61,12 +66,14 @@ class LSUVReport(Report[LSUVRow]):
         converted: tuple[str, ...] = (),
         unreached: tuple[str, ...] = (),
         skipped: tuple[str, ...] = (),
+        tied: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__(rows)
         self.base = base
         self.converted = converted
         self.unreached = unreached
         self.skipped = skipped
+        self.tied = tied
 
     def __repr__(self) -> str:
         return (
@@ -92,6 +99,11 @@ class LSUVReport(Report[LSUVRow]):
         ):
             if names:
                 lines.append(f"{what}: {', '.join(names)}")
+        if self.tied:
+            pairs = ", ".join(f"{layer} (with {calibrated})" for layer, calibrated in self.tied)
+            lines.append(
+                f"sharing weights with a calibrated layer, replaying its calibration: {pairs}"
+            )
         return lines
 
 
@@ -114,7 +126,8 @@ class _Saved:
         with torch.no_grad():
             for tensor, value in self.tensors:
                 tensor.copy_(value)
-        self.layer.calibrate(self.calibration)
+        # As it was, not through calibrate(), which would record a saved calibration's law anew.
+        self.layer.__dict__["calibration"] = self.calibration
         self.layer.seed = self.seed
 
 
@@ -125,9 +138,11 @@ def _check_options(tol: object, max_iters: object, base: object) -> str:
     check_int("max_iters", max_iters, minimum=1)
     scheme = resolve_scheme(base, "base")
     if scheme.scheme is None:
+        name = getattr(base, "__name__", "MyScheme")
         raise ValueError(
             f"base must be a registered scheme, so that a checkpoint can name it; got the "
-            f"unregistered {describe(base)}"
+            f"unregistered {describe(base)} (a subclass that changes its parent's draw or theory "
+            f"is a scheme of its own: register it, class {name}(..., scheme='my_name'))"
         )
     return scheme.scheme
 
@@ -145,6 +160,13 @@ def _check_batch(batch: object) -> tuple[Tensor, ...]:
                 f"batch must not be empty: the output variance of an empty batch is undefined, "
                 f"got a tensor of shape {tuple(arg.shape)}"
             )
+        if (arg.is_floating_point() or arg.is_complex()) and not arg.is_meta:
+            bad = int((~torch.isfinite(arg)).sum())
+            if bad:
+                raise ValueError(
+                    f"batch must be finite: no scale gives a layer unit variance on NaN or inf, "
+                    f"got {bad} NaN/inf of {arg.numel()} values"
+                )
     return args
 
 
@@ -180,6 +202,12 @@ def _convert_plain(model: nn.Module, base: str) -> tuple[tuple[str, ...], Undo]:
 def _variance(output: object, name: str) -> float:
     if not isinstance(output, Tensor):
         raise TypeError(f"layer {name!r} returned {type(output).__name__}, not a Tensor")
+    if output.numel() < 2:
+        raise ValueError(
+            f"layer {name!r} gives {output.numel()} output value on the batch (shape "
+            f"{tuple(output.shape)}), whose variance is 0 whatever the scale; pass a batch with "
+            "more samples; the model is restored"
+        )
     return float(output.detach().to(torch.float64).var(correction=0))
 
 
@@ -195,6 +223,14 @@ def _calibrate(
         layer.reset_parameters()
     except (TypeError, ValueError) as error:
         raise ValueError(f"base {base!r} cannot initialise layer {name!r}: {error}") from error
+    # The replay is the draw times the scale, and the bias does not depend on it: a rescaling
+    # multiplies the first draw again, as the replay's own mul_ does, rather than drawing anew.
+    # A parametrized or sharded weight is written through its reset, as the replay writes it, and
+    # so is one a µP record scales after the calibration (a second rounding in the other order).
+    weight = layer.weight
+    plain = not parametrize.is_parametrized(layer, "weight") and not is_dtensor(weight)
+    plain = plain and (layer.mup is None or layer.mup.weight_scale == 1.0)
+    drawn = weight.detach().clone() if plain else None
     variances: list[float] = []
     while True:
         variance = _variance(layer.forward(*inputs), name)
@@ -217,7 +253,11 @@ def _calibrate(
             )
         scale /= math.sqrt(variance)
         layer.calibrate(Calibration(scale, base, layer.seed))
-        layer.reset_parameters()
+        if drawn is None:
+            layer.reset_parameters()
+        else:
+            with torch.no_grad():
+                weight.copy_(drawn * scale)
 
 
 def lsuv_(
@@ -242,12 +282,23 @@ def lsuv_(
 
     the variance taken over every element of the layer's output. The layer stores the result as
     plain state, its calibration: ``calibrated_scale`` (the product of the rescalings),
-    ``calibrated_base`` and ``seed``. Its ``reset_parameters()``, hence ``to_empty()``
-    materialisation and FSDP, then replays the calibrated weights bit for bit without data, and
-    ``state_dict()`` carries the three in its metadata (loading into the plain torch layer with
-    ``strict=True`` still works). A layer without a seed gets one drawn from torch's global
-    generator, so ``torch.manual_seed`` before the call makes the whole calibration reproducible.
-    Set ``calibrated_scale = None`` to return a layer to its own scheme.
+    ``calibrated_base`` and ``seed``, and what the draw read off the layer: the gain, the bias's
+    ``bias_init`` and ``bias_std`` and the drawing scheme's options. Its ``reset_parameters()``,
+    hence ``to_empty()`` materialisation and FSDP, then replays the calibrated weights bit for bit
+    without data, and ``state_dict()`` carries the calibration in its metadata (loading into the
+    plain torch layer with ``strict=True`` still works). A fresh model that loads it replays the
+    same weights whatever activation or bias its layers declare; a calibration saved before the
+    gain was recorded replays at the loading layer's gain, with a warning that says so. A layer
+    without a seed gets one drawn from torch's global generator, so ``torch.manual_seed`` before
+    the call makes the whole calibration reproducible. Set ``calibrated_scale = None`` to return a
+    layer to its own scheme.
+
+    Tied weights are calibrated once, as a layer called twice is: a layer that shares a parameter
+    with a layer already calibrated takes that calibration (``report.tied``), so that a reset of
+    either replays the same values into the shared tensor; where it would replay other values (the
+    same tensor grouped or laid out otherwise), a ValueError names both. A shared parameter that
+    a module ``lsuv_`` does not calibrate holds too (an embedding tied to an output layer) changes
+    with it, and a warning names it.
 
     Plain torch layers are first converted to ``base`` by :func:`initconv.convert` (with
     ``reinit=False``, activations inferred); those the batch never reaches are converted back. The
@@ -274,7 +325,8 @@ def lsuv_(
 
     Raises:
         TypeError: a bad argument type, or a plain torch layer that cannot be converted.
-        ValueError: a bad value, an empty batch, a batch on another device, or a dead layer.
+        ValueError: a bad value, an empty batch, a batch on another device, a dead layer, an
+            unregistered base, or tied layers that cannot replay one calibration.
         RuntimeError: a layer that did not converge.
 
     Examples:
@@ -308,28 +360,48 @@ def lsuv_(
         raise ValueError("model has no initconv or torch layers to calibrate")
     touched: dict[InitLayer, _Saved] = {}
     rows: list[LSUVRow] = []
+    tied: list[tuple[str, str]] = []
+    owners = _owners(model)
+
+    caller = threading.get_ident()
 
     def calibrate(layer: nn.Module, inputs: tuple[Any, ...]) -> None:
+        # This call's forward pass only: a model that serves another thread meanwhile must not
+        # be calibrated on that thread's inputs.
+        if threading.get_ident() != caller:
+            return
         if isinstance(layer, InitLayer) and layer not in touched:
+            partner = _calibrated_partner(layer, owners, touched)
             touched[layer] = _Saved.of(layer)
-            rows.append(_calibrate(layer, targets[layer], inputs, base, float(tol), max_iters))
+            if partner is None:
+                rows.append(_calibrate(layer, targets[layer], inputs, base, float(tol), max_iters))
+            else:
+                tied.append(_tie(layer, partner, owners, touched, targets))
 
     buffers = [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
     handles = [layer.register_forward_pre_hook(calibrate) for layer in targets]
     try:
-        with torch.no_grad():
-            model(*args)
+        try:
+            with torch.no_grad():
+                model(*args)
+        finally:
+            for handle in handles:
+                handle.remove()
+            with torch.no_grad():
+                for buffer, value in buffers:
+                    buffer.copy_(value)
+        # A layer the batch never reached but whose weight is a calibrated layer's (tied) replays
+        # that calibration too, or its next reset would draw its own scheme over the weight.
+        for layer in targets:
+            partner = None if layer in touched else _calibrated_partner(layer, owners, touched)
+            if partner is not None:
+                touched[layer] = _Saved.of(layer)
+                tied.append(_tie(layer, partner, owners, touched, targets))
     except BaseException:
         for saved in reversed(touched.values()):
             saved.restore()
         undo()
         raise
-    finally:
-        for handle in handles:
-            handle.remove()
-        with torch.no_grad():
-            for buffer, value in buffers:
-                buffer.copy_(value)
 
     unreached_layers = [layer for layer in targets if layer not in touched]
     undo(only=unreached_layers)
@@ -343,4 +415,98 @@ def lsuv_(
             warnings.warn(
                 f"lsuv_: {why} {', '.join(names)}; left as they were", UserWarning, stacklevel=2
             )
-    return LSUVReport(rows, base, converted, unreached, skipped)
+    others = _other_sharers(touched, owners)
+    if others:
+        warnings.warn(
+            f"lsuv_: calibrating changed {', '.join(others)} too: they share a Parameter with a "
+            "calibrated layer (tied weights), and their own reset_parameters() draws their own "
+            "init over it",
+            UserWarning,
+            stacklevel=2,
+        )
+    return LSUVReport(rows, base, converted, unreached, skipped, tuple(tied))
+
+
+Owners = dict[int, list[tuple[str, nn.Module, str]]]
+
+
+def _owners(model: nn.Module) -> Owners:
+    """Who holds each Parameter, by identity: ``(module name, module, parameter name)``."""
+    owners: Owners = {}
+    for name, module in model.named_modules():
+        for key, parameter in module._parameters.items():
+            if parameter is not None:
+                owners.setdefault(id(parameter), []).append((name or "(model)", module, key))
+    return owners
+
+
+def _shared(layer: InitLayer, owners: Owners) -> list[tuple[Tensor, str, nn.Module, str]]:
+    """``layer``'s parameters that another module holds too (tied weights), with who holds them:
+    ``(parameter, module name, module, parameter name)``. A parametrization's original, held by
+    the layer's own submodule, is the layer's."""
+    own = set(layer.modules())
+    return [
+        (parameter, name, module, key)
+        for parameter in layer.parameters()
+        for name, module, key in owners.get(id(parameter), ())
+        if module not in own
+    ]
+
+
+def _calibrated_partner(
+    layer: InitLayer, owners: Owners, touched: dict[InitLayer, _Saved]
+) -> InitLayer | None:
+    for _, _, module, _ in _shared(layer, owners):
+        if isinstance(module, InitLayer) and module in touched:
+            return module
+    return None
+
+
+def _tie(
+    layer: InitLayer,
+    partner: InitLayer,
+    owners: Owners,
+    touched: dict[InitLayer, _Saved],
+    names: dict[InitLayer, str],
+) -> tuple[str, str]:
+    """Give ``layer`` its calibrated ``partner``'s calibration: a tied weight is calibrated once,
+    and both layers' resets must then replay the same values into it, or neither calibrates."""
+    shared = [
+        (parameter, f"{name}.{key}")
+        for parameter, name, module, key in _shared(layer, owners)
+        if isinstance(module, InitLayer) and module in touched
+    ]
+    before = [parameter.detach().clone() for parameter, _ in shared]
+    calibration = partner.calibration
+    layer.__dict__["calibration"] = calibration
+    layer.seed = None if calibration is None else calibration.seed
+    why = ""
+    try:
+        layer.reset_parameters()
+    except (TypeError, ValueError) as error:
+        why = f": {error}"
+    else:
+        changed = [
+            shown
+            for (parameter, shown), value in zip(shared, before, strict=True)
+            if not torch.equal(parameter, value)
+        ]
+        if changed:
+            why = f": its replay draws other values into {', '.join(changed)}"
+    if why:
+        raise ValueError(
+            f"layers {names[layer]!r} and {names[partner]!r} share a Parameter (tied weights) and "
+            f"{names[layer]!r} cannot replay {names[partner]!r}'s calibration{why}; give them the "
+            "same kind, shape and scheme, or untie them; the model is restored"
+        )
+    return names[layer], names[partner]
+
+
+def _other_sharers(touched: dict[InitLayer, _Saved], owners: Owners) -> list[str]:
+    """Parameters of calibrated layers that modules lsuv_ does not calibrate hold too."""
+    found: dict[str, None] = {}
+    for layer in touched:
+        for _, name, module, key in _shared(layer, owners):
+            if not (isinstance(module, InitLayer) and module in touched):
+                found[f"{name}.{key}"] = None
+    return list(found)

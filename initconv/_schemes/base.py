@@ -93,6 +93,31 @@ _HOOK_ARGUMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What makes a scheme's draw and theory: its hooks, its options and its defaults.
+_SCHEME_MEMBERS = (
+    *_HOOK_ARGUMENTS,
+    "configure",
+    "default_activation",
+    "default_bias_init",
+    "default_bias_std",
+)
+
+
+def _draws_otherwise(cls: type, name: str) -> bool:
+    """Whether ``cls`` takes any of :data:`_SCHEME_MEMBERS` from outside the scheme registered as
+    ``name`` (an override of its own or a mixin's): then it is another scheme."""
+    with _REGISTRY_LOCK:
+        registered = _REGISTRY.get(name)
+    if registered is None:
+        return True
+    ancestry = set(registered.__mro__)
+    for member in _SCHEME_MEMBERS:
+        owner = next((klass for klass in cls.__mro__ if member in klass.__dict__), None)
+        if owner is not None and owner not in ancestry:
+            return True
+    return False
+
+
 def _check_hooks(cls: type) -> None:
     """A hook with the wrong signature fails at class definition, not at first construction."""
     for hook, arguments in _HOOK_ARGUMENTS.items():
@@ -171,7 +196,10 @@ class Scheme(nn.Module):
     the torch layer is built. A scheme is not a layer: it has no weight until paired with a kind.
 
     Attributes:
-        scheme: the registered name (``None`` for an unregistered class).
+        scheme: the registered name (``None`` for an unregistered class). A subclass without
+            ``scheme=`` keeps its parent's name only while it overrides none of the hooks,
+            ``configure`` and the ``default_*`` attributes (a layer pair, a subclass that
+            changes ``forward``); one that does is another scheme, unregistered.
         default_activation: the activation assumed when a layer declares none.
         default_bias_init: ``bias_init`` when a layer gives none.
         default_bias_std: ``bias_std`` when a layer gives none (``bias_init="normal"`` needs one).
@@ -205,6 +233,11 @@ class Scheme(nn.Module):
         super().__init_subclass__(**kwargs)
         _check_hooks(cls)
         if scheme is None:
+            # A subclass keeps its parent's registered name only while it draws and states what
+            # the parent does (a layer pair, a subclass that overrides forward or __init__): a
+            # name a checkpoint or lsuv_'s base replays by must not stand for other weights.
+            if cls.scheme is not None and _draws_otherwise(cls, cls.scheme):
+                cls.scheme = None
             return
         if not isinstance(scheme, str) or not scheme:
             raise TypeError(f"scheme must be a non-empty str, got {scheme!r}")

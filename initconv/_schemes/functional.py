@@ -15,6 +15,11 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from initconv._maths.orthogonality import (
+    FLOAT32_PRECISION,
+    FLOAT64_PRECISION,
+    haar_orthogonal,
+)
 from initconv._maths.sampling import (
     DISTRIBUTIONS,
     FAN_MODES,
@@ -147,15 +152,6 @@ def _check_layout(tensor: Tensor, groups: object, min_dim: int) -> int:
     return count
 
 
-def qr_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype QR runs in: float64 for float64, float32 for everything else.
-
-    ``torch.linalg.qr`` has no float16/bfloat16 kernels (pytorch#9315), so those are computed in
-    float32 and cast back once, at the end.
-    """
-    return torch.float64 if dtype == torch.float64 else torch.float32
-
-
 def centre(kernel_size: tuple[int, ...]) -> tuple[int, ...]:
     """The centre tap ``(k - 1) // 2`` of each kernel dimension.
 
@@ -174,21 +170,12 @@ def orthogonal_matrix(
     device: torch.device,
     generator: torch.Generator | None,
 ) -> Tensor:
-    """A ``rows x cols`` matrix with orthonormal rows (rows <= cols) or columns (otherwise).
-
-    Draws exactly what ``torch.nn.init.orthogonal_`` draws, in the same order, so the same generator
-    gives the same matrix in float32 and float64.
-    """
-    flat = torch.empty((rows, cols), dtype=dtype, device=device).normal_(0, 1, generator=generator)
-    if rows < cols:
-        flat = flat.t()
-    q, r = torch.linalg.qr(flat)
-    # Q times sign(diag R) is Haar-distributed: Mezzadri (2007), "How to generate random matrices
-    # from the classical compact groups". A zero on the diagonal (probability 0) keeps its column.
-    signs = torch.diagonal(r).sign()
-    q *= torch.where(signs == 0, torch.ones_like(signs), signs)
-    result: Tensor = q.t() if rows < cols else q
-    return result
+    """A Haar-random float64 ``rows x cols`` matrix with orthonormal rows (rows <= cols) or
+    columns (otherwise), for a weight of ``dtype``: :func:`~initconv._maths.orthogonality.
+    haar_orthogonal`, whose bits depend on the generator alone, not on the thread count or the
+    BLAS. Accurate to float64 for a float64 weight and to float32 (half the work) for the rest."""
+    precision = FLOAT64_PRECISION if dtype == torch.float64 else FLOAT32_PRECISION
+    return haar_orthogonal(rows, cols, device, generator, precision=precision)
 
 
 def orthogonal_(
@@ -211,10 +198,14 @@ def orthogonal_(
     input channels: with non-overlapping taps (stride = kernel) and ``in <= out * taps`` the layer
     is then an isometry times ``gain``.
 
-    Unlike ``torch.nn.init.orthogonal_``, it works for float16 and bfloat16 tensors (QR runs in
-    float32 and the result is cast back once) and for grouped convolutions. With ``groups=1`` and a
-    float32 or float64 tensor it equals ``torch.nn.init.orthogonal_`` bit for bit for the same
-    generator.
+    Unlike ``torch.nn.init.orthogonal_``, whose QR rounds differently for different thread
+    counts, it gives the same bits for the same generator in every process, whatever
+    ``torch.set_num_threads`` says: the factorisation is initconv's own, in float64, from
+    operations that no thread split can reorder
+    (:func:`~initconv._maths.orthogonality.haar_orthogonal`; to float64 accuracy for a float64
+    tensor, to float32 accuracy for the others). The weight is that float64 matrix times ``gain``,
+    cast once to the tensor's dtype, so it works for float16 and bfloat16 too. It also serves
+    grouped convolutions, one independent block per group.
 
     Args:
         tensor: a tensor of at least 2 dimensions, its groups along dim 0.
@@ -232,13 +223,13 @@ def orthogonal_(
         return tensor
     rows, cols = tensor.shape[0] // groups, tensor[0].numel()
     check_entries(gain, tensor, max(rows, cols))
-    dtype = qr_dtype(tensor.dtype)
     with torch.no_grad():
         # Each block goes straight into its rows: a cat would add one more full (transposed) copy.
         target = tensor if tensor.is_contiguous() else tensor.new_empty(tensor.shape)
         out = target.view(groups, rows, cols)
         for g in range(groups):
-            out[g].copy_(orthogonal_matrix(rows, cols, dtype, tensor.device, generator).mul_(gain))
+            block = orthogonal_matrix(rows, cols, tensor.dtype, tensor.device, generator)
+            out[g].copy_(block * gain)
         if target is not tensor:
             tensor.copy_(target)
     return tensor
@@ -267,8 +258,8 @@ def delta_orthogonal_(
     :math:`H_g` at the tap, a transposed convolution (``transposed=True``, weight
     ``(in, out / groups, *kernel)``) its transpose. The construction needs
     :math:`C_\text{out} \ge C_\text{in}`; a ValueError says so otherwise. Each block is what
-    ``torch.nn.init.orthogonal_`` draws for a tensor of the stored block's shape from the same
-    generator.
+    :func:`orthogonal_` draws for a tensor of the stored block's shape and dtype from the same
+    generator, and the kernel is cast once to the tensor's dtype.
 
     Args:
         tensor: a convolution weight of at least 3 dimensions, its groups along dim 0.
@@ -297,9 +288,9 @@ def delta_orthogonal_(
         )
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
-    dtype = qr_dtype(tensor.dtype)
-    blocks = [orthogonal_matrix(rows, cols, dtype, tensor.device, generator) for _ in range(groups)]
-    kernel = torch.zeros(tensor.shape, dtype=dtype, device=tensor.device)
+    dtype, device = tensor.dtype, tensor.device
+    blocks = [orthogonal_matrix(rows, cols, dtype, device, generator) for _ in range(groups)]
+    kernel = torch.zeros(tensor.shape, dtype=torch.float64, device=tensor.device)
     tap: tuple[slice | int, ...] = (slice(None), slice(None), *centre(tuple(tensor.shape[2:])))
     kernel[tap] = torch.cat(blocks) * gain
     with torch.no_grad():

@@ -59,10 +59,11 @@ class Orthogonal(Scheme, scheme="orthogonal"):
         W_g W_g^\top = g^2 I_r \ (r \le c), \qquad W_g^\top W_g = g^2 I_c \ (r > c), \qquad
         \overline{w^2} = g^2 \frac{\min(r, c)}{r c}.
 
-    With ``groups=1`` and float32/float64 it equals ``torch.nn.init.orthogonal_(weight, gain)`` bit
-    for bit for the same generator; unlike it, it works for float16 and bfloat16 (QR in float32,
-    cast back) and keeps grouped convolutions' groups independent. The gain comes from the declared
-    activation (linear, :math:`g = 1`, by default).
+    The same seed gives the same weights bit for bit at every thread count (torch's own
+    ``orthogonal_`` does not: its QR rounds by the threads it runs on); the matrix is computed in
+    float64 and cast once, so it works for float16 and bfloat16 too, and grouped convolutions'
+    groups are independent. The gain comes from the declared activation (linear, :math:`g = 1`, by
+    default).
 
     Examples:
         >>> conv = initconv.OrthogonalConv2d(64, 64, 3, padding=1, activation="tanh")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -181,15 +183,38 @@ def _describe(module: nn.Module) -> tuple[str, str, float, str]:
 
 
 def _weight_gain(module: nn.Module) -> float:
-    """sqrt(fan_in * mean(W^2)), with the layer's own fans (grouped, transposed, strided)."""
-    weight = module.get_parameter("weight").detach()
+    """sqrt(fan_in * mean(|W|^2)), with the layer's own fans (grouped, transposed, strided)."""
+    # The attribute, not get_parameter(): a parametrized weight (weight norm) is computed.
+    weight = cast(Tensor, module.weight).detach()
     if not weight.numel():
         return 0.0
-    return math.sqrt(fans(module)[0] * float(weight.double().pow(2).mean()))
+    return math.sqrt(fans(module)[0] * _moment(weight))
 
 
 def _moment(tensor: Tensor) -> float:
-    return float(tensor.detach().double().pow(2).mean())
+    """mean(|x|^2), in float64 (the modulus for a complex tensor)."""
+    values = tensor.detach()
+    if values.is_complex():
+        values = values.abs()
+    return float(values.double().pow(2).mean())
+
+
+def check_measurable(model: nn.Module, example_input: Tensor) -> None:
+    """A model and input with values to measure: none on the meta device, the input not empty and
+    finite."""
+    if example_input.is_meta or any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+        raise ValueError(
+            "model and example_input must hold values, but they are on the meta device; "
+            "materialise the model first (model.to_empty(device=...) and reset_parameters())"
+        )
+    if example_input.numel() == 0:
+        raise ValueError(f"example_input must not be empty, got shape {tuple(example_input.shape)}")
+    if example_input.is_floating_point() or example_input.is_complex():
+        bad = int((~torch.isfinite(example_input)).sum())
+        if bad:
+            raise ValueError(
+                f"example_input must be finite, got {bad} NaN/inf of {example_input.numel()} values"
+            )
 
 
 def propagation(
@@ -208,8 +233,10 @@ def propagation(
     factor of 1 at every depth ("Delving deep into rectifiers" - He, K. et al. (2015), eqs. 10 and
     14); a per-layer ratio :math:`q_l / q_{l-1}` far from 1 shows where it vanishes or explodes.
 
-    The model's parameters are not changed; their ``.grad`` and the model's buffers (batch-norm
-    running statistics, which a model in training mode updates) are left as they were.
+    The model's parameters are not changed; their ``.grad`` (values and the tensors themselves)
+    and the model's buffers (batch-norm running statistics, which a model in training mode
+    updates) are left as they were: the backward pass is :func:`torch.autograd.grad`, which
+    accumulates nothing into ``.grad`` and runs no post-accumulate-grad hook.
 
     Args:
         model: any module with convolutions (all of ``nn.Conv1d/2d/3d`` and their transposes).
@@ -231,6 +258,9 @@ def propagation(
     if not isinstance(example_input, Tensor):
         raise TypeError(f"example_input must be a Tensor, got {type(example_input).__name__}")
     seed = check_torch_seed("seed", seed)
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a str or None, got {type(label).__name__} {label!r}")
+    check_measurable(model, example_input)
     names: dict[nn.Module, str] = {
         module: name for name, module in model.named_modules() if isinstance(module, KINDS)
     }
@@ -243,15 +273,19 @@ def propagation(
     forward: dict[nn.Module, float] = {}
     backward: dict[nn.Module, float] = {}
 
-    def record(module: nn.Module, inputs: tuple[object, ...], output: Tensor) -> None:
-        if module in forward:
+    caller = threading.get_ident()
+
+    def record(module: nn.Module, inputs: tuple[object, ...], output: object) -> None:
+        # Only this call's forward pass: another thread running the model meanwhile is not it.
+        if threading.get_ident() != caller or module in forward or not isinstance(output, Tensor):
             return
         order.append(module)
         forward[module] = _moment(output)
         if output.requires_grad:
+            # A hook on the output itself: the gradient at this value, even where a later
+            # in-place op (ReLU(inplace=True)) rewrites the tensor.
             output.register_hook(lambda grad: backward.__setitem__(module, _moment(grad)))  # type: ignore[no-untyped-call]
 
-    saved_grads = {param: param.grad for param in model.parameters()}
     # A model in training mode updates batch-norm running statistics on every forward pass.
     saved_buffers = [(buffer, buffer.detach().clone()) for buffer in model.buffers()]
     handles = [module.register_forward_hook(record) for module in names]
@@ -264,13 +298,16 @@ def propagation(
         cotangent = torch.randn(
             output.shape, generator=generator, dtype=output.dtype, device=output.device
         )
-        if output.requires_grad:
-            output.backward(cotangent)  # type: ignore[no-untyped-call]
+        # torch.autograd.grad, not backward(): it returns the gradients instead of accumulating
+        # them into .grad, so the gradients a user holds keep their values and identity, and no
+        # post-accumulate-grad hook (an optimizer step in backward, DDP's reducer) runs.
+        leaves = [x] if x.requires_grad else []
+        leaves += [p for p in model.parameters() if p.requires_grad]
+        if output.requires_grad and leaves:
+            torch.autograd.grad(output, leaves, cotangent, allow_unused=True)
     finally:
         for handle in handles:
             handle.remove()
-        for param, grad in saved_grads.items():
-            param.grad = grad
         with torch.no_grad():
             for buffer, value in saved_buffers:
                 buffer.copy_(value)

@@ -44,6 +44,7 @@ from initconv.testing._assertions import (
 from initconv.testing._bias import BIAS_DETECTABLE, bias_view
 from initconv.testing._checks import (
     DEFAULT_SHAPES,
+    LowPowerWarning,
     SchemeReport,
     check_layer,
     check_scheme,
@@ -53,7 +54,9 @@ from initconv.testing._checks import (
 from initconv.testing._laws import (
     ALPHA_CHECK,
     DETECTABLE,
+    POWER,
     cumulant_band,
+    detectable_error,
     min_sample_size,
     standard_moments,
     variance_band,
@@ -75,6 +78,8 @@ __all__ = [
     "BIAS_DETECTABLE",
     "DEFAULT_SHAPES",
     "DETECTABLE",
+    "POWER",
+    "LowPowerWarning",
     "SchemeReport",
     "activations",
     "assert_channels_uncorrelated",
@@ -88,6 +93,7 @@ __all__ = [
     "check_scheme",
     "conv2d_configs",
     "cumulant_band",
+    "detectable_error",
     "iid_view",
     "layer_configs",
     "layer_options",

@@ -85,9 +85,11 @@ def check_bias_pool(
     build: Callable[[Mapping[str, Any]], InitLayer],
     shapes: Sequence[Mapping[str, Any]],
     alpha: float,
+    power: float | None = None,
 ) -> list[str]:
     """Pool the standardised biases until a :data:`BIAS_DETECTABLE` error is seen with power
-    ``1 - alpha``; check their variance and mean. Constant biases are checked exactly."""
+    ``power`` (``1 - alpha`` by default); check their variance and mean. Constant biases are
+    checked exactly."""
     pooled: list[Array] = []
     distribution: Distribution | None = None
     n, layers = 0, list(first)
@@ -107,7 +109,7 @@ def check_bias_pool(
                     f"{distribution!r} to {family!r}"
                 )
             distribution = family
-            needed = needed or min_sample_size(family, BIAS_DETECTABLE, alpha)
+            needed = needed or min_sample_size(family, BIAS_DETECTABLE, alpha, power)
             pooled.append((values(bias) - mean) / math.sqrt(variance))
             n += pooled[-1].size
         if not pooled or n >= needed:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -15,8 +17,9 @@ from torch import Tensor, nn
 from initconv._layers.base import InitLayer
 from initconv._layers.pairing import bound_kind, layer_class, resolve_kind, served_kinds
 from initconv._maths.sampling import Distribution
+from initconv._model.seeding import module_seed
 from initconv._schemes.base import Scheme
-from initconv._validate import check_probability
+from initconv._validate import check_bool, check_probability, check_seed
 from initconv.testing._assertions import (
     Array,
     assert_channel_law,
@@ -29,15 +32,25 @@ from initconv.testing._assertions import (
     channel_sums,
     values,
 )
-from initconv.testing._bias import check_bias, check_bias_pool
+from initconv.testing._bias import BIAS_DETECTABLE, bias_view, check_bias, check_bias_pool
 from initconv.testing._laws import (
     ALPHA_CHECK,
     DETECTABLE,
+    POWER,
+    detectable_error,
     min_sample_size,
     standard_moments,
+    variance_power,
 )
 
-__all__ = ["DEFAULT_SHAPES", "SchemeReport", "check_layer", "check_scheme", "iid_view"]
+__all__ = [
+    "DEFAULT_SHAPES",
+    "LowPowerWarning",
+    "SchemeReport",
+    "check_layer",
+    "check_scheme",
+    "iid_view",
+]
 
 
 _Shapes = tuple[Mapping[str, Any], ...]
@@ -134,7 +147,97 @@ def _second_moment(layer: Scheme) -> float:
     return float(np.mean((values(layer.independent_weights()) - layer.expected_mean()) ** 2))
 
 
-def check_layer(layer: Scheme, *, alpha: float = ALPHA_CHECK) -> tuple[str, ...]:
+class LowPowerWarning(UserWarning):
+    """A statistical check that cannot see the error it is used for at the ``n`` it was given:
+    the message states the smallest relative error it sees at the power asked for."""
+
+
+def _checkable(layer: object) -> InitLayer:
+    """``layer``, if it is a built initconv layer with weights that follow its scheme."""
+    if isinstance(layer, type):
+        raise TypeError(
+            f"check_layer needs a built initconv layer, got the class {layer.__name__}; build "
+            "one, or check the class with check_scheme"
+        )
+    if not isinstance(layer, InitLayer):
+        raise TypeError(
+            "check_layer needs an initconv layer (a scheme's layer, initconv.KaimingNormalConv2d"
+            "(...) say, or one that initconv.convert made): its scheme states the theory to "
+            f"check; got {type(layer).__name__}, which has none"
+        )
+    weight = layer.weight
+    if weight.is_meta:
+        raise ValueError(
+            f"{type(layer).__name__}'s weight is on the meta device and holds no values to check; "
+            "materialise it first (to_empty(device=...) and reset_parameters())"
+        )
+    if weight.numel() == 0:
+        raise ValueError(
+            f"{type(layer).__name__} has no weights to check: its weight has shape "
+            f"{tuple(weight.shape)}"
+        )
+    calibration = layer.calibration
+    if calibration is not None:
+        raise ValueError(
+            f"{type(layer).__name__} replays an LSUV calibration (calibrated_scale="
+            f"{calibration.scale:.6g}, calibrated_base={calibration.base!r}): its weights are "
+            "that draw rescaled on data, not its scheme's theory; clear it "
+            "(layer.calibrated_scale = None; layer.reset_parameters()) to check the scheme"
+        )
+    return layer
+
+
+def _copier(layer: InitLayer, seed: int) -> Callable[[Mapping[str, Any]], InitLayer]:
+    """Fresh draws of ``layer``'s scheme and configuration: copies with their own seeds (from
+    ``seed`` and a counter, never the layer's), drawn again; the layer itself is not touched."""
+    seeds = (
+        drawn
+        for drawn in (module_seed(seed, f"check_layer.pool.{i}") for i in itertools.count())
+        if drawn != layer.seed
+    )
+
+    def fresh(_: Mapping[str, Any]) -> InitLayer:
+        try:
+            copy = deepcopy(layer)
+        except RuntimeError as error:  # a parametrized module refuses to be copied
+            raise TypeError(
+                f"pool=True draws copies of {type(layer).__name__}, which cannot be copied: {error}"
+            ) from error
+        copy.seed = next(seeds)
+        copy.reset_parameters()
+        return copy
+
+    return fresh
+
+
+def _resolution(
+    n: int, distribution: Distribution, wanted: float, alpha: float, power: float, what: str
+) -> str | None:
+    """What a check on ``n`` values cannot see, or ``None`` where it sees ``wanted``."""
+    seen = detectable_error(n, distribution, alpha, power)
+    if seen <= wanted:
+        return None
+    against = min(
+        variance_power(n, 1 + wanted, distribution, alpha),
+        variance_power(n, 1 - wanted, distribution, alpha),
+    )
+    shown = "no error of any size" if math.isinf(seen) else f"a variance off by {seen:.1%}"
+    return (
+        f"its {n} {what} see {shown} with {power:.0%} power at alpha = {alpha:.3g}, not the "
+        f"{wanted:.0%} it is for (its power against {wanted:.0%}: {against:.2g}; n = "
+        f"{min_sample_size(distribution, wanted, alpha, power)} would see it)"
+    )
+
+
+def check_layer(
+    layer: Scheme,
+    *,
+    alpha: float = ALPHA_CHECK,
+    detectable: float | None = DETECTABLE,
+    power: float = POWER,
+    pool: bool = False,
+    seed: int = 0,
+) -> tuple[str, ...]:
     r"""Check one built layer against its scheme's theory; raise ``AssertionError`` if it fails.
 
     Runs :meth:`~initconv.Scheme.check_invariants`, then, on the :func:`iid_view` when there is
@@ -148,8 +251,34 @@ def check_layer(layer: Scheme, *, alpha: float = ALPHA_CHECK) -> tuple[str, ...]
     :meth:`~initconv.Scheme.expected_bias_mean`, at ``alpha``, or equal that mean exactly where
     it is constant.
 
+    One layer is a small sample: a 3 -> 32 channel 3x3 convolution's 864 weights see a variance
+    off by 43% with 95% power at the default ``alpha`` (:func:`detectable_error`), and a 5% error
+    with probability 3e-7. Where the weights cannot see a ``detectable`` error (or the biases a
+    :data:`~initconv.testing.BIAS_DETECTABLE` one) with probability ``power``, a
+    :class:`LowPowerWarning` states what they do see and the sample size that would; with
+    ``pool=True`` the check pools instead the standardised values of fresh draws of the same
+    scheme and configuration (copies of the layer with their own seeds; the layer is not
+    touched) until that size, and checks the pool too. ``detectable=None`` claims no power: the
+    bands at this ``n`` only, without a warning (a Hypothesis test's per-example check of
+    whatever shape was drawn, which catches fan, group and kernel errors; :func:`check_scheme`
+    then resolves small errors).
+
+    Args:
+        layer: an initconv layer, built and not LSUV-calibrated.
+        alpha: the false-alarm rate of each check.
+        detectable: the relative variance error the check is for, or ``None``.
+        power: the probability of seeing it that the warning and the pool are held to.
+        pool: pool fresh draws until ``detectable`` is seen with ``power``.
+        seed: the root of the fresh draws' seeds.
+
     Returns:
         The names of the checks that ran.
+
+    Raises:
+        AssertionError: the layer (or the pool) does not follow its scheme's theory.
+        TypeError: ``layer`` is not an initconv layer.
+        ValueError: a bad option, a layer on the meta device or one that replays an LSUV
+            calibration.
 
     Examples:
         >>> import initconv
@@ -157,27 +286,103 @@ def check_layer(layer: Scheme, *, alpha: float = ALPHA_CHECK) -> tuple[str, ...]
         ('invariants', 'exact second moment', 'bias constant')
     """
     alpha = check_probability("alpha", alpha)
-    layer.check_invariants()
-    mean, variance = layer.expected_mean(), layer.expected_variance()
-    view = iid_view(layer)
+    if detectable is not None:
+        detectable = check_probability("detectable", detectable)
+    power = check_probability("power", power)
+    pool = check_bool("pool", pool)
+    seed = check_seed("seed", seed)
+    built = _checkable(layer)
+    for name, tensor in (("weight", built.weight), ("bias", built.bias)):
+        if isinstance(tensor, Tensor) and tensor.numel() and not bool(tensor.isfinite().all()):
+            bad = int((~tensor.detach().isfinite()).sum())
+            raise AssertionError(
+                f"{type(built).__name__}: {bad} of the {name}'s {tensor.numel()} values are not "
+                "finite"
+            )
+    built.check_invariants()
+    mean, variance = built.expected_mean(), built.expected_variance()
+    view = iid_view(built)
     if view is None:
-        measured = _second_moment(layer)
-        atol = second_moment_atol(layer.weight.dtype, variance + mean**2)
+        measured = _second_moment(built)
+        atol = second_moment_atol(built.weight.dtype, variance + mean**2)
         if not abs(measured - variance) <= atol:
             raise AssertionError(
-                f"{type(layer).__name__}: mean((w - expected_mean)^2) = {measured:.8g}, "
+                f"{type(built).__name__}: mean((w - expected_mean)^2) = {measured:.8g}, "
                 f"expected_variance() = {variance:.8g}; they must agree to {atol:.3g} "
                 "(float rounding)"
             )
-        return ("invariants", "exact second moment", *check_bias(layer, alpha))
-    weight, distribution = view
-    centred = weight.detach().to(torch.float64) - mean
-    assert_variance_matches(centred, variance, distribution, alpha=alpha)
-    assert_mean_zero(centred, variance, distribution, alpha=alpha)
-    assert_distribution(centred, distribution, variance, alpha=alpha)
-    assert_channels_uncorrelated(centred, variance, distribution, alpha=alpha)
-    checks = ("invariants", "variance", "mean", "distribution (KS)", "uncorrelated output channels")
-    return (*checks, *check_bias(layer, alpha))
+        checks: tuple[str, ...] = ("invariants", "exact second moment")
+    else:
+        weight, distribution = view
+        centred = weight.detach().to(torch.float64) - mean
+        assert_variance_matches(centred, variance, distribution, alpha=alpha)
+        assert_mean_zero(centred, variance, distribution, alpha=alpha)
+        assert_distribution(centred, distribution, variance, alpha=alpha)
+        assert_channels_uncorrelated(centred, variance, distribution, alpha=alpha)
+        checks = (
+            "invariants",
+            "variance",
+            "mean",
+            "distribution (KS)",
+            "uncorrelated output channels",
+        )
+    checks = (*checks, *check_bias(built, alpha))
+    if detectable is None:
+        return checks
+    return (*checks, *_power(built, view, alpha, detectable, power, pool, seed))
+
+
+def _power(
+    layer: InitLayer,
+    view: tuple[Tensor, Distribution] | None,
+    alpha: float,
+    detectable: float,
+    power: float,
+    pool: bool,
+    seed: int,
+) -> tuple[str, ...]:
+    """Say what the layer's own sample cannot see, or pool fresh draws until it can."""
+    short: list[str] = []
+    weights = None
+    if view is not None and layer.expected_variance() > 0:
+        weights = _resolution(
+            view[0].numel(), view[1], detectable, alpha, power, "independent weights"
+        )
+    bias = bias_view(layer)
+    biases = None
+    if bias is not None and bias[3] is not None and bias[2] > 0:
+        biases = _resolution(bias[0].numel(), bias[3], BIAS_DETECTABLE, alpha, power, "biases")
+    if weights is None and biases is None:
+        return ()
+    if not pool:
+        for what, said in (("weights", weights), ("biases", biases)):
+            if said is not None:
+                short.append(f"{what}: {said}")
+        warnings.warn(
+            f"check_layer({type(layer).__name__}): one layer is too small a sample. "
+            + "; ".join(short)
+            + ". Pass pool=True to pool fresh draws of the same scheme until it is, or "
+            "detectable=None to check only what this n sees",
+            LowPowerWarning,
+            stacklevel=3,
+        )
+        return ()
+    fresh = _copier(layer, seed)
+    pooled: list[str] = []
+    try:
+        if weights is not None and view is not None:
+            report = _check_iid([layer], fresh, [{}], view[1], alpha, detectable, [], power)
+            pooled += [f"pooled {check}" for check in report.checks]
+            pooled[0] += f" (n = {report.n})"
+        if biases is not None:
+            pooled += [
+                f"pooled {check}" for check in check_bias_pool([layer], fresh, [{}], alpha, power)
+            ]
+    except AssertionError as error:
+        raise AssertionError(
+            f"check_layer({type(layer).__name__}), fresh draws of its scheme pooled: {error}"
+        ) from None
+    return tuple(pooled)
 
 
 def _check_reset_keeps_the_parameter(layer: Scheme) -> None:
@@ -214,10 +419,32 @@ def _layer_classes(
 ) -> list[type[InitLayer]]:
     if not (isinstance(scheme, type) and issubclass(scheme, Scheme)):
         raise TypeError(f"scheme must be a Scheme or layer class, got {scheme!r}")
+    if isinstance(kinds, (str, type)):
+        kinds = (kinds,)  # one kind, by name or class
     chosen = served_kinds(scheme) if kinds is None else tuple(resolve_kind(k) for k in kinds)
+    if not chosen:
+        raise ValueError(f"kinds must name at least one layer kind, got {kinds!r}")
     if bound_kind(scheme) is not None and kinds is None:
         return [scheme]  # type: ignore[list-item]
     return [layer_class(scheme, kind) for kind in chosen]
+
+
+# check_scheme's layers take seeds seed << 24, seed << 24 + 1, ...: below 2**64 for these roots.
+_SEED_ROOTS = 2**40
+
+
+def _check_shapes(shapes: object) -> tuple[Mapping[str, Any], ...]:
+    if isinstance(shapes, (str, Mapping)) or not isinstance(shapes, Iterable):
+        raise TypeError(
+            f"shapes must be a sequence of constructor keyword mappings, got {type(shapes).__name__}"
+        )
+    checked = tuple(shapes)
+    if not checked or not all(isinstance(shape, Mapping) for shape in checked):
+        raise ValueError(
+            "shapes must be a non-empty sequence of constructor keyword mappings "
+            f"({{'in_channels': 16, 'out_channels': 32, 'kernel_size': 3}}, ...), got {shapes!r}"
+        )
+    return checked
 
 
 def check_scheme(
@@ -274,7 +501,17 @@ def check_scheme(
         True
     """
     alpha = check_probability("alpha", alpha)
+    detectable = check_probability("detectable", detectable)
+    seed = check_seed("seed", seed)
+    if seed >= _SEED_ROOTS:
+        raise ValueError(
+            f"seed must be below 2**40 (each layer's seed is seed << 24 + i), got {seed!r}"
+        )
+    if "device" in options and torch.device(options["device"]).type == "meta":
+        raise ValueError("check_scheme draws real weights to check: device='meta' holds none")
     classes = _layer_classes(scheme, kinds)
+    if shapes is not None:
+        shapes = _check_shapes(shapes)
     if shapes is not None and len(classes) != 1:
         raise ValueError(f"shapes are for one layer kind; pass kinds=, got {len(classes)} kinds")
     # Disjoint seed streams for different roots; every layer gets its own seed.
@@ -318,7 +555,8 @@ def _check_kind(
     views = [iid_view(layer) for layer in first]
     kind = (cls.torch_kind,)
     if all(view is None for view in views):
-        ran = {check_layer(layer, alpha=alpha)[1] for layer in first}
+        # The exact checks; the biases are pooled above, so no power is claimed per layer.
+        ran = {check_layer(layer, alpha=alpha, detectable=None)[1] for layer in first}
         return SchemeReport(cls, kind, len(first), 0, (*checks, *sorted(ran)))
     families = {None if view is None else view[1] for view in views}
     if len(families) > 1 or None in families:
@@ -337,8 +575,9 @@ def _check_iid(
     alpha: float,
     detectable: float,
     checks: list[str],
+    power: float | None = None,
 ) -> SchemeReport:
-    needed = min_sample_size(distribution, detectable, alpha)
+    needed = min_sample_size(distribution, detectable, alpha, power)
     mu4, mu6 = standard_moments(distribution)
     pooled: list[Array] = []
     channel_sum, channel_k = 0.0, np.zeros(3)

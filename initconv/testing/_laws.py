@@ -14,7 +14,9 @@ from initconv._validate import check_choice, check_int, check_probability
 __all__ = [
     "ALPHA_CHECK",
     "DETECTABLE",
+    "POWER",
     "cumulant_band",
+    "detectable_error",
     "min_sample_size",
     "standard_moments",
     "variance_band",
@@ -29,6 +31,9 @@ ALPHA_CHECK = 1e-9
 
 #: The relative variance error :func:`check_scheme` is sure to see: 5%.
 DETECTABLE = 0.05
+
+#: The power :func:`check_layer` states its resolution at, and pools to: 95%.
+POWER = 0.95
 
 
 def standard_moments(distribution: Distribution) -> tuple[float, float]:
@@ -195,3 +200,50 @@ def min_sample_size(
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if enough(mid) else (mid, hi)
     return hi
+
+
+def detectable_error(
+    n: int,
+    distribution: Distribution,
+    alpha: float = ALPHA_CHECK,
+    power: float = POWER,
+) -> float:
+    r"""The smallest relative variance error that the variance check on ``n`` weights sees with
+    probability at least ``power``: the least :math:`\delta` such that :func:`variance_power` is
+    at least ``power`` at both :math:`r = 1 + \delta` and :math:`r = 1 - \delta`.
+
+    Power rises with :math:`|r - 1|` on each side (scaling the spread by :math:`\sqrt r` scales
+    the statistic by :math:`r`, which moves the band's tails monotonically), so each side is a
+    bisection. ``inf`` where one side never reaches ``power``: so few weights that even an
+    all-zero or an unbounded variance passes the band that often.
+
+    Examples:
+        >>> round(detectable_error(864, "normal"), 3)  # a 3 -> 32 channel 3x3 convolution
+        0.434
+    """
+    n, alpha = check_int("n", n, minimum=1), check_probability("alpha", alpha)
+    power = check_probability("power", power)
+
+    def detects(ratio: float) -> bool:
+        return variance_power(n, ratio, distribution, alpha) >= power
+
+    # Too large a variance: double until seen, then bisect on (1, r].
+    high = 2.0
+    while not detects(high):
+        high *= 2
+        if high > 1e12:
+            return math.inf
+    low = 1.0
+    while high - low > 1e-9 * high:
+        middle = (low + high) / 2
+        low, high = (low, middle) if detects(middle) else (middle, high)
+    up = high - 1
+    # Too small a variance: the ratio r in (0, 1).
+    if not detects(1e-12):
+        return math.inf
+    low, high = 1e-12, 1.0
+    while high - low > 1e-12:
+        middle = (low + high) / 2
+        low, high = (middle, high) if detects(middle) else (low, middle)
+    down = 1 - low
+    return max(up, down)

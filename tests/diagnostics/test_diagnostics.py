@@ -202,5 +202,191 @@ def test_jacobian_spectrum_rejects_bad_k_and_iterations() -> None:
         diagnostics.jacobian_spectrum(conv, x, 0)
     with pytest.raises(ValueError, match="k must be at most the input's 8 elements"):
         diagnostics.jacobian_spectrum(conv, x, 9)
+    with pytest.raises(
+        ValueError, match=r"k must be at most the output's 4 elements \(J has min\(16, 4\) = 4"
+    ):
+        diagnostics.jacobian_spectrum(nn.Linear(16, 4), torch.randn(16), 5)
     with pytest.raises(TypeError, match="iterations must be an int"):
         diagnostics.jacobian_spectrum(conv, x, 1, iterations=2.5)  # type: ignore[arg-type]
+
+
+def test_jacobian_spectrum_of_a_map_to_fewer_outputs_reports_its_nonzero_singular_values() -> None:
+    # J is 4 x 16 with orthonormal rows: its four singular values are 1. The iteration on J^T J
+    # (16 x 16) found the 12 zeros of its null space instead and reported [0, 0].
+    layer = initconv.OrthogonalLinear(16, 4, bias=False, seed=0, dtype=torch.float64)
+    spectrum = diagnostics.jacobian_spectrum(layer, torch.randn(16, dtype=torch.float64), k=2)
+    assert spectrum.top == pytest.approx((1.0, 1.0), abs=1e-9)
+    assert spectrum.bottom == pytest.approx((1.0, 1.0), abs=1e-9)
+    assert spectrum.condition == pytest.approx(1.0, abs=1e-9)
+
+
+def test_jacobian_spectrum_of_a_wide_map_finds_its_smallest_singular_value() -> None:
+    # A 3 x 6 map with singular values 4, 2 and 0.25 (and a 3-dimensional null space).
+    generator = torch.Generator().manual_seed(5)
+    u, _ = torch.linalg.qr(torch.randn(3, 3, generator=generator, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(6, 3, generator=generator, dtype=torch.float64))
+    linear = nn.Linear(6, 3, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        linear.weight.copy_(
+            u @ torch.diag(torch.tensor([4.0, 2.0, 0.25], dtype=torch.float64)) @ v.T
+        )
+    x = torch.randn(6, dtype=torch.float64)
+    spectrum = diagnostics.jacobian_spectrum(linear, x, 1, iterations=300)
+    assert spectrum.top[0] == pytest.approx(4.0, rel=1e-6)
+    assert spectrum.bottom[0] == pytest.approx(0.25, rel=1e-6)
+
+
+def test_jacobian_spectrum_of_a_rank_deficient_map_reports_its_zero() -> None:
+    # A zero among the min(m, n) singular values is a real rank deficiency, and stays.
+    linear = nn.Linear(3, 3, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        linear.weight.copy_(torch.diag(torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64)))
+    spectrum = diagnostics.jacobian_spectrum(linear, torch.randn(3, dtype=torch.float64), 1)
+    assert spectrum.bottom == (0.0,)
+    assert spectrum.condition == math.inf
+
+
+@pytest.mark.parametrize(
+    ("model", "x", "error", "match"),
+    [
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 4, 3, device="meta"),
+            lambda: torch.randn(1, 3, 5, 5),
+            ValueError,
+            r"model and example_input must hold values, but they are on the meta device",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 4, 3),
+            lambda: torch.full((1, 3, 5, 5), math.nan),
+            ValueError,
+            r"example_input must be finite, got 75 NaN/inf of 75 values",
+        ),
+        (
+            lambda: nn.Identity(),
+            lambda: torch.empty(0, 3),
+            ValueError,
+            r"example_input must not be empty, got shape \(0, 3\)",
+        ),
+        (
+            lambda: nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).train(),
+            lambda: torch.randn(8, 3),
+            ValueError,
+            r"gave another output on a second call, .* call model\.eval\(\) first",
+        ),
+        (
+            lambda: nn.LSTM(3, 4),
+            lambda: torch.randn(2, 1, 3),
+            TypeError,
+            r"model must return a floating point Tensor, got tuple",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 4, 3),
+            lambda: torch.ones(1, 3, 5, 5, dtype=torch.int64),
+            TypeError,
+            r"example_input must be a floating point Tensor, got a Tensor of dtype torch\.int64",
+        ),
+    ],
+)
+def test_jacobian_spectrum_refuses_what_has_no_jacobian_to_measure(
+    model: object, x: object, error: type[Exception], match: str
+) -> None:
+    # Each of these gave nan, 0 or a meaningless spectrum, or a torch error from deep inside.
+    with pytest.raises(error, match=match):
+        diagnostics.jacobian_spectrum(model(), x())  # type: ignore[operator]
+
+
+def test_jacobian_spectrum_of_an_overflowing_map_is_refused() -> None:
+    linear = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        linear.weight.fill_(1e38)
+    with pytest.raises(ValueError, match=r"the Jacobian at example_input is not finite"):
+        diagnostics.jacobian_spectrum(linear, torch.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("model", "x", "error", "match"),
+    [
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 4, 3, device="meta"),
+            lambda: torch.randn(1, 3, 5, 5, device="meta"),
+            ValueError,
+            r"model and example_input must hold values, but they are on the meta device",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 4, 3),
+            lambda: torch.randn(0, 3, 5, 5),
+            ValueError,
+            r"example_input must not be empty, got shape \(0, 3, 5, 5\)",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 4, 3),
+            lambda: torch.full((1, 3, 5, 5), math.inf),
+            ValueError,
+            r"example_input must be finite, got 75 NaN/inf of 75 values",
+        ),
+    ],
+)
+def test_propagation_refuses_inputs_without_values_to_measure(
+    model: object, x: object, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        diagnostics.propagation(model(), x())  # type: ignore[operator]
+
+
+def test_propagation_label_must_be_a_string() -> None:
+    with pytest.raises(TypeError, match=r"label must be a str or None, got int 3"):
+        diagnostics.propagation(nn.Linear(2, 2), torch.randn(1, 2), label=3)  # type: ignore[arg-type]
+
+
+def test_propagation_measures_a_parametrized_weight() -> None:
+    # get_parameter("weight") raised AttributeError for a weight-normed layer, whose weight is
+    # computed from its parametrization.
+    from torch.nn.utils.parametrizations import weight_norm
+
+    conv = weight_norm(nn.Conv2d(3, 4, 3))
+    table = diagnostics.propagation(nn.Sequential(conv), torch.randn(1, 3, 5, 5))
+    expected = math.sqrt(27 * float(conv.weight.detach().double().pow(2).mean()))
+    assert table[0].weight_gain == pytest.approx(expected, rel=1e-12)
+
+
+def test_propagation_of_complex_layers_takes_the_modulus() -> None:
+    linear = nn.Linear(2, 2, dtype=torch.complex64)
+    x = torch.randn(3, 2, dtype=torch.complex64, generator=torch.Generator().manual_seed(0))
+    table = diagnostics.propagation(linear, x)
+    with torch.no_grad():
+        expected = float(linear(x).abs().double().pow(2).mean())
+    assert table[0].forward == pytest.approx(expected, rel=1e-6)
+    assert table.input_moment == pytest.approx(float(x.abs().double().pow(2).mean()), rel=1e-6)
+
+
+def test_propagation_records_only_its_own_forward_pass_when_another_thread_runs_the_model() -> None:
+    # Its forward hooks recorded whichever thread reached a layer first.
+    import threading
+
+    conv = initconv.KaimingNormalConv2d(4, 4, 3, padding=1, seed=0)
+    later = initconv.KaimingNormalConv2d(4, 4, 3, padding=1, seed=1)
+
+    class Busy(nn.Module):
+        """Runs ``later`` on a large input in another thread before its own call of it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.later = conv, later
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            def elsewhere() -> None:
+                with torch.no_grad():
+                    self.later(torch.full_like(x, 100.0))
+
+            thread = threading.Thread(target=elsewhere)
+            thread.start()
+            thread.join()
+            out: torch.Tensor = self.later(self.conv(x))
+            return out
+
+    x = torch.randn(1, 4, 6, 6, generator=torch.Generator().manual_seed(2))
+    table = diagnostics.propagation(Busy(), x)
+    with torch.no_grad():
+        expected = float(later(conv(x)).double().pow(2).mean())
+    assert [row.name for row in table] == ["conv", "later"]
+    assert table[1].forward == pytest.approx(expected, rel=1e-9)

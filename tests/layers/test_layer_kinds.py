@@ -167,7 +167,6 @@ def test_torch_default_is_the_torch_layers_own_init_bit_for_bit_for_every_kind(
         ("kaiming_uniform", nn.init.kaiming_uniform_),
         ("xavier_normal", nn.init.xavier_normal_),
         ("xavier_uniform", nn.init.xavier_uniform_),
-        ("orthogonal", nn.init.orthogonal_),
     ],
 )
 @pytest.mark.parametrize("kind", [nn.Conv1d, nn.Conv3d, nn.Linear], ids=lambda k: k.__name__)

@@ -104,7 +104,7 @@ def test_a_numpy_float32_option_set_after_construction_keeps_the_theory_a_float(
     built.reset_parameters()
     assert type(built.expected_variance()) is float
     assert type(built.expected_mean()) is float
-    check_layer(built)
+    check_layer(built, detectable=None)  # the bands at this n: no claim of power
 
 
 @pytest.mark.parametrize(
@@ -265,7 +265,7 @@ def test_a_derived_gain_follows_an_activation_set_on_the_built_layer() -> None:
     conv.activation = "tanh"
     conv.reset_parameters()
     assert conv.gain == initconv.gain("tanh")
-    check_layer(conv)
+    check_layer(conv, detectable=None)  # the bands at this n: no claim of power
 
 
 def test_a_gain_given_or_set_since_is_kept_whatever_the_activation() -> None:

@@ -484,8 +484,9 @@ def test_one_layer_with_a_wrong_bias_fails_check_layer() -> None:
 
 def test_a_constant_bias_is_checked_exactly_in_its_dtype() -> None:
     layer = initconv.KaimingNormalConv2d(4, 8, 3, bias_init=0.1, dtype=torch.float16, seed=0)
-    assert check_layer(layer)[-1] == "bias constant"
+    # One small layer's bands, claiming no power: the constant bias is checked exactly anyway.
+    assert check_layer(layer, detectable=None)[-1] == "bias constant"
     with torch.no_grad():
         layer.bias[0] = 0.2
     with pytest.raises(AssertionError, match="bias: variance 0 claimed"):
-        check_layer(layer)
+        check_layer(layer, detectable=None)

@@ -80,8 +80,11 @@ def _same_config(layer: InitLayer, seed: int) -> InitLayer:
 
 
 def assert_matches_theory(layer: InitLayer) -> None:
-    """The drawn layer's weights agree with its scheme's theory (initconv.testing.check_layer)."""
-    ran = check_layer(layer, alpha=ALPHA_CHECK)
+    """The drawn layer's weights agree with its scheme's theory (initconv.testing.check_layer).
+
+    The bands at the drawn shape's own n (STATS.md, layer 1: fan, group and kernel errors);
+    check_scheme's pools resolve the small errors, so no power is claimed here."""
+    ran = check_layer(layer, alpha=ALPHA_CHECK, detectable=None)
     assert "invariants" in ran
 
 

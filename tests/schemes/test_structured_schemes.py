@@ -23,11 +23,16 @@ from initconv import (
     OrthogonalConv2d,
     ZeroConv2d,
 )
+from initconv._maths.orthogonality import (
+    FLOAT32_PRECISION,
+    FLOAT64_PRECISION,
+    haar_orthogonal,
+)
 
 STRUCTURED = ("delta_orthogonal", "icnr", "identity", "orthogonal", "zero")
 DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-# The dtypes torch.linalg.qr (and so torch.nn.init.orthogonal_) works in.
-QR_DTYPES = (torch.float32, torch.float64)
+# The dtypes a weight is most often stored in; the matrix itself is always float64.
+FULL_DTYPES = (torch.float32, torch.float64)
 
 # One false alarm in 10^6 runs for the one statistical check in this file.
 ALPHA = 1e-6
@@ -37,8 +42,12 @@ def _generator(seed: int) -> torch.Generator:
     return initconv.seeded_generator(seed)
 
 
-def _torch_orthogonal(shape: tuple[int, ...], seed: int, gain: float, dtype: torch.dtype) -> Tensor:
-    return nn.init.orthogonal_(torch.empty(shape, dtype=dtype), gain, generator=_generator(seed))
+def _haar(rows: int, cols: int, seed: int, gain: float, dtype: torch.dtype) -> Tensor:
+    """initconv's Haar matrix from ``seed`` (float64, to float64 or float32 accuracy as ``dtype``
+    needs) times ``gain``, rounded once to ``dtype``."""
+    precision = FLOAT64_PRECISION if dtype == torch.float64 else FLOAT32_PRECISION
+    q = haar_orthogonal(rows, cols, torch.device("cpu"), _generator(seed), precision=precision)
+    return (q * gain).to(dtype)
 
 
 def _valid_layer(name: str, **kwargs: Any) -> InitConv2d:
@@ -66,12 +75,14 @@ def _second_moment_tolerance(dtype: torch.dtype, second_moment: float) -> float:
 # --- Orthogonal ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype", QR_DTYPES)
+@pytest.mark.parametrize("dtype", FULL_DTYPES)
 @pytest.mark.parametrize(("shape", "gain"), [((16, 8, 3, 3), 1.0), ((80, 4, 3, 3), 2.0**0.5)])
-def test_orthogonal_equals_torch_orthogonal_bit_for_bit_for_the_same_generator(
+def test_orthogonal_is_the_float64_haar_matrix_times_the_gain_rounded_once(
     shape: tuple[int, ...], gain: float, dtype: torch.dtype
 ) -> None:
-    expected = _torch_orthogonal(shape, 7, gain, dtype)
+    # Not torch.nn.init.orthogonal_'s bits: its QR rounds differently for different thread counts
+    # (tests/maths/test_orthogonality.py), so initconv draws its own, in float64.
+    expected = _haar(shape[0], math.prod(shape[1:]), 7, gain, dtype).view(shape)
     functional = initconv.orthogonal_(
         torch.empty(shape, dtype=dtype), gain, generator=_generator(7)
     )
@@ -80,24 +91,26 @@ def test_orthogonal_equals_torch_orthogonal_bit_for_bit_for_the_same_generator(
     assert torch.equal(layer.weight.detach(), expected)
 
 
-def test_grouped_orthogonal_draws_each_group_as_torch_orthogonal_would_in_turn() -> None:
+def test_grouped_orthogonal_draws_each_group_in_turn() -> None:
     layer = OrthogonalConv2d(6, 12, 3, groups=3, seed=5)
     generator = _generator(5)
-    for block in layer.weight.detach().view(3, 4, 2, 3, 3):
-        expected = nn.init.orthogonal_(torch.empty(4, 2, 3, 3), generator=generator)
-        assert torch.equal(block, expected)
+    for block in layer.weight.detach().view(3, 4, 2 * 3 * 3):
+        q = haar_orthogonal(4, 18, torch.device("cpu"), generator, precision=FLOAT32_PRECISION)
+        assert torch.equal(block, q.float())
     layer.check_invariants()
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("name", ["orthogonal", "delta_orthogonal"])
-def test_half_precision_weights_are_the_float32_weights_cast_once(
+def test_half_precision_weights_are_the_float32_accurate_matrix_cast_once(
     name: str, dtype: torch.dtype
 ) -> None:
     half = initconv.conv2d(name, 8, 16, 3, activation="tanh", dtype=dtype, seed=2)
-    single = initconv.conv2d(name, 8, 16, 3, activation="tanh", seed=2)
     assert half.weight.dtype == dtype
-    assert torch.equal(half.weight.detach(), single.weight.detach().to(dtype))
+    q = _haar(16, 8 if name == "delta_orthogonal" else 8 * 9, 2, half.gain, dtype)
+    expected = q.view(16, 8, 3, 3) if name == "orthogonal" else q
+    weight = half.weight.detach()
+    assert torch.equal(weight if name == "orthogonal" else weight[:, :, 1, 1], expected)
     half.check_invariants()
 
 
@@ -138,10 +151,10 @@ def test_tall_orthogonal_check_reports_the_column_gram_matrix() -> None:
 # --- Delta-orthogonal ---------------------------------------------------------------------------
 
 
-def test_delta_orthogonal_centre_is_torch_orthogonal_of_the_out_by_in_matrix() -> None:
+def test_delta_orthogonal_centre_is_the_haar_matrix_of_the_out_by_in_shape() -> None:
     layer = DeltaOrthogonalConv2d(8, 16, 5, activation="tanh", seed=3)
     weight = layer.weight.detach()
-    expected = _torch_orthogonal((16, 8), 3, 5 / 3, torch.float32)
+    expected = _haar(16, 8, 3, 5 / 3, torch.float32)
     assert torch.equal(weight[:, :, 2, 2], expected)
     weight[:, :, 2, 2] = 0
     assert torch.count_nonzero(weight) == 0

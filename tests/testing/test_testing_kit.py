@@ -15,7 +15,7 @@ from conftest import CI_EXAMPLES, SUITE_ALPHA, suite_false_alarm_bound
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
-from torch import Tensor
+from torch import Tensor, nn
 
 import initconv
 from initconv import Scheme
@@ -24,6 +24,7 @@ from initconv._maths.sampling import TRUNCATED_NORMAL_STD
 from initconv.testing import (
     ALPHA_CHECK,
     DEFAULT_SHAPES,
+    LowPowerWarning,
     assert_channels_uncorrelated,
     assert_distribution,
     assert_mean_zero,
@@ -31,6 +32,7 @@ from initconv.testing import (
     assert_variance_matches,
     check_layer,
     check_scheme,
+    detectable_error,
     iid_view,
     min_sample_size,
     standard_moments,
@@ -319,7 +321,7 @@ def test_check_scheme_checks_icnrs_variance_on_its_independent_sub_kernel() -> N
     assert view is not None
     assert view[1] == "normal"
     assert torch.equal(view[0], layer.weight[::4])
-    assert check_layer(layer)[1] == "variance"
+    assert check_layer(layer, detectable=None)[1] == "variance"
 
 
 def test_a_scheme_that_serves_no_shape_says_why() -> None:
@@ -395,3 +397,225 @@ def test_the_kit_takes_numpy_scalars_as_the_layers_do() -> None:
 def test_the_kit_refuses_a_false_alarm_rate_outside_zero_to_one_by_name(alpha: float) -> None:
     with pytest.raises(ValueError, match="alpha must be"):
         variance_band(1000, "normal", alpha)
+
+
+# --- The kit knows its power --------------------------------------------------------------------
+
+
+class _Inflated(initconv.KaimingNormal):
+    """Draws a variance 1.2 times what it claims: an error one small layer cannot see."""
+
+    def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
+        super().init_weight(weight, generator)
+        weight.mul_(math.sqrt(1.2))
+
+
+def _inflated() -> initconv.InitConv2d:
+    layer: initconv.InitConv2d = initconv.layer_class(_Inflated, "conv2d")(3, 32, 3, seed=0)
+    return layer
+
+
+def test_check_layer_on_one_small_layer_says_what_error_it_can_see() -> None:
+    # 864 weights passed a 20% variance error in silence: their power against 5% is 1.4e-7.
+    layer = _inflated()
+    with pytest.warns(
+        LowPowerWarning,
+        match=r"its 864 independent weights see a variance off by 43\.4% with 95% power at "
+        r"alpha = 1e-09, not the 5% it is for \(its power against 5%: 1\.4e-07; n = 50048 would "
+        r"see it\)\. Pass pool=True",
+    ):
+        ran = check_layer(layer)
+    assert ran[1] == "variance"
+
+
+def test_the_stated_resolution_is_the_chi_square_root_for_normal_weights() -> None:
+    # Normal weights: n R ~ chi-square_n, so R >= hi has probability 0.95 at r = hi n / q_0.05
+    # and R <= lo at r = lo n / q_0.95 (the far tail adds below 1e-9). detectable_error bisects
+    # on variance_power instead; both must name the same error.
+    n = 864
+    lo, hi = variance_band(n, "normal")
+    up = hi * n / stats.chi2.ppf(0.05, n) - 1
+    down = 1 - lo * n / stats.chi2.ppf(0.95, n)
+    assert detectable_error(n, "normal") == pytest.approx(max(up, down), rel=1e-6)
+    assert round(detectable_error(n, "normal"), 3) == 0.434  # the docstrings' 43%
+    assert variance_power(n, 1.05, "normal") < 3e-7  # check_layer's docstring: below 3e-7
+    assert min_sample_size("normal", 0.05, power=0.95) == 50048
+
+
+def test_the_stated_resolution_is_what_the_variance_check_does_by_simulation() -> None:
+    # At r = 1 +- delta the real check rejects with probability >= 0.95, = 0.95 on the side that
+    # decides delta. 20,000 layers of 864 normal weights each side; the counts' exact binomial
+    # band at ALPHA_CHECK (both assertions: 2 checks).
+    n, layers = 864, 20_000
+    delta = detectable_error(n, "normal")
+    lo, hi = variance_band(n, "normal")
+    generator = torch.Generator().manual_seed(7)
+    rates = {}
+    for ratio in (1 + delta, 1 - delta):
+        draws = torch.randn(layers, n, generator=generator, dtype=torch.float64)
+        statistic = draws.pow(2).mean(dim=1) * ratio
+        rates[ratio] = int(((statistic < lo) | (statistic > hi)).sum())
+    floor = stats.binom.ppf(ALPHA_CHECK / 2, layers, 0.95)
+    ceiling = stats.binom.isf(ALPHA_CHECK / 2, layers, 0.95)
+    assert min(rates.values()) >= floor
+    assert min(rates.values()) <= ceiling
+
+
+def test_check_layer_pools_fresh_draws_until_it_sees_the_error_and_leaves_the_layer() -> None:
+    layer = _inflated()
+    weight = layer.weight.detach().clone()
+    with pytest.raises(
+        AssertionError,
+        match=r"check_layer\(_InflatedConv2d\), fresh draws of its scheme pooled: variance does "
+        r"not match: observed / expected = 1\.1",
+    ):
+        check_layer(layer, pool=True)
+    assert torch.equal(layer.weight, weight)
+    assert layer.seed == 0
+
+
+def test_check_layer_pooled_on_a_right_scheme_names_the_pool_it_checked() -> None:
+    layer = initconv.KaimingNormalConv2d(3, 32, 3, bias_init="normal", bias_std=0.1, seed=0)
+    weight, bias = layer.weight.detach().clone(), layer.bias.detach().clone()
+    ran = check_layer(layer, pool=True)
+    pooled = [check for check in ran if check.startswith("pooled")]
+    assert pooled[0].startswith("pooled variance (n = ")
+    assert int(pooled[0].rstrip(")").split("= ")[1]) >= 50048
+    assert "pooled bias variance" in ran
+    assert torch.equal(layer.weight, weight)
+    assert torch.equal(layer.bias, bias)
+
+
+def test_check_layer_says_when_its_biases_cannot_see_their_error() -> None:
+    layer = initconv.KaimingNormalConv2d(64, 32, 3, bias_init="normal", bias_std=0.1, seed=0)
+    # 18,432 weights see 8.9%, so the weights alone would warn too; the biases' line is the one
+    # asserted.
+    with pytest.warns(LowPowerWarning, match=r"biases: its 32 biases see a variance off by"):
+        check_layer(layer)
+
+
+def test_check_layer_that_claims_no_power_does_not_warn() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_layer(_inflated(), detectable=None)[1] == "variance"
+
+
+def test_check_layer_of_a_large_enough_layer_does_not_warn() -> None:
+    import warnings
+
+    # 256 x 256 x 3 x 3 = 589,824 weights see well under 5% with 95% power.
+    assert detectable_error(589_824, "normal") < 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_layer(initconv.KaimingNormalConv2d(256, 256, 3, seed=0))
+
+
+@pytest.mark.parametrize(
+    ("layer", "kwargs", "error", "match"),
+    [
+        (
+            lambda: nn.Conv2d(3, 8, 3),
+            {},
+            TypeError,
+            r"check_layer needs an initconv layer .* got Conv2d, which has none",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d,
+            {},
+            TypeError,
+            r"check_layer needs a built initconv layer, got the class KaimingNormalConv2d",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 8, 3, device="meta"),
+            {},
+            ValueError,
+            r"KaimingNormalConv2d's weight is on the meta device",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 8, 3),
+            {"detectable": 2.0},
+            ValueError,
+            r"detectable must be in \(0, 1\), got 2\.0",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 8, 3),
+            {"pool": "yes"},
+            TypeError,
+            r"pool must be a bool, got str 'yes'",
+        ),
+        (
+            lambda: initconv.KaimingNormalConv2d(3, 8, 3),
+            {"power": 1.0},
+            ValueError,
+            r"power must be in \(0, 1\), got 1\.0",
+        ),
+    ],
+)
+def test_check_layer_refuses_what_it_cannot_check_by_name(
+    layer: object, kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    # A plain nn.Conv2d raised AttributeError: 'Conv2d' object has no attribute 'check_invariants'.
+    with pytest.raises(error, match=match):
+        check_layer(layer(), **kwargs)  # type: ignore[operator, arg-type]
+
+
+def test_check_layer_refuses_an_lsuv_calibrated_layer() -> None:
+    layer = initconv.KaimingNormalConv2d(3, 8, 3, seed=0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        initconv.lsuv_(layer, torch.randn(4, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"replays an LSUV calibration \(calibrated_scale="):
+        check_layer(layer)
+    layer.calibrated_scale = None
+    layer.reset_parameters()
+    check_layer(layer, detectable=None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        # A negative root reached a layer as seed -16777216; a large one past 2**64; True ran.
+        ({"seed": -1}, ValueError, r"seed must be in \[0, 2\*\*64\), got -1"),
+        ({"seed": 2**50}, ValueError, r"seed must be below 2\*\*40 .* got 1125899906842624"),
+        ({"seed": True}, TypeError, r"seed must be an int, got bool True"),
+        # An IndexError, a TypeError from deep inside, and a min() of nothing.
+        ({"shapes": []}, ValueError, r"shapes must be a non-empty sequence of constructor keyword"),
+        ({"shapes": [3]}, ValueError, r"shapes must be a non-empty sequence .* got \[3\]"),
+        ({"kinds": []}, ValueError, r"kinds must name at least one layer kind, got \[\]"),
+        # torch's NotImplementedError for torch.equal on meta tensors.
+        ({"device": "meta"}, ValueError, r"check_scheme draws real weights to check"),
+        ({"detectable": 1.5}, ValueError, r"detectable must be in \(0, 1\), got 1\.5"),
+    ],
+)
+def test_check_scheme_refuses_bad_arguments_by_name(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    arguments: dict[str, object] = {"kinds": ["linear"], **kwargs}
+    with pytest.raises(error, match=match):
+        check_scheme(initconv.KaimingNormal, **arguments)  # type: ignore[arg-type]
+
+
+def test_check_scheme_takes_one_kind_by_name() -> None:
+    # "linear" was iterated as the kinds 'l', 'i', ...
+    report = check_scheme(initconv.Orthogonal, kinds="linear")
+    assert report.kinds == (nn.Linear,)
+
+
+def test_check_layer_of_a_layer_without_weights_says_so() -> None:
+    with pytest.warns(UserWarning, match=r"Initializing zero-element tensors is a no-op"):
+        layer = initconv.KaimingNormalLinear(4, 0)
+    with pytest.raises(
+        ValueError, match=r"KaimingNormalLinear has no weights to check: .*\(0, 4\)"
+    ):
+        check_layer(layer)
+
+
+def test_check_layer_fails_non_finite_weights_as_a_broken_scheme() -> None:
+    # A scheme that draws NaN fails its theory: an AssertionError, not a ValueError about input.
+    layer = initconv.KaimingNormalConv2d(3, 4, 3, seed=0)
+    with torch.no_grad():
+        layer.weight[0, 0, 0, 0] = math.nan
+    with pytest.raises(AssertionError, match=r"1 of the weight's 108 values are not finite"):
+        check_layer(layer)
