@@ -293,8 +293,10 @@ def _calibrate(
     """Make ``layer`` replay ``base``'s draw (its own for ``None``) times ``scale``, and draw it."""
     old = layer.calibration
     if old is not None and base is None:
-        scale, base = scale * old.scale, old.base
-    layer.calibrate(Calibration(scale, base, _seed_for(layer, name, seed)))
+        # The recorded law (gain, bias, options) stays: the replay is the same draw, scaled again.
+        layer.calibrate(dataclasses.replace(old, scale=scale * old.scale))
+    else:
+        layer.calibrate(Calibration(scale, base, _seed_for(layer, name, seed)))
     layer.reset_parameters()
 
 

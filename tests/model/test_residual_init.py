@@ -859,3 +859,18 @@ def test_a_torch_layer_holding_nan_is_zeroed_not_left_nan() -> None:
     initconv.residual_init_(model, "zero")
     x = _input()
     assert torch.equal(model(x), x)
+
+
+def test_fixup_after_lsuv_scales_the_calibrated_draw_at_the_gain_it_was_calibrated_at() -> None:
+    # A gain changed between the two calls must not enter the replay: the calibration recorded the
+    # law its scale was measured at, and fixup multiplies that same draw.
+    model = resnet(3)
+    initconv.lsuv_(model, torch.randn(8, 3, 6, 6, generator=torch.Generator().manual_seed(2)))
+    conv1: KaimingNormalConv2d = model[2].conv1
+    calibrated = conv1.weight.detach().clone()
+    conv1.gain = 2 * conv1.gain
+    initconv.residual_init_(model, "fixup", seed=7)
+    factor = 4 ** (-1 / (2 * 2 - 2))
+    torch.testing.assert_close(conv1.weight, calibrated * factor, rtol=1e-6, atol=0.0)
+    conv1.reset_parameters()
+    torch.testing.assert_close(conv1.weight, calibrated * factor, rtol=1e-6, atol=0.0)
