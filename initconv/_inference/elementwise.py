@@ -383,7 +383,25 @@ def written_out(label: str, phi: Callable[[Tensor], Tensor]) -> ActivationSpec:
     name = known_name(phi)
     if name is not None:
         return name
+    _check_finite(label, phi)
     return Resolved(label, derived_gain(label, phi), phi)
+
+
+def _check_finite(label: str, phi: Callable[[Tensor], Tensor]) -> None:
+    """Refuse a phi with a pole on [-8, 8] (``relu(1 / x)`` at 0): its second moment is
+    infinite, though a quadrature may return a large finite number for it."""
+    grid = torch.cat(
+        [torch.zeros(1, dtype=torch.float64), torch.linspace(-8.0, 8.0, 32001, dtype=torch.float64)]
+    )
+    with torch.no_grad():
+        out = phi(grid.clone())
+    bad = ~torch.isfinite(out) if isinstance(out, Tensor) else torch.zeros(1, dtype=torch.bool)
+    if bool(bad.any()):
+        where = float(grid[bad.nonzero()[0, 0]]) if bad.numel() == grid.numel() else 0.0
+        raise ValueError(
+            f"activation {label} is not finite at z = {where:.6g}, so E[phi(z)^2] is infinite "
+            "and it has no gain"
+        )
 
 
 # --- Gated units ----------------------------------------------------------------------------------

@@ -277,6 +277,27 @@ def elementwise(node: fx.Node, root: nn.Module) -> ElementwiseKind | None:
     return None
 
 
+# Gated units torch computes whole, by the functions of their halves: F.glu(y) splits y in two
+# along a dimension and returns a * sigmoid(b) (Dauphin et al. 2017).
+_GATED: dict[object, tuple[str, str]] = {F.glu: ("linear", "sigmoid")}
+
+
+def gated_halves(node: fx.Node, root: nn.Module) -> tuple[str, str] | None:
+    """The functions of the two halves, if ``node`` computes a gated unit whole (``F.glu``,
+    ``nn.GLU``)."""
+    if node.op == "call_module":
+        module = root.get_submodule(str(node.target))
+        return _GATED[F.glu] if type(module) is nn.GLU else None
+    if node.op == "call_function":
+        try:
+            return _GATED.get(node.target)
+        except TypeError:
+            return None
+    if node.op == "call_method" and node.target == "glu":
+        return _GATED[F.glu]
+    return None
+
+
 # --- Functions of other libraries, by what they compute -------------------------------------
 
 # Functions that torch.fx keeps whole (``torch.fx.wrap``) in the libraries' own graphs, named by
@@ -324,7 +345,12 @@ def is_weight_module(module: nn.Module) -> bool:
 
 def is_leaf(module: nn.Module) -> bool:
     """A module whose call is one step of the rule, not looked into."""
-    return is_weight_module(module) or is_activation_module(module) or is_pass_module(module)
+    return (
+        is_weight_module(module)
+        or is_activation_module(module)
+        or is_pass_module(module)
+        or type(module) is nn.GLU
+    )
 
 
 def is_meta(op: str, target: object) -> bool:

@@ -42,6 +42,7 @@ from initconv._inference.roles import (
     activation_name,
     arithmetic,
     elementwise,
+    gated_halves,
     is_template_use,
     role,
     steers_only,
@@ -235,21 +236,19 @@ class GraphWalk:
 
     # --- one value ---------------------------------------------------------------------------
 
-    def users(self, node: fx.Node) -> list[fx.Node]:
-        """The uses of ``node`` that consume its values."""
-        return [
-            user
-            for user in node.users
-            if not is_template_use(user, node)
-            and not steers_only(user)
-            and not is_gate(node, user, self.root)
-        ]
-
     def compute(self, node: fx.Node, get: Get) -> Any:
-        users = self.users(node)
+        # The region first: a formula written out (x + 0.044715 x^3 inside tanh, times x) is no
+        # gate branch of x, though its steps are those of one.
+        users = [
+            user for user in node.users if not is_template_use(user, node) and not steers_only(user)
+        ]
         region = self.region(node, users)
         members = set(region.members) if region is not None else set()
-        outcomes = [self._classify(user, node, get) for user in users if user not in members]
+        outcomes = [
+            self._classify(user, node, get)
+            for user in users
+            if user not in members and not is_gate(node, user, self.root)
+        ]
         if region is not None:
             outcomes.append(self._region(region, get))
         if _pending(*outcomes):
@@ -275,6 +274,19 @@ class GraphWalk:
             return self._product(source, Inference("linear", ""), node, get)
         if step == "pass":
             return self.follow(node, label, get)
+        halves = gated_halves(node, self.root)
+        if halves is not None:
+            beyond = get(self, node)
+            if beyond is MISSING:
+                return MISSING
+            if not is_linear(beyond):
+                return Inference(None, f"the gated unit {label} is followed by {beyond.detail}")
+            try:
+                spec = ew.gated(*halves)
+            except (TypeError, ValueError) as error:
+                return Inference(None, f"gated unit {label}: {error}")
+            where = "" if beyond is None else f" > {beyond.detail}"
+            return Inference(spec, f"{label}{where}")
         if step == "activation":
             return self._single(node, label)
         if step == "module":

@@ -181,8 +181,9 @@ class Symbolic:
     def _explore(self, name: str) -> None:
         graph = self._trace(name)
         if graph is None:
-            for child, _ in self.root.get_submodule(name).named_children():
-                self._explore(_qualified(name, child))
+            for child, module in self.root.get_submodule(name).named_children():
+                if not is_leaf(module):
+                    self._explore(_qualified(name, child))
             return
         for node in graph.nodes:
             if node.op != "call_module":
