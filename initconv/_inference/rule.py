@@ -315,10 +315,8 @@ class GraphWalk:
     def follow(self, node: fx.Node, label: str, get: Get | None = None) -> Any:
         """What follows ``node`` (a pass-through), prefixed with its label."""
         beyond = get(self, node) if get is not None else self.consumers(node)
-        if beyond is MISSING:
-            return MISSING
-        if beyond is None:
-            return Inference("linear", f"{label}, unused")
+        if beyond is MISSING or beyond is None:
+            return beyond  # a value nothing uses (``out, _ = attention(x)``) is no consumer
         return dataclasses.replace(beyond, detail=f"{label} > {beyond.detail}")
 
     def _single(self, node: fx.Node, label: str) -> Inference:
