@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import warnings
 import functools
 import random
 import sys
 import types
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -93,7 +93,7 @@ class WorkingCopy:
 
     def __init__(self, model: nn.Module, keep_hooks: bool) -> None:
         memo: dict[int, Any] = {}
-        shared = [p for _, p in model.named_parameters(remove_duplicate=False)]
+        shared: list[Tensor] = [p for _, p in model.named_parameters(remove_duplicate=False)]
         shared += _plain_tensors(model)
         for tensor in shared:
             memo[id(tensor)] = tensor

@@ -36,7 +36,6 @@ from torch import Tensor, fx, nn
 from initconv._activations import ActivationSpec, Resolved, builtin, resolve
 from initconv._inference.roles import (
     ARITHMETIC_OPERATORS,
-    activation_name,
     arithmetic,
     elementwise,
     is_template_use,
@@ -48,10 +47,28 @@ __all__: list[str] = []
 # A region of more steps than this is no activation written out; it is cut there.
 REGION_BUDGET = 64
 # Built-in activations a phi is compared with, to keep their names (their default parameters).
-_NAMES = (
-    "relu gelu gelu_tanh silu mish elu celu selu softplus hardswish hardsigmoid relu6 "
-    "hardtanh softsign logsigmoid sigmoid tanh leaky_relu"
-).split()
+_NAMES = tuple(
+    [
+        "relu",
+        "gelu",
+        "gelu_tanh",
+        "silu",
+        "mish",
+        "elu",
+        "celu",
+        "selu",
+        "softplus",
+        "hardswish",
+        "hardsigmoid",
+        "relu6",
+        "hardtanh",
+        "softsign",
+        "logsigmoid",
+        "sigmoid",
+        "tanh",
+        "leaky_relu",
+    ]
+)
 # How close phi must be to a built-in on the probe to take its name: far below any difference
 # between two built-ins (gelu and gelu_tanh differ by 5e-4), far above float64 rounding of a
 # formula written with rounded constants (0.7978845608 for sqrt(2 / pi)).
@@ -124,8 +141,10 @@ def _affine(node: fx.Node, graph: Graph, kind: str) -> bool:
         return len(_varying(node, graph)) == 1 and not _same_operands(node)
     if name == "div":
         first = node.args[0]
-        return isinstance(first, fx.Node) and not graph.is_constant(first) and not any(
-            isinstance(a, fx.Node) and not graph.is_constant(a) for a in node.args[1:2]
+        return (
+            isinstance(first, fx.Node)
+            and not graph.is_constant(first)
+            and not any(isinstance(a, fx.Node) and not graph.is_constant(a) for a in node.args[1:2])
         )
     return False
 
@@ -284,7 +303,7 @@ def function(region: Region, exit_node: fx.Node, graph: Graph) -> Callable[[Tens
 
     def phi(x: Tensor) -> Tensor:
         env: dict[fx.Node, Any] = {source: x}
-        for node, step, args, kwargs, is_leading in program:
+        for node, step, args, kwargs, _ in program:
             try:
                 values, keywords = _evaluate_args((args, kwargs), env, graph)
             except PerChannel:
@@ -361,7 +380,8 @@ def render(region: Region, exit_node: fx.Node, graph: Graph) -> str:
         name = arithmetic(node)
         args = list(node.args)
         if kind == "same":
-            text[node] = text.get(args[0], ("x", 9)) if args else ("x", 9)
+            first = args[0] if args else None
+            text[node] = text.get(first, ("x", 9)) if isinstance(first, fx.Node) else ("x", 9)
         elif name is not None and len(args) >= 2:
             symbol, level = _INFIX[name]
             right = level + (0 if name in ("add", "mul") else 1)

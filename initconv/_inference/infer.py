@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Mapping
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -162,6 +161,6 @@ def _declared(
             found[name] = (Inference(None, why), source)
         return
     for name in undecided:
-        outcome = outcomes.get(name)
-        if outcome is not None and outcome.spec is not None:
-            found[name] = (Inference(outcome.spec, f"run on {where}: {outcome.detail}"), "run")
+        decided = outcomes.get(name)
+        if decided is not None and decided.spec is not None:
+            found[name] = (Inference(decided.spec, f"run on {where}: {decided.detail}"), "run")

@@ -30,6 +30,7 @@ model a thousand residual blocks deep is no deeper for it than one block.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -103,8 +104,10 @@ Follow = tuple["GraphWalk", fx.Node]
 # What a walk does when a path leaves its graph: through the graph's output (an outcome, or the
 # call sites to follow in the callers' walks), or into a module it only knows by name (an
 # outcome, or the walk and node whose consumers are what the module does with the value).
-OutputRule = Callable[[], "Inference | None | list[Follow]"]
-EnterRule = Callable[["GraphWalk", fx.Node, fx.Node], "Inference | None | tuple[GraphWalk, fx.Node]"]
+OutputRule = Callable[[], "Inference | list[Follow] | None"]
+EnterRule = Callable[
+    ["GraphWalk", fx.Node, fx.Node], "Inference | tuple[GraphWalk, fx.Node] | None"
+]
 
 
 def _model_output() -> Inference:
@@ -134,17 +137,7 @@ class Engine:
                 waiting.discard(current)
                 continue
             needed: list[tuple[GraphWalk, fx.Node]] = []
-
-            def get(other: GraphWalk, value: fx.Node) -> Any:
-                wanted = (other, value)
-                if wanted in self.memo:
-                    return self.memo[wanted]
-                if wanted in waiting:
-                    return None
-                needed.append(wanted)
-                return MISSING
-
-            result = current[0].compute(current[1], get)
+            result = current[0].compute(current[1], functools.partial(self._get, needed, waiting))
             if needed:
                 waiting.add(current)
                 stack.extend(dict.fromkeys(needed))
@@ -153,6 +146,21 @@ class Engine:
             stack.pop()
             waiting.discard(current)
         return self.memo[key]
+
+    def _get(
+        self,
+        needed: list[tuple[GraphWalk, fx.Node]],
+        waiting: set[tuple[GraphWalk, fx.Node]],
+        walk: GraphWalk,
+        value: fx.Node,
+    ) -> Any:
+        wanted = (walk, value)
+        if wanted in self.memo:
+            return self.memo[wanted]
+        if wanted in waiting:
+            return None
+        needed.append(wanted)
+        return MISSING
 
 
 def _pending(*values: Any) -> bool:

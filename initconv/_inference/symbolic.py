@@ -19,17 +19,18 @@ from typing import Any
 from torch import Tensor, fx, nn
 
 from initconv._activations import is_activation_module
+from initconv._inference.elementwise import Undefined
 from initconv._inference.roles import (
     PASS_MODULES,
+    attention_kernel,
     is_leaf,
     is_pass_module,
     is_weight_module,
     passthrough,
+    role,
 )
-from initconv._maths.fans import KINDS
-from initconv._inference.elementwise import Undefined
-from initconv._inference.roles import attention_kernel, role
 from initconv._inference.rule import Engine, Follow, GraphWalk, Inference, checked, combine
+from initconv._maths.fans import KINDS
 
 __all__: list[str] = []
 
@@ -203,13 +204,13 @@ class Symbolic:
         if key not in self.walks:
             if site is None:
 
-                def on_output() -> Inference | None | list[Follow]:
+                def on_output() -> Inference | list[Follow] | None:
                     return self._after_output(name)
 
             else:
                 caller, node = site
 
-                def on_output() -> Inference | None | list[Follow]:
+                def on_output() -> Inference | list[Follow] | None:
                     return [(caller, node)]
 
             prefix = f"{name}." if name else ""
@@ -241,7 +242,7 @@ class Symbolic:
             return value
         raise Undefined(f"the value of {path} is not known")
 
-    def _after_output(self, name: str) -> Inference | None | list[Follow]:
+    def _after_output(self, name: str) -> Inference | list[Follow] | None:
         if name == "":
             return Inference("linear", "model output")
         calls = self.callers.get(name, [])
@@ -251,7 +252,7 @@ class Symbolic:
 
     def _enter(
         self, caller: GraphWalk, node: fx.Node, source: fx.Node
-    ) -> Inference | None | tuple[GraphWalk, fx.Node]:
+    ) -> Inference | tuple[GraphWalk, fx.Node] | None:
         target = f"{caller.prefix}{node.target}"
         graph = self.graphs.get(target)
         if graph is None:
@@ -305,9 +306,8 @@ class Symbolic:
                 called = module.get_submodule(str(node.target))
                 name = names.get(id(called))
                 if name is not None and name in wanted:
-                    outcome = walk.consumers(node)
                     found.setdefault(name, []).append(
-                        outcome or Inference("linear", "output unused")
+                        walk.consumers(node) or Inference("linear", "output unused")
                     )
                 if isinstance(called, nn.MultiheadAttention):
                     projection = names.get(id(called.out_proj))
@@ -346,7 +346,9 @@ class Symbolic:
                     continue
                 is_output = bound.arguments.get(output_argument) is weight
             if not is_output:
-                outcomes.append(Inference("linear", f"its weight used inside the weight op {label}"))
+                outcomes.append(
+                    Inference("linear", f"its weight used inside the weight op {label}")
+                )
                 continue
             beyond = walk.consumers(user) or Inference("linear", f"{label}, unused")
             outcomes.append(Inference(beyond.spec, f"its weight used by {label} > {beyond.detail}"))

@@ -37,7 +37,9 @@ class Block(nn.Module):
 def test_a_thousand_block_residual_net_is_inferred_without_a_depth_limit(mode: str) -> None:
     # Every branch's output reaches relu: through the next block's norm and, down the residual
     # stream, through the final norm: a path a thousand adds long.
-    model = nn.Sequential(*(Block() for _ in range(1000)), nn.LayerNorm(4), nn.ReLU(), nn.Linear(4, 4))
+    model = nn.Sequential(
+        *(Block() for _ in range(1000)), nn.LayerNorm(4), nn.ReLU(), nn.Linear(4, 4)
+    )
     options = {"example_inputs": torch.randn(2, 4)} if mode == "run" else {}
     limit = sys.getrecursionlimit()
     with warnings.catch_warnings():

@@ -17,7 +17,6 @@ from torch import Tensor, nn
 from initconv import convert
 from initconv._inference.copies import structural_copy, working_copy
 
-
 _COLLECTOR: list[Tensor] = []  # transformers keeps its collector in a context variable
 
 

@@ -104,7 +104,9 @@ def test_a_formula_written_out_gets_the_derived_gain_of_what_it_computes(
 
 
 def test_the_closed_forms_of_squared_relu_and_the_square() -> None:
-    assert math.isclose(_convert(Written(squared_relu), "traced")["first"].gain or 0, math.sqrt(2 / 3))
+    assert math.isclose(
+        _convert(Written(squared_relu), "traced")["first"].gain or 0, math.sqrt(2 / 3)
+    )
     assert math.isclose(_convert(Written(square), "traced")["first"].gain or 0, 1 / math.sqrt(3))
 
 
