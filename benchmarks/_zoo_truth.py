@@ -44,6 +44,10 @@ _STATISTIC = _names(
     "_adaptive_avg_pool2d adaptive_max_pool2d avg_pool2d max_pool2d_with_indices linalg_vector_norm "
     "norm"
 )
+_REDUCTION = _names(
+    "mean sum amax amin var std var_mean std_mean _adaptive_avg_pool2d adaptive_max_pool2d "
+    "avg_pool2d max_pool2d_with_indices linalg_vector_norm norm _adaptive_avg_pool3d"
+)
 _PASS = _names(
     "view _unsafe_view reshape permute transpose t expand clone contiguous slice select "
     "unsqueeze squeeze split split_with_sizes unbind chunk cat stack add add_ sub sub_ mul mul_ "
@@ -56,7 +60,7 @@ _PASS = _names(
     "pixel_shuffle pixel_unshuffle channel_shuffle native_dropout alias detach _to_copy copy_ roll "
     "flip im2col col2im as_strided as_strided_ narrow lift_fresh index_select unfold repeat "
     "max_pool3d_with_indices _unsafe_index _native_batch_norm_legit_no_stats embedding "
-    "rms_norm _fused_rms_norm"
+    "rms_norm _fused_rms_norm index"
 )
 _FIRST_OUTPUT = _names(
     "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training "
@@ -225,7 +229,7 @@ class _Truth:
             return second == branch and first in main
         return False
 
-    def _is_gate(self, source: Value, start: int) -> bool:
+    def _is_gate(self, source: Value, start: int, strict: bool = False) -> bool:
         main = self._main(source)
         frontier = [(start, source)]
         seen: set[int] = set()
@@ -249,11 +253,18 @@ class _Truth:
                 return False
             substantial = (
                 substantial
-                or op.name in _STATISTIC
+                or op.name in _REDUCTION
                 or op.name in _WEIGHT
-                or any(
-                    v is not None and v != came_from and v[0] not in seen and self._derived(v, source)
-                    for v in op.inputs
+                or (not strict and op.name in _STATISTIC)
+                or (
+                    not strict
+                    and any(
+                        v is not None
+                        and v != came_from
+                        and v[0] not in seen
+                        and self._derived(v, source)
+                        for v in op.inputs
+                    )
                 )
             )
             nexts = [(user, v) for v in values for user in self.users.get(v, [])]
@@ -271,9 +282,9 @@ class _Truth:
     def _varying_inputs(self, index: int) -> list[Value]:
         return [v for v in self.ops[index].inputs if self._is_varying(v)]  # type: ignore[misc]
 
-    def _region(self, value: Value) -> list[int]:
+    def _region(self, value: Value, starts: list[int]) -> list[int]:
         inside, members = {value}, []
-        candidates = sorted({u for u in self.users.get(value, [])})
+        candidates = sorted(set(starts))
         queued = set(candidates)
         while candidates and len(members) < 64:
             index = candidates.pop(0)
@@ -287,7 +298,7 @@ class _Truth:
             for out in op.outputs:
                 inside.add(out)
                 for user in self.users.get(out, []):
-                    if user not in queued:
+                    if user not in queued and not self._is_gate(out, user, strict=True):
                         queued.add(user)
                         candidates.append(user)
             candidates.sort()
@@ -400,8 +411,12 @@ class _Truth:
         results: list[Outcome] = []
         if value in self.outputs:
             results.append(_LINEAR)
-        users = [u for u in self.users.get(value, []) if not self._steers(u)]
-        members = self._region(value)
+        users = [
+            u
+            for u in self.users.get(value, [])
+            if not self._steers(u) and not self._is_gate(value, u, strict=True)
+        ]
+        members = self._region(value, users)
         member_set = set(members)
         for index in users:
             if index in member_set or self._is_gate(value, index):

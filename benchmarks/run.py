@@ -23,11 +23,15 @@ BENCHMARKS = {
         "time and peak memory of initconv.gain on pathological activations",
     ),
     "zoo": ("benchmarks.zoo", "convert()'s inferred activations on timm models (needs timm)"),
+    "zoo_hf": (
+        "benchmarks.zoo_hf",
+        "convert() on transformers, diffusers and torchvision models (the zoo venv)",
+    ),
     "mutation": ("benchmarks.mutation", "defects planted in initconv that the default suite kills"),
 }
 # Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
 # takes about 23 minutes.
-OPTIONAL = frozenset({"zoo", "mutation"})
+OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation"})
 
 
 def main(argv: list[str] | None = None) -> int:

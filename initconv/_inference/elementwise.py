@@ -181,9 +181,15 @@ class Region:
         return [node for node in self.members if node in needed]
 
 
-def grow(source: fx.Node, graph: Graph, starts: Iterable[fx.Node]) -> Region | None:
+def grow(
+    source: fx.Node,
+    graph: Graph,
+    starts: Iterable[fx.Node],
+    skip: Callable[[fx.Node, fx.Node], bool] = lambda node, user: False,
+) -> Region | None:
     """The maximal elementwise region from ``source`` through the users ``starts``; ``None``
-    when none of them is elementwise."""
+    when none of them is elementwise. ``skip(node, user)``: a use of a member that is not part
+    of the region (the statistics of a norm written out, which start with ``x ** 2``)."""
     members: list[fx.Node] = []
     kinds: dict[fx.Node, str] = {}
     inside = {source}
@@ -209,7 +215,11 @@ def grow(source: fx.Node, graph: Graph, starts: Iterable[fx.Node]) -> Region | N
         members.append(node)
         kinds[node] = kind
         inside.add(node)
-        push(user for user in node.users if not is_template_use(user, node))
+        push(
+            user
+            for user in node.users
+            if not is_template_use(user, node) and user not in queued and not skip(node, user)
+        )
     if not members:
         return None
     member_set = set(members)

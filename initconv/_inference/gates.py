@@ -19,6 +19,7 @@ from torch import fx, nn
 
 from initconv._inference.roles import (
     is_arithmetic,
+    is_reduction,
     is_statistic,
     is_template_use,
     role,
@@ -75,8 +76,12 @@ def derived(node: fx.Node, source: fx.Node) -> bool:
     return False
 
 
-def is_gate(source: fx.Node, start: fx.Node, root: nn.Module) -> bool:
-    """Whether the use ``start`` of ``source`` begins a branch that only modulates it."""
+def is_gate(source: fx.Node, start: fx.Node, root: nn.Module, strict: bool = False) -> bool:
+    """Whether the use ``start`` of ``source`` begins a branch that only modulates it.
+
+    ``strict``: the branch must contain a weight layer or a reduction (a mean, a pooling): the
+    statistics of a norm, a squeeze-excite gate. Elementwise maths alone (``x ** 3`` inside a
+    tanh-GELU written out) is then no gate: it is part of an activation written out."""
     main: set[fx.Node] | None = None
     seen: set[fx.Node] = set()
     frontier: list[tuple[fx.Node, fx.Node]] = [(start, source)]
@@ -98,14 +103,18 @@ def is_gate(source: fx.Node, start: fx.Node, root: nn.Module) -> bool:
         statistic = is_statistic(step, root)
         if not (statistic or step_role in ("weight", "activation", "pass")) or not step.users:
             return False
+        strong = step_role == "weight" or is_reduction(step, root)
         substantial = (
             substantial
-            or statistic
-            or step_role == "weight"
-            or any(
-                derived(value, source)
-                for value in step.all_input_nodes
-                if value is not came_from and value not in seen
+            or strong
+            or (not strict and statistic)
+            or (
+                not strict
+                and any(
+                    derived(value, source)
+                    for value in step.all_input_nodes
+                    if value is not came_from and value not in seen
+                )
             )
         )
         frontier.extend((user, step) for user in step.users)

@@ -422,6 +422,24 @@ def is_statistic(node: fx.Node, root: nn.Module) -> bool:
     return False
 
 
+_REDUCTION_NAMES = frozenset(_words(f"{_REDUCTIONS} var std var_mean std_mean norm"))
+
+
+def is_reduction(node: fx.Node, root: nn.Module) -> bool:
+    """A reduction or pooling: a statistic over many elements, as a norm or a gate computes."""
+    if node.op == "call_method":
+        return node.target in _REDUCTION_NAMES
+    if node.op == "call_function":
+        name = getattr(node.target, "__name__", "")
+        return (name in _REDUCTION_NAMES and node.target in _STATISTIC_FUNCTIONS) or (
+            node.target in _STATISTIC_FUNCTIONS and "pool" in name
+        )
+    if node.op == "call_module":
+        module = root.get_submodule(str(node.target))
+        return isinstance(module, _POOL_MODULES) and is_pass_module(module)
+    return False
+
+
 _TEMPLATE_METHODS = frozenset({"expand_as", "view_as", "reshape_as", "type_as"})
 
 

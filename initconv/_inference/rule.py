@@ -248,7 +248,11 @@ class GraphWalk:
         # The region first: a formula written out (x + 0.044715 x^3 inside tanh, times x) is no
         # gate branch of x, though its steps are those of one.
         users = [
-            user for user in node.users if not is_template_use(user, node) and not steers_only(user)
+            user
+            for user in node.users
+            if not is_template_use(user, node)
+            and not steers_only(user)
+            and not is_gate(node, user, self.root, strict=True)
         ]
         region = self.region(node, users)
         members = set(region.members) if region is not None else set()
@@ -266,8 +270,13 @@ class GraphWalk:
     def region(self, node: fx.Node, users: list[fx.Node]) -> ew.Region | None:
         if node not in self._regions:
             starts = [user for user in users if elementwise(user, self.root) is not None]
-            self._regions[node] = ew.grow(node, self.graph(node), starts) if starts else None
+            self._regions[node] = (
+                ew.grow(node, self.graph(node), starts, self._statistics) if starts else None
+            )
         return self._regions[node]
+
+    def _statistics(self, node: fx.Node, user: fx.Node) -> bool:
+        return is_gate(node, user, self.root, strict=True)
 
     def _classify(self, node: fx.Node, source: fx.Node, get: Get) -> Any:
         label = self.label(node)
