@@ -60,7 +60,9 @@ _PASS = _names(
     "pixel_shuffle pixel_unshuffle channel_shuffle native_dropout alias detach _to_copy copy_ roll "
     "flip im2col col2im as_strided as_strided_ narrow lift_fresh index_select unfold repeat "
     "max_pool3d_with_indices _unsafe_index _native_batch_norm_legit_no_stats embedding "
-    "rms_norm _fused_rms_norm index"
+    "rms_norm _fused_rms_norm index reflection_pad1d reflection_pad3d replication_pad1d "
+    "replication_pad3d upsample_trilinear3d upsample_bicubic2d _upsample_nearest_exact1d "
+    "_upsample_nearest_exact3d avg_pool3d adaptive_avg_pool1d"
 )
 _FIRST_OUTPUT = _names(
     "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training "
@@ -139,7 +141,9 @@ class _AtenRecord(TorchDispatchMode):
         index = len(self.ops)
         self.ops.append(op)
         weight = next((w for w in op.weights if w is not None), None)
-        for position, tensor in enumerate(t for t in pytree.tree_leaves(out) if isinstance(t, Tensor)):
+        for position, tensor in enumerate(
+            t for t in pytree.tree_leaves(out) if isinstance(t, Tensor)
+        ):
             value = (index, position)
             self.producer[id(tensor)] = value
             op.outputs.append(value)
@@ -316,7 +320,9 @@ class _Truth:
             return bool(op.inputs) and self._is_varying(op.inputs[0]) and len(varying) == 1
         return False
 
-    def _phi(self, source: Value, members: list[int], exit_value: Value) -> Callable[[Tensor], Tensor]:
+    def _phi(
+        self, source: Value, members: list[int], exit_value: Value
+    ) -> Callable[[Tensor], Tensor]:
         """Replay the region's operators on float64, the constants scalarised; a per-channel
         scaling first on the path is the norm's affine (the identity here)."""
         leading: set[int] = set()
@@ -371,7 +377,9 @@ class _Truth:
             if not bool(torch.isfinite(phi(grid.clone())).all()):
                 return ("undecided", f"{label}: not finite")
             for name, reference in _NAMED.items():
-                if bool(((out - reference(probe)).abs() <= 1e-7 * (1 + reference(probe).abs())).all()):
+                if bool(
+                    ((out - reference(probe)).abs() <= 1e-7 * (1 + reference(probe).abs())).all()
+                ):
                     return ("act", (initconv.gain(name), name))
             return ("act", (derived_gain(label, phi), label))
         except (ValueError, TypeError, RuntimeError, LookupError) as error:

@@ -96,7 +96,11 @@ def _score(report: ConversionReport, truth: dict[str, Outcome], warned: bool) ->
         elif outcome[0] != "act":
             counts["decided_undecidable"] += 1
             wrong.append(
-                (row.name, f"{row.activation} where the truth is undecided ({outcome[1]})", row.detail)
+                (
+                    row.name,
+                    f"{row.activation} where the truth is undecided ({outcome[1]})",
+                    row.detail,
+                )
             )
         elif gain_matches(row.gain, outcome):
             counts["correct"] += 1
@@ -126,13 +130,17 @@ def _tensors(value: Any) -> list[torch.Tensor]:
 
 def _same(a: Any, b: Any) -> bool:
     left, right = _tensors(a), _tensors(b)
-    return len(left) == len(right) and all(torch.equal(x, y) for x, y in zip(left, right, strict=True))
+    return len(left) == len(right) and all(
+        torch.equal(x, y) for x, y in zip(left, right, strict=True)
+    )
 
 
 def _example(inputs: Any) -> Any:
     """The example_inputs form of (args, kwargs): a tuple, or a dict when keywords only."""
     args, kwargs = inputs
-    return kwargs if kwargs and not args else args
+    if args and kwargs:
+        raise ValueError("example inputs are positional or keyword arguments, not both")
+    return kwargs if kwargs else args
 
 
 def check_model(
@@ -175,7 +183,9 @@ def check_model(
         "overridden": len(symbolic.overridden),
         "unwarned_skips": unwarned_skips,
         "undecided_truth": sum(outcome[0] != "act" for outcome in truth.values()),
-        "symbolic": _score(symbolic, truth, any("could not be inferred" in w for w in warned_symbolic)),
+        "symbolic": _score(
+            symbolic, truth, any("could not be inferred" in w for w in warned_symbolic)
+        ),
         "run": _score(run_report, truth, any("could not be inferred" in w for w in warned_run)),
         "declared_input_used": sum(row.source == "run" for row in symbolic.converted),
         "bit_identical": identical,

@@ -45,7 +45,11 @@ def _text(cls: str, config: str, **options: Any) -> Callable[[], nn.Module]:
 
 
 _TEXT = {"vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2}
-_VISION = {**{k: v for k, v in _TEXT.items() if k != "vocab_size"}, "image_size": 32, "patch_size": 8}
+_VISION = {
+    **{k: v for k, v in _TEXT.items() if k != "vocab_size"},
+    "image_size": 32,
+    "patch_size": 8,
+}
 
 
 def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inputs]]]:
@@ -74,16 +78,27 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
         ),
         "distilbert": (
             _text(
-                "DistilBertModel", "DistilBertConfig", vocab_size=100, dim=32, n_layers=2,
-                n_heads=2, hidden_dim=64,
+                "DistilBertModel",
+                "DistilBertConfig",
+                vocab_size=100,
+                dim=32,
+                n_layers=2,
+                n_heads=2,
+                hidden_dim=64,
             ),
             ids,
         ),  # fmt: skip
         "roberta": (_text("RobertaModel", "RobertaConfig", intermediate_size=64, **_TEXT), ids),
         "gpt-neo (gelu_new)": (
             _text(
-                "GPTNeoModel", "GPTNeoConfig", vocab_size=100, hidden_size=32, num_layers=2,
-                num_heads=2, attention_types=[[["global", "local"], 1]], intermediate_size=64,
+                "GPTNeoModel",
+                "GPTNeoConfig",
+                vocab_size=100,
+                hidden_size=32,
+                num_layers=2,
+                num_heads=2,
+                attention_types=[[["global", "local"], 1]],
+                intermediate_size=64,
             ),
             ids,
         ),  # fmt: skip
@@ -95,23 +110,41 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
         ),
         "gemma (geglu tanh)": (
             _text(
-                "GemmaModel", "GemmaConfig", intermediate_size=64, num_key_value_heads=2,
-                head_dim=16, **_TEXT,
+                "GemmaModel",
+                "GemmaConfig",
+                intermediate_size=64,
+                num_key_value_heads=2,
+                head_dim=16,
+                **_TEXT,
             ),
             ids,
         ),  # fmt: skip
         "t5 (gated-gelu)": (
             _text(
-                "T5Model", "T5Config", vocab_size=100, d_model=32, d_kv=16, d_ff=64,
-                num_layers=2, num_heads=2, feed_forward_proj="gated-gelu",
+                "T5Model",
+                "T5Config",
+                vocab_size=100,
+                d_model=32,
+                d_kv=16,
+                d_ff=64,
+                num_layers=2,
+                num_heads=2,
+                feed_forward_proj="gated-gelu",
             ),
             lambda: ((), {"input_ids": _ids(), "decoder_input_ids": _ids(4)}),
         ),  # fmt: skip
         "bart": (
             _text(
-                "BartModel", "BartConfig", vocab_size=100, d_model=32, encoder_layers=1,
-                decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-                encoder_ffn_dim=64, decoder_ffn_dim=64,
+                "BartModel",
+                "BartConfig",
+                vocab_size=100,
+                d_model=32,
+                encoder_layers=1,
+                decoder_layers=1,
+                encoder_attention_heads=2,
+                decoder_attention_heads=2,
+                encoder_ffn_dim=64,
+                decoder_ffn_dim=64,
             ),
             ids,
         ),  # fmt: skip
@@ -128,44 +161,79 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
         "beit": (_text("BeitModel", "BeitConfig", intermediate_size=64, **_VISION), pixels),
         "swin": (
             _text(
-                "SwinModel", "SwinConfig", image_size=32, patch_size=4, embed_dim=16,
-                depths=[1, 1], num_heads=[2, 2], window_size=4,
+                "SwinModel",
+                "SwinConfig",
+                image_size=32,
+                patch_size=4,
+                embed_dim=16,
+                depths=[1, 1],
+                num_heads=[2, 2],
+                window_size=4,
             ),
             pixels,
         ),  # fmt: skip
         "convnext": (
-            _text("ConvNextModel", "ConvNextConfig", hidden_sizes=[16, 32], depths=[1, 1]),
+            _text(
+                "ConvNextModel",
+                "ConvNextConfig",
+                hidden_sizes=[16, 32],
+                depths=[1, 1],
+                num_stages=2,
+            ),
             pixels,
         ),
         "resnet (transformers)": (
             _text(
-                "ResNetModel", "ResNetConfig", embedding_size=16, hidden_sizes=[16, 32],
-                depths=[1, 1], layer_type="bottleneck",
+                "ResNetModel",
+                "ResNetConfig",
+                embedding_size=16,
+                hidden_sizes=[16, 32],
+                depths=[1, 1],
+                layer_type="bottleneck",
             ),
             pixels,
         ),  # fmt: skip
         "mobilevit": (
             _text(
-                "MobileViTModel", "MobileViTConfig", image_size=64, hidden_sizes=[32, 32, 32],
+                "MobileViTModel",
+                "MobileViTConfig",
+                image_size=64,
+                hidden_sizes=[32, 32, 32],
                 neck_hidden_sizes=[8, 8, 16, 16, 24, 24, 32],
             ),
             lambda: ((), {"pixel_values": _image(64)}),
         ),  # fmt: skip
         "segformer": (
             _text(
-                "SegformerForSemanticSegmentation", "SegformerConfig", num_encoder_blocks=2,
-                depths=[1, 1], sr_ratios=[2, 1], hidden_sizes=[16, 32],
-                num_attention_heads=[1, 2], patch_sizes=[7, 3], strides=[4, 2],
-                mlp_ratios=[2, 2], decoder_hidden_size=32, num_labels=3,
+                "SegformerForSemanticSegmentation",
+                "SegformerConfig",
+                num_encoder_blocks=2,
+                depths=[1, 1],
+                sr_ratios=[2, 1],
+                hidden_sizes=[16, 32],
+                num_attention_heads=[1, 2],
+                patch_sizes=[7, 3],
+                strides=[4, 2],
+                mlp_ratios=[2, 2],
+                decoder_hidden_size=32,
+                num_labels=3,
             ),
             pixels,
         ),  # fmt: skip
         "dpt": (
             _text(
-                "DPTForDepthEstimation", "DPTConfig", hidden_size=32, num_hidden_layers=4,
-                num_attention_heads=2, intermediate_size=64, image_size=32, patch_size=8,
-                backbone_out_indices=[0, 1, 2, 3], neck_hidden_sizes=[16, 16, 16, 16],
-                fusion_hidden_size=16, head_hidden_size=16,
+                "DPTForDepthEstimation",
+                "DPTConfig",
+                hidden_size=32,
+                num_hidden_layers=4,
+                num_attention_heads=2,
+                intermediate_size=64,
+                image_size=32,
+                patch_size=8,
+                backbone_out_indices=[0, 1, 2, 3],
+                neck_hidden_sizes=[16, 16, 16, 16],
+                fusion_hidden_size=16,
+                head_hidden_size=16,
             ),
             pixels,
         ),  # fmt: skip
@@ -173,10 +241,23 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
         "wavlm": (_text("WavLMModel", "WavLMConfig", **wav), audio),
         "whisper": (
             _text(
-                "WhisperModel", "WhisperConfig", vocab_size=100, d_model=32, encoder_layers=1,
-                decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-                encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=16,
-                max_source_positions=16, max_target_positions=16,
+                "WhisperModel",
+                "WhisperConfig",
+                vocab_size=100,
+                pad_token_id=0,
+                bos_token_id=1,
+                eos_token_id=2,
+                decoder_start_token_id=1,
+                d_model=32,
+                encoder_layers=1,
+                decoder_layers=1,
+                encoder_attention_heads=2,
+                decoder_attention_heads=2,
+                encoder_ffn_dim=64,
+                decoder_ffn_dim=64,
+                num_mel_bins=16,
+                max_source_positions=16,
+                max_target_positions=16,
             ),
             lambda: (
                 (),
@@ -204,57 +285,96 @@ def _diffusers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inputs
     return {
         "unet1d": (
             build(
-                "UNet1DModel", block_out_channels=(32, 32, 64), in_channels=2, out_channels=2,
-                extra_in_channels=16,
+                "UNet1DModel",
+                block_out_channels=(32, 32, 64),
+                in_channels=2,
+                out_channels=2,
+                extra_in_channels=64,
             ),
-            lambda: ((torch.randn(1, 2, 64, generator=torch.Generator().manual_seed(0)), timestep), {}),
+            lambda: (
+                (torch.randn(1, 2, 64, generator=torch.Generator().manual_seed(0)), timestep),
+                {},
+            ),
         ),  # fmt: skip
         "unet2d": (
             build(
-                "UNet2DModel", sample_size=16, block_out_channels=(32, 64), layers_per_block=1,
+                "UNet2DModel",
+                sample_size=16,
+                block_out_channels=(32, 64),
+                layers_per_block=1,
                 down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-                up_block_types=("AttnUpBlock2D", "UpBlock2D"), norm_num_groups=8,
+                up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+                norm_num_groups=8,
             ),
             lambda: ((_image(16), timestep), {}),
         ),  # fmt: skip
         "unet2d conditional (geglu)": (
             build(
-                "UNet2DConditionModel", sample_size=16, block_out_channels=(32, 64),
-                layers_per_block=1, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-                attention_head_dim=8, norm_num_groups=8, in_channels=4, out_channels=4,
+                "UNet2DConditionModel",
+                sample_size=16,
+                block_out_channels=(32, 64),
+                layers_per_block=1,
+                down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+                cross_attention_dim=32,
+                attention_head_dim=8,
+                norm_num_groups=8,
+                in_channels=4,
+                out_channels=4,
             ),
             lambda: (
-                (_image(16, 4), timestep),
-                {"encoder_hidden_states": torch.randn(1, 4, 32, generator=torch.Generator().manual_seed(1))},
+                (),
+                {
+                    "sample": _image(16, 4),
+                    "timestep": timestep,
+                    "encoder_hidden_states": torch.randn(
+                        1, 4, 32, generator=torch.Generator().manual_seed(1)
+                    ),
+                },
             ),
         ),  # fmt: skip
         "autoencoder kl": (
             build(
-                "AutoencoderKL", block_out_channels=(32, 64),
+                "AutoencoderKL",
+                block_out_channels=(32, 64),
                 down_block_types=("DownEncoderBlock2D",) * 2,
-                up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=8,
+                up_block_types=("UpDecoderBlock2D",) * 2,
+                latent_channels=4,
+                norm_num_groups=8,
             ),
             lambda: ((_image(32),), {}),
         ),  # fmt: skip
         "vq model": (
             build(
-                "VQModel", block_out_channels=(32, 64),
+                "VQModel",
+                block_out_channels=(32, 64),
                 down_block_types=("DownEncoderBlock2D",) * 2,
-                up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=8,
+                up_block_types=("UpDecoderBlock2D",) * 2,
+                latent_channels=4,
+                norm_num_groups=8,
                 num_vq_embeddings=16,
             ),
             lambda: ((_image(32),), {}),
         ),  # fmt: skip
         "dit transformer": (
             build(
-                "DiTTransformer2DModel", num_attention_heads=2, attention_head_dim=8,
-                in_channels=4, num_layers=1, sample_size=8, patch_size=2, norm_num_groups=8,
+                "DiTTransformer2DModel",
+                num_attention_heads=2,
+                attention_head_dim=8,
+                in_channels=4,
+                num_layers=1,
+                sample_size=8,
+                patch_size=2,
+                norm_num_groups=8,
                 num_embeds_ada_norm=10,
             ),
             lambda: (
-                (_image(8, 4),),
-                {"timestep": timestep, "class_labels": torch.tensor([1])},
+                (),
+                {
+                    "hidden_states": _image(8, 4),
+                    "timestep": timestep,
+                    "class_labels": torch.tensor([1]),
+                },
             ),
         ),  # fmt: skip
     }
@@ -299,7 +419,7 @@ def _torchvision() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inpu
         "tv r2plus1d_18": (model("r2plus1d_18"), video),
         "tv raft_small": (
             model("raft_small"),
-            lambda: ((_image(64), _image(64, batch=1) * 0.5), {"num_flow_updates": 2}),
+            lambda: ((_image(128), _image(128) * 0.5, 2), {}),
         ),
         "tv fasterrcnn_mobilenet_v3_large_320_fpn": (
             model("fasterrcnn_mobilenet_v3_large_320_fpn", num_classes=3, **backbone),

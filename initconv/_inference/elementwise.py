@@ -80,7 +80,6 @@ _GATES = {
     frozenset({"linear", "gelu_tanh"}): "geglu_tanh",
     frozenset({"linear", "silu"}): "swiglu",
     frozenset({"linear", "relu"}): "reglu",
-    frozenset({"linear"}): "bilinear",
 }
 
 

@@ -49,24 +49,69 @@ def check_inputs(example_inputs: object) -> Inputs | None:
     )
 
 
+def _sample(model: nn.Module, *shape: int) -> Tensor:
+    """A seeded standard normal batch on the model's device, in its dtype."""
+    tensor = next(iter(model.parameters()), None)
+    device = tensor.device if tensor is not None else torch.device("cpu")
+    dtype = tensor.dtype if tensor is not None and tensor.is_floating_point() else None
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    return torch.randn(*shape, generator=generator, dtype=dtype).to(device)
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _transformers_input(model: nn.Module, dummy: Mapping[str, Any]) -> tuple[Inputs, str] | None:
+    """A transformers model's declared input: its ``dummy_inputs`` where they hold its main
+    input (``main_input_name``); for a vision model, whose ``dummy_inputs`` are token ids it
+    does not take, a batch of one image of its config's ``num_channels`` and ``image_size``."""
+    main = getattr(model, "main_input_name", None)
+    if main is None or main in dummy:
+        return ((), dict(dummy)), "the model's dummy_inputs"
+    config = getattr(model, "config", None)
+    size = getattr(config, "image_size", None)
+    channels = getattr(config, "num_channels", None)
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        height, width = size
+    else:
+        height = width = size
+    inputs: dict[str, Any] = {}
+    if main == "pixel_values" and all(_positive(n) for n in (channels, height, width)):
+        where = f"an image of its config's size ({channels}, {height}, {width})"
+        inputs[main] = _sample(model, 1, channels, height, width)  # type: ignore[arg-type]
+    elif main == "input_values":
+        where = "one second of audio at 16 kHz"
+        inputs[main] = _sample(model, 1, 16000)
+    elif main == "input_features" and all(
+        _positive(getattr(config, key, None)) for key in ("num_mel_bins", "max_source_positions")
+    ):
+        bins, frames = config.num_mel_bins, 2 * config.max_source_positions  # type: ignore[union-attr]
+        where = f"log-mel features of its config's size ({bins}, {frames})"
+        inputs[main] = _sample(model, 1, bins, frames)
+    else:
+        return None
+    if getattr(config, "is_encoder_decoder", False) and "input_ids" in dummy:
+        ids = dummy["input_ids"]
+        inputs["decoder_input_ids"] = ids[:1] if isinstance(ids, Tensor) and ids.dim() > 1 else ids
+    return ((), inputs), where
+
+
 def declared_inputs(model: nn.Module) -> tuple[Inputs, str] | None:
     """The example input the model's library declares for it, and where it came from: a
-    transformers model's ``dummy_inputs`` (keyword arguments), or a batch of one image of a timm
-    model's ``pretrained_cfg["input_size"]`` (seeded, on the model's device)."""
+    transformers model's ``dummy_inputs`` (keyword arguments; an image of its config's size for
+    a vision model), or a batch of one image of a timm model's ``pretrained_cfg["input_size"]``
+    (seeded, on the model's device)."""
     try:
         dummy = getattr(model, "dummy_inputs", None)
     except Exception:  # a library's property may fail on a model it was not built for
         dummy = None
     if isinstance(dummy, Mapping) and dummy and all(isinstance(k, str) for k in dummy):
-        return ((), dict(dummy)), "the model's dummy_inputs"
+        return _transformers_input(model, dummy)
     config = getattr(model, "pretrained_cfg", None)
     size = config.get("input_size") if isinstance(config, Mapping) else None
-    if isinstance(size, (tuple, list)) and size and all(isinstance(n, int) and n > 0 for n in size):
-        tensor = next(iter(model.parameters()), None)
-        device = tensor.device if tensor is not None else torch.device("cpu")
-        dtype = tensor.dtype if tensor is not None and tensor.is_floating_point() else None
-        generator = torch.Generator(device="cpu").manual_seed(0)
-        image = torch.randn(1, *size, generator=generator, dtype=dtype).to(device)
+    if isinstance(size, (tuple, list)) and size and all(_positive(n) for n in size):
+        image = _sample(model, 1, *size)
         return ((image,), {}), f"pretrained_cfg['input_size'] {tuple(size)}"
     return None
 

@@ -85,6 +85,7 @@ _PASS_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
         torch,
         "flatten unflatten reshape permute transpose swapaxes movedim squeeze unsqueeze cat concat "
         "concatenate stack chunk split tensor_split unbind narrow select roll flip add sub mul div "
+        "broadcast_to "
         f"true_divide clone channel_shuffle pixel_shuffle pixel_unshuffle {_REDUCTIONS}",
     )
     + _existing(operator, "add iadd sub isub mul imul truediv itruediv getitem setitem neg pos")
@@ -94,7 +95,8 @@ _PASS_METHODS = frozenset(
     _words(
         "view view_as reshape reshape_as flatten unflatten permute transpose swapaxes movedim "
         "contiguous squeeze squeeze_ unsqueeze unsqueeze_ chunk split tensor_split unbind narrow "
-        "select roll flip expand expand_as repeat clone to float half double bfloat16 type_as unfold "
+        "select roll flip expand expand_as broadcast_to repeat clone to float half double bfloat16 "
+        "type_as unfold "
         "add add_ sub sub_ mul mul_ div div_ true_divide neg getitem setitem detach "
         f"{_REDUCTIONS}"
     )

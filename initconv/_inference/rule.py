@@ -447,6 +447,12 @@ class GraphWalk:
         beyond = get(self, product)
         if beyond is MISSING:
             return MISSING
+        if is_linear(phi) and is_linear(half):
+            # A product of two linear values (a mask, a modulation such as adaptive norms'
+            # x * (1 + scale)): what follows it is the activation, as after a residual sum.
+            if beyond is None:
+                return None
+            return dataclasses.replace(beyond, detail=f"{label} > {beyond.detail}")
         if is_linear(beyond) and phi.spec is not None:
             try:
                 spec = ew.gated(phi.spec, half.spec)
@@ -455,10 +461,6 @@ class GraphWalk:
             where = "" if beyond is None else f" > {beyond.detail}"
             return Inference(spec, f"{label}({phi.detail or 'x'}, {half.detail}){where}")
         if beyond.spec is None:
-            return dataclasses.replace(beyond, detail=f"{label} > {beyond.detail}")
-        if is_linear(phi) and is_linear(half):
-            # A product of two linear values (a mask, a modulation) before an activation: the
-            # activation acts on it, as on a residual sum.
             return dataclasses.replace(beyond, detail=f"{label} > {beyond.detail}")
         return Inference(None, f"the gated unit {label} is followed by {beyond.detail}")
 
