@@ -84,7 +84,13 @@ def _score(report: ConversionReport, truth: dict[str, Outcome], warned: bool) ->
     """Each converted row against the truth: correct (the truth's gain), a fallback (in
     report.fallbacks, with a warning), or silently wrong (anything else, including a decision
     where the truth has none)."""
-    counts = {"correct": 0, "fallback": 0, "silently_wrong": 0, "decided_undecidable": 0}
+    counts = {
+        "correct": 0,
+        "fallback": 0,
+        "silently_wrong": 0,
+        "decided_undecidable": 0,
+        "unverifiable": 0,
+    }
     wrong = []
     fallbacks = {row.name for row in report.fallbacks}
     for row in report.converted:
@@ -93,6 +99,9 @@ def _score(report: ConversionReport, truth: dict[str, Outcome], warned: bool) ->
             counts["fallback"] += 1
             if not warned:
                 wrong.append((row.name, "fallback without a warning", row.detail))
+        elif outcome == ("undecided", "not called"):
+            # The layer never runs on the input: the record has nothing to say about it.
+            counts["unverifiable"] += 1
         elif outcome[0] != "act":
             counts["decided_undecidable"] += 1
             wrong.append(
@@ -183,6 +192,7 @@ def check_model(
         "overridden": len(symbolic.overridden),
         "unwarned_skips": unwarned_skips,
         "undecided_truth": sum(outcome[0] != "act" for outcome in truth.values()),
+        "not_called": sum(outcome == ("undecided", "not called") for outcome in truth.values()),
         "symbolic": _score(
             symbolic, truth, any("could not be inferred" in w for w in warned_symbolic)
         ),
@@ -245,6 +255,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     )
     converted = max(total["converted"], 1)
     unwarned = sum(len(r["unwarned_skips"]) for r in good)
+    not_called = sum(r["not_called"] for r in good)
     lines.append("")
     lines.append(
         f"Fallbacks: {sums['symbolic'][1] / converted:.1%} of converted layers without an input, "
@@ -252,7 +263,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         f"{sums['symbolic'][2]} without an input, {sums['run'][2]} with; crashes: "
         f"{len(rows) - len(good)}; layers of a supported kind skipped without a warning: "
         f"{unwarned}; longest warning: "
-        f"{max((r['longest_warning'] for r in good), default=0)} characters."
+        f"{max((r['longest_warning'] for r in good), default=0)} characters; layers the input "
+        f"never reaches (no truth, counted as neither correct nor wrong): {not_called}."
     )
     return "\n".join(lines)
 
