@@ -581,7 +581,7 @@ def ground_truth(
     for handle in handles:
         handle.remove()
     # Layers used through their weight: the first weight operator that takes it is their call.
-    for index, op in enumerate(record.ops):
+    for op in record.ops:
         if op.name not in _WEIGHT or not op.outputs:
             continue
         for name in {w for w in op.weights if w is not None}:

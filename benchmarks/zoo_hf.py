@@ -87,7 +87,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 hidden_dim=64,
             ),
             ids,
-        ),  # fmt: skip
+        ),
         "roberta": (_text("RobertaModel", "RobertaConfig", intermediate_size=64, **_TEXT), ids),
         "gpt-neo (gelu_new)": (
             _text(
@@ -101,7 +101,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 intermediate_size=64,
             ),
             ids,
-        ),  # fmt: skip
+        ),
         "llama (swiglu)": (
             _text(
                 "LlamaModel", "LlamaConfig", intermediate_size=64, num_key_value_heads=2, **_TEXT
@@ -118,7 +118,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 **_TEXT,
             ),
             ids,
-        ),  # fmt: skip
+        ),
         "t5 (gated-gelu)": (
             _text(
                 "T5Model",
@@ -132,7 +132,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 feed_forward_proj="gated-gelu",
             ),
             lambda: ((), {"input_ids": _ids(), "decoder_input_ids": _ids(4)}),
-        ),  # fmt: skip
+        ),
         "bart": (
             _text(
                 "BartModel",
@@ -147,7 +147,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 decoder_ffn_dim=64,
             ),
             ids,
-        ),  # fmt: skip
+        ),
         "clip text (quick_gelu)": (
             _text("CLIPTextModel", "CLIPTextConfig", intermediate_size=64, **_TEXT),
             ids,
@@ -171,7 +171,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 window_size=4,
             ),
             pixels,
-        ),  # fmt: skip
+        ),
         "convnext": (
             _text(
                 "ConvNextModel",
@@ -192,7 +192,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 layer_type="bottleneck",
             ),
             pixels,
-        ),  # fmt: skip
+        ),
         "mobilevit": (
             _text(
                 "MobileViTModel",
@@ -202,7 +202,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 neck_hidden_sizes=[8, 8, 16, 16, 24, 24, 32],
             ),
             lambda: ((), {"pixel_values": _image(64)}),
-        ),  # fmt: skip
+        ),
         "segformer": (
             _text(
                 "SegformerForSemanticSegmentation",
@@ -219,7 +219,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 num_labels=3,
             ),
             pixels,
-        ),  # fmt: skip
+        ),
         "dpt": (
             _text(
                 "DPTForDepthEstimation",
@@ -236,7 +236,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                 head_hidden_size=16,
             ),
             pixels,
-        ),  # fmt: skip
+        ),
         "wav2vec2": (_text("Wav2Vec2Model", "Wav2Vec2Config", **wav), audio),
         "wavlm": (_text("WavLMModel", "WavLMConfig", **wav), audio),
         "whisper": (
@@ -268,7 +268,7 @@ def _transformers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inp
                     "decoder_input_ids": _ids(4),
                 },
             ),
-        ),  # fmt: skip
+        ),
     }
 
 
@@ -295,7 +295,7 @@ def _diffusers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inputs
                 (torch.randn(1, 2, 64, generator=torch.Generator().manual_seed(0)), timestep),
                 {},
             ),
-        ),  # fmt: skip
+        ),
         "unet2d": (
             build(
                 "UNet2DModel",
@@ -307,7 +307,7 @@ def _diffusers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inputs
                 norm_num_groups=8,
             ),
             lambda: ((_image(16), timestep), {}),
-        ),  # fmt: skip
+        ),
         "unet2d conditional (geglu)": (
             build(
                 "UNet2DConditionModel",
@@ -332,7 +332,7 @@ def _diffusers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inputs
                     ),
                 },
             ),
-        ),  # fmt: skip
+        ),
         "autoencoder kl": (
             build(
                 "AutoencoderKL",
@@ -343,7 +343,7 @@ def _diffusers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inputs
                 norm_num_groups=8,
             ),
             lambda: ((_image(32),), {}),
-        ),  # fmt: skip
+        ),
         "vq model": (
             build(
                 "VQModel",
@@ -355,7 +355,7 @@ def _diffusers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inputs
                 num_vq_embeddings=16,
             ),
             lambda: ((_image(32),), {}),
-        ),  # fmt: skip
+        ),
         "dit transformer": (
             build(
                 "DiTTransformer2DModel",
@@ -376,7 +376,7 @@ def _diffusers() -> dict[str, tuple[Callable[[], nn.Module], Callable[[], Inputs
                     "class_labels": torch.tensor([1]),
                 },
             ),
-        ),  # fmt: skip
+        ),
     }
 
 

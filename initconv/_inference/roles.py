@@ -230,7 +230,6 @@ _SAME_METHODS = frozenset(
 _SAME_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
     _existing(torch, "flatten unflatten reshape squeeze unsqueeze clone detach")
     + _existing(F, "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout")
-    + (passthrough,)
 )
 _SAME_MODULES: tuple[type[nn.Module], ...] = _existing(
     nn, "Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout Identity Flatten"
