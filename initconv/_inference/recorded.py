@@ -27,7 +27,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
 
 from initconv._inference.copies import WorkingCopy, preserved_rng, working_copy
-from initconv._inference.roles import attention_kernel, is_leaf, is_meta, role
+from initconv._inference.roles import attention_kernel, is_leaf, is_meta, is_weight_module, role
 from initconv._inference.rule import GraphWalk, Inference, combine
 from initconv._maths.fans import KINDS
 
@@ -232,7 +232,11 @@ class _Recorder(TorchFunctionMode):
     ) -> None:
         inputs, keywords = self.pending.pop()
         self.depth -= 1
-        if self.depth or not self.tracked((inputs, keywords)):
+        if self.depth:
+            return
+        # A weight layer applied to a value that does not come from the inputs (a positional
+        # encoding computed from the shape) is still a call whose output the rule follows.
+        if not self.tracked((inputs, keywords)) and not is_weight_module(module):
             return
         name = self.names[id(module)]
         node = self.graph.create_node("call_module", name, self.arg(inputs), self.arg(keywords))

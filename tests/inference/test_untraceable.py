@@ -149,12 +149,28 @@ class Detached(nn.Module):
         return F.relu(self.conv(torch.from_numpy(x.numpy().copy())))
 
 
-def test_a_run_that_reaches_none_of_the_layers_says_so() -> None:
-    with pytest.warns(UserWarning, match=r"could not be inferred|reached none") as caught:
+def test_a_layer_applied_to_a_value_not_computed_from_the_inputs_is_still_followed() -> None:
+    """Before: the run saw no layer (the input went through numpy) and said nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
         report = convert(Detached(), reinit=False, example_inputs=torch.randn(1, 3, 8, 8))
-    messages = [str(w.message) for w in caught]
-    assert any("reached none of the 1 layers" in message for message in messages)
-    # torch.fx cannot trace it either (numpy): a warned fallback.
+    assert (report["conv"].activation, report["conv"].source) == ("relu", "run")
+
+
+class Unused(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: Tensor, features: bool = False) -> Tensor:
+        return F.relu(self.conv(x)) if features else x
+
+
+def test_a_run_that_reaches_none_of_the_layers_says_so() -> None:
+    with pytest.warns(UserWarning, match=r"reached none|could not be inferred") as caught:
+        report = convert(Unused(), reinit=False, example_inputs=torch.randn(1, 3, 8, 8))
+    assert "reached none of the 1 layers" in str(caught[0].message)
+    # The trace (features=False) does not call it either: a warned fallback.
     assert report.fallbacks == (report["conv"],)
 
 
