@@ -4,7 +4,8 @@ By the rule (DESIGN.md, activation inference), the maximal region of elementwise
 varying input is the layer's output is one function phi; a product of the output with a function of
 the same output is not a gate of two values (their halves are not independent), so its gain is phi's
 derived gain 1 / sqrt(E[phi(z)^2]), computed here by Simpson's rule from the written-out product,
-independently of initconv's quadrature. For act = sigmoid this is swish, silu's gain; for hardsigmoid, hardswish's.
+independently of initconv's quadrature. For act = sigmoid this is swish, silu's gain; for
+hardsigmoid, hardswish's.
 
 Planted defect this catches (checked by hand): the written-out self-gate mapped to the gate's own
 name (``_SELF_GATED = {"sigmoid": "sigmoid", ...}`` in ``initconv/_inference/gates.py``), traced

@@ -40,7 +40,7 @@ def dilated_layers(draw: st.DrawFn) -> tuple[int, bool, dict[str, object]]:
         "kernel_size": tuple(draw(size) for _ in range(dims)),
         "stride": tuple(draw(st.integers(1, 3)) for _ in range(dims)),
         # at least one dimension dilated: the undilated case is test_fans.py's
-        "dilation": tuple(draw(st.integers(1, 4)) for _ in range(dims - 1)) + (draw(st.integers(2, 4)),),
+        "dilation": (*(draw(st.integers(1, 4)) for _ in range(dims - 1)), draw(st.integers(2, 4))),
         "groups": groups,
     }  # fmt: skip
     return dims, transposed, config

@@ -57,7 +57,7 @@ def test_a_bounded_draw_is_refused_exactly_when_it_would_reach_past_the_dtype(
     top = torch.finfo(dtype).max
     std = ratio * top / REACH[distribution]
     if ratio > 1:
-        with pytest.raises(ValueError, match="reaches .* std from the mean"):
+        with pytest.raises(ValueError, match=r"reaches .* std from the mean"):
             _layer(distribution, std, dtype)
     else:
         weight = _layer(distribution, std, dtype).weight.detach()
@@ -72,7 +72,7 @@ def test_a_normal_draw_is_refused_from_eight_point_six_std_and_kept_below_box_mu
     # 8.6 covers every value Box-Muller can give, so an accepted draw is finite.
     assert BOX_MULLER <= 8.6
     top = torch.finfo(dtype).max
-    with pytest.raises(ValueError, match="reaches .* std from the mean"):
+    with pytest.raises(ValueError, match=r"reaches .* std from the mean"):
         _layer("normal", 1.001 * top / 8.6, dtype)
     weight = _layer("normal", 0.999 * top / 8.6, dtype).weight.detach()
     assert bool(weight.isfinite().all())

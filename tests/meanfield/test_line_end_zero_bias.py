@@ -39,7 +39,9 @@ BASES: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[float],
 }
 
 
-def _phi(base: str, right: float, left: float, scale: float) -> Callable[[torch.Tensor], torch.Tensor]:
+def _phi(
+    base: str, right: float, left: float, scale: float
+) -> Callable[[torch.Tensor], torch.Tensor]:
     f = BASES[base][0]
 
     def phi(x: torch.Tensor) -> torch.Tensor:
@@ -58,7 +60,10 @@ def _chi_1(base: str, right: float, left: float, scale: float, sigma_w: float, q
         d = (right if u > 0 else left) * slope(u / scale) / scale
         return d * d * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
 
-    halves = [integrate.quad(integrand, lo, hi, epsabs=0, epsrel=1e-12)[0] for lo, hi in ((-40, 0), (0, 40))]
+    halves = [
+        integrate.quad(integrand, lo, hi, epsabs=0, epsrel=1e-12)[0]
+        for lo, hi in ((-40, 0), (0, 40))
+    ]
     return sigma_w**2 * math.fsum(halves)
 
 
