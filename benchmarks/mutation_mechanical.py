@@ -128,9 +128,8 @@ def _run_site(site: Site, tests: tuple[str, ...]) -> dict[str, Any]:
         code, output, seconds = mutation._pytest(scratch, tests)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if code == -1:
-        raise RuntimeError(output)
-    status = {0: "survived", 1: "killed", 2: "killed", -2: "killed (timeout)"}.get(code, "killed")
+    # -1: the mutated copy does not import (a mutant that breaks the import is killed by every test)
+    status = {0: "survived", -1: "killed (import)", -2: "killed (timeout)"}.get(code, "killed")
     killer, _ = mutation._first_failure(output)
     return {**dataclasses.asdict(site), "status": status, "killed_by": killer,
             "seconds": round(seconds, 1)}  # fmt: skip
