@@ -28,10 +28,14 @@ BENCHMARKS = {
         "convert() on transformers, diffusers and torchvision models (the zoo venv)",
     ),
     "mutation": ("benchmarks.mutation", "defects planted in initconv that the default suite kills"),
+    "width": (
+        "benchmarks.width",
+        "µP against SP: the best Adam learning rate across width and depth on digits",
+    ),
 }
 # Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
-# takes about 23 minutes.
-OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation"})
+# takes about 23 minutes, the width run trains 576 models.
+OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation", "width"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,11 +48,18 @@ def main(argv: list[str] | None = None) -> int:
         "names",
         nargs="*",
         metavar="NAME",
-        help="default: all of them but zoo (needs timm) and mutation (slow)",
+        help="default: all of them but zoo (needs timm), mutation and width (slow)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="reduced settings: checks that it runs, not results"
     )
+    parser.add_argument(
+        "--mechanical",
+        action="store_true",
+        help="with mutation: one mutant per constant, comparison and arithmetic operator",
+    )
+    parser.add_argument("--modules", nargs="+", metavar="PATH", help="with --mechanical")
+    parser.add_argument("--limit", type=int, help="with --mechanical: mutants per module")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
@@ -68,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         meta = _common.metadata()
         meta["quick"] = args.quick
-        data, markdown = module.run(args.quick)
+        if name == "mutation" and args.mechanical:
+            from benchmarks import mutation_mechanical
+
+            data, markdown = mutation_mechanical.run(args.modules, args.limit)
+            name = "mutation_mechanical"
+        else:
+            data, markdown = module.run(args.quick)
         meta["seconds"] = round(time.perf_counter() - started, 1)
         json_path, md_path = _common.write(
             name if not args.quick else f"{name}-quick", meta, data, markdown

@@ -18,7 +18,7 @@ Wings, each a folder (imports run down this list, never up):
 - ``_inference/``: graph nodes and their roles, the rule, symbolic and recorded inference, branches.
 - ``_schemes/``: :class:`Scheme` and its registry, iid, structured, critical, bias, in-place inits.
 - ``_layers/``: the reset contract, the seven kinds, pairing, the named pairs, sharding, calibration.
-- ``_model/``: convert/to_torch and its report, surgery, seeding, LSUV, residual init.
+- ``_model/``: convert/to_torch and its report, surgery, seeding, LSUV, residual init, µP.
 - ``diagnostics/``, ``testing/``, ``_cli/``: diagnostics, the statistical kit, ``python -m initconv``.
 """
 
@@ -49,9 +49,13 @@ from initconv._maths.fans import fans
 from initconv._maths.generators import seeded_generator
 from initconv._maths.sampling import Distribution, FanMode
 from initconv._meanfield.critical_line import CriticalPoint, critical
-from initconv._model.convert import ConversionReport, ConversionRow, convert, to_torch
-from initconv._model.lsuv import LSUVReport, LSUVRow, lsuv_
-from initconv._model.residual import GATE, ResidualReport, ResidualRow, residual_init_
+from initconv._model.convert import ConversionReport, convert, to_torch
+from initconv._model.convert import ConversionRow as ConversionRow  # for annotations
+from initconv._model.lsuv import LSUVReport, lsuv_
+from initconv._model.lsuv import LSUVRow as LSUVRow  # for annotations
+from initconv._model.mup import mup_, param_groups
+from initconv._model.residual import GATE, ResidualReport, residual_init_
+from initconv._model.residual import ResidualRow as ResidualRow  # for annotations
 from initconv._model.seeding import module_seed, seed_modules
 from initconv._schemes.base import BiasInit, Layout, Scheme, schemes
 from initconv._schemes.critical import Critical
@@ -84,7 +88,6 @@ __all__ = [
     "ActivationSpec",
     "BiasInit",
     "ConversionReport",
-    "ConversionRow",
     "Critical",
     "CriticalPoint",
     "DeltaOrthogonal",
@@ -102,7 +105,6 @@ __all__ = [
     "KaimingNormal",
     "KaimingUniform",
     "LSUVReport",
-    "LSUVRow",
     "Layout",
     "LeCunNormal",
     "LeCunUniform",
@@ -110,7 +112,6 @@ __all__ = [
     "Orthogonal",
     "PixelShuffle",
     "ResidualReport",
-    "ResidualRow",
     "Scheme",
     "TorchDefault",
     "Uniform",
@@ -138,7 +139,9 @@ __all__ = [
     "linear",
     "lsuv_",
     "module_seed",
+    "mup_",
     "orthogonal_",
+    "param_groups",
     "pixel_shuffle",
     "register_activation",
     "residual_init_",

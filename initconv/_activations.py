@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from initconv._maths.derived_gain import callable_gain, derived_gain
+from initconv._maths.fans import CONVOLUTIONS, KIND_NAMES
 from initconv._validate import check_real, describe, suggestion
 
 __all__ = ["ActivationSpec", "activations", "gain", "register_activation"]
@@ -40,6 +41,10 @@ def _leaky_gain(negative_slope: float) -> float:
         return math.sqrt(2.0 / (1 + negative_slope**2))
     except OverflowError:
         return math.sqrt(2.0) / math.hypot(1.0, negative_slope)
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x
 
 
 def _prelu(x: Tensor, init: float) -> Tensor:
@@ -77,7 +82,7 @@ _TORCH = "torch's table"
 
 BUILTINS: tuple[Builtin, ...] = (
     # torch.nn.init.calculate_gain's table, value for value.
-    Builtin("linear", lambda x: x, nn.Identity, exact=lambda: 1.0, source=_TORCH),
+    Builtin("linear", _identity, nn.Identity, exact=lambda: 1.0, source=_TORCH),
     Builtin(
         "sigmoid",
         torch.sigmoid,
@@ -154,17 +159,7 @@ ALIASES: Mapping[str, str] = {
     "identity": "linear",
     "swish": "silu",
     # calculate_gain's names for a linear map.
-    **{
-        name: "linear"
-        for name in (
-            "conv1d",
-            "conv2d",
-            "conv3d",
-            "conv_transpose1d",
-            "conv_transpose2d",
-            "conv_transpose3d",
-        )
-    },
+    **{KIND_NAMES[kind]: "linear" for kind in CONVOLUTIONS},
 }
 
 _BY_NAME: dict[str, Builtin] = {record.name: record for record in BUILTINS}
@@ -183,11 +178,17 @@ _REGISTRY_LOCK = threading.Lock()
 
 @dataclasses.dataclass(frozen=True)
 class Resolved:
-    """An activation spec, resolved: its canonical name, gain and float64 elementwise function."""
+    """An activation spec, resolved: its canonical name, gain and float64 elementwise function.
+
+    ``builtin`` says that the name alone (with its parameters) determines the function, so that
+    what is derived from it may be cached by name; any other function may change under the same
+    name (a registered name replaced, a module's parameter set).
+    """
 
     name: str
     gain: float
     phi: Callable[[Tensor], Tensor]
+    builtin: bool = False
 
 
 ActivationSpec = str | nn.Module | type[nn.Module] | Callable[[Tensor], Tensor] | Resolved
@@ -270,7 +271,8 @@ def _from_module(module: nn.Module) -> Resolved:
             for key, _ in record.defaults
         }
     phi = functools.partial(record.phi, **params)
-    return Resolved(_canonical(name, params), _builtin_gain(name, tuple(params.items())), phi)
+    gain = _builtin_gain(name, tuple(params.items()))
+    return Resolved(_canonical(name, params), gain, phi, builtin=True)
 
 
 def _prelu_slope(module: nn.Module) -> float:
@@ -296,7 +298,7 @@ def _from_name(spec: str) -> Resolved:
     record = _BY_NAME.get(name)
     if record is not None:
         phi = functools.partial(record.phi, **dict(record.defaults))
-        return Resolved(name, _builtin_gain(name, record.defaults), phi)
+        return Resolved(name, _builtin_gain(name, record.defaults), phi, builtin=True)
     if name in _REGISTERED:
         fn, value = _REGISTERED[name]
         return Resolved(name, value, fn)

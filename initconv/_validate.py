@@ -130,6 +130,24 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+# The dtypes a layer can be drawn in: torch's random kernels serve these floating point types, not
+# the float8 and float4 ones (storage formats, quantised from a wider draw).
+DRAWABLE_DTYPES = (torch.bfloat16, torch.float16, torch.float32, torch.float64)
+
+
+def check_dtype(parameter: str, value: object) -> torch.dtype:
+    """A dtype that weights can be drawn in: one of :data:`DRAWABLE_DTYPES`."""
+    if not (isinstance(value, torch.dtype) and value.is_floating_point):
+        raise TypeError(f"{parameter} must be a floating point torch.dtype, got {value!r}")
+    if value not in DRAWABLE_DTYPES:
+        choices = tuple(str(d) for d in DRAWABLE_DTYPES)
+        raise TypeError(
+            f"{parameter} must be one of {choices}, the floating point dtypes torch draws random "
+            f"values in, got {value!r}; initialise in one of them and cast the model after"
+        )
+    return value
+
+
 def check_fits(parameter: str, value: float, dtype: torch.dtype) -> float:
     """``value``, if a ``dtype`` tensor can hold it (and, for float64, its square)."""
     largest = min(torch.finfo(dtype).max, SQUARE_LIMIT)
@@ -138,6 +156,22 @@ def check_fits(parameter: str, value: float, dtype: torch.dtype) -> float:
         raise ValueError(
             f"{parameter} must be at most {largest:.6g} in size for a {dtype_name(dtype)} layer "
             f"({why}), got {shown(value)}"
+        )
+    return value
+
+
+def check_exact(parameter: str, value: float, dtype: torch.dtype) -> float:
+    """``value``, if a ``dtype`` tensor holds it to the dtype's precision: 0, or at least its
+    smallest normal number. Below it the value is a subnormal, stored with fewer significant bits
+    (off by up to 50%), or rounds to 0 below the smallest subnormal."""
+    tiny = torch.finfo(dtype).smallest_normal
+    if 0 < abs(value) < tiny:
+        stored = torch.tensor(value, dtype=torch.float64).to(dtype).item()
+        raise ValueError(
+            f"{parameter} must be 0 or at least {tiny:.6g} in size for a {dtype_name(dtype)} "
+            f"layer (its smallest normal number, below which it holds values to less than its "
+            f"precision), got {shown(value)}, which it would store as {stored:.6g}; use a larger "
+            "value or a wider dtype"
         )
     return value
 
@@ -185,10 +219,14 @@ def suggestion(value: object, names: Iterable[str]) -> str:
     if key in folded:
         return f"; did you mean {folded[key]!r}?"
     close = difflib.get_close_matches(key, list(folded), n=1)
+    if not close and len(key) >= 2:
+        # A short prefix ("he" for "he_normal") is too far from the whole name for difflib's
+        # ratio (2 * 2 / 11 = 0.36 < 0.6), yet it is what a user who knows the family types.
+        close = sorted((name for name in folded if name.startswith(key)), key=len)[:1]
     return f"; did you mean {folded[close[0]]!r}?" if close else ""
 
 
-def unknown(parameter: str, value: object, names: Iterable[str]) -> ValueError:
+def unknown_name_error(parameter: str, value: object, names: Iterable[str]) -> ValueError:
     """The error for a name that is not one of ``names``, with the closest as a suggestion."""
     choices = tuple(sorted(names))
     return ValueError(
@@ -200,7 +238,7 @@ def check_choice(parameter: str, value: object, choices: Iterable[str]) -> str:
     """``value`` if it is one of ``choices``, else a ValueError that lists them."""
     allowed = tuple(choices)
     if not isinstance(value, str) or value not in allowed:
-        raise unknown(parameter, value, allowed)
+        raise unknown_name_error(parameter, value, allowed)
     return value
 
 

@@ -78,6 +78,31 @@ def checks() -> Iterator[tuple[str, Callable[[], None]]]:
 
     yield "a converted resnet18", converted
 
+    def gated(conv: type[nn.Conv2d], plain: bool) -> None:
+        class Block(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.conv1 = conv(4, 4, 3, padding=1)
+                self.conv2 = conv(4, 4, 3, padding=1)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return x + self.conv2(torch.relu(self.conv1(x)))
+
+        model = nn.Sequential(Block(), Block())
+        initconv.residual_init_(model, "skipinit")
+        if plain:
+            initconv.to_torch(model)
+        with torch.no_grad():  # a gate that has learnt: the scripted hook must apply it
+            model[0].conv2.get_parameter(initconv.GATE).fill_(0.5)
+        _matches(model, data(2, 4, 6, 6))
+
+    yield "a SkipInit-gated model of torch layers", lambda: gated(nn.Conv2d, False)
+    yield (
+        "a SkipInit-gated model of initconv layers",
+        lambda: gated(initconv.KaimingNormalConv2d, False),
+    )
+    yield "a SkipInit-gated model, then to_torch", lambda: gated(initconv.KaimingNormalConv2d, True)
+
 
 def main() -> int:
     failures = count = 0

@@ -32,6 +32,9 @@ built-in activations and N = max_examples:
                                 bias) in each layer test (2), variance_
                                 scaling_'s band (1), convert's 2 layers
                                 (12), seed_modules' 1 (4)
+    test_mup:                   1 x 2(N/4) (a µP law per kind and role)     1 x 50       =     50
+                                + 13 fixed (laws after reset, load, to_empty,
+                                bias, depth, Xavier, the power check)                         13
                                                                             ---------------------
                                                                             < 4.2 x 10^4 checks
     x ALPHA_CHECK = 1e-9                                                    < 4.2e-5
@@ -60,6 +63,7 @@ import pytest
 from hypothesis import settings
 
 import initconv
+from initconv import _activations
 from initconv._activations import resolve
 from initconv._schemes.base import restore_registry
 from initconv.testing import ALPHA_CHECK
@@ -75,7 +79,10 @@ _NEW_SCHEME_SWEEP = 5  # per example of the new-scheme test's own Hypothesis run
 # test_hostile_inputs.py, per example of its quarter-sized runs: 6 + 6 (the two layer tests) + 1
 # (variance_scaling_) + 12 (convert) + 4 (seed_modules), each only when the hostile value is taken.
 _ROBUSTNESS_CHECKS = 29
-_FIXED_CHECKS = 2 * _CHECKS_PER_KIND + 2 + 1_000  # new-scheme check_scheme, truncated normal, kit
+# tests/model/test_mup.py: one law per example of its quarter-sized run, and 13 fixed checks.
+_MUP_CHECKS, _MUP_FIXED = 1, 13
+# new-scheme check_scheme, truncated normal, kit, µP's fixed checks
+_FIXED_CHECKS = 2 * _CHECKS_PER_KIND + 2 + 1_000 + _MUP_FIXED
 _OTHER_FILES = 3 * 1e-6  # test_layers (2) and test_structured (1) at their own alpha = 1e-6
 
 settings.register_profile(
@@ -99,7 +106,7 @@ def suite_false_alarm_bound(max_examples: int) -> float:
         + schemes * _KINDS * _CHECKS_PER_KIND
         + examples * _NEW_SCHEME_SWEEP
         + activations * 2 * max(10, max_examples // 4) * _PROPAGATION_CHECKS
-        + 2 * max(10, max_examples // 4) * _ROBUSTNESS_CHECKS
+        + 2 * max(10, max_examples // 4) * (_ROBUSTNESS_CHECKS + _MUP_CHECKS)
         + _FIXED_CHECKS
     )
     return checks * ALPHA_CHECK + _OTHER_FILES
@@ -118,3 +125,12 @@ def clean_schemes() -> Iterator[None]:
     saved = initconv.schemes()
     yield
     restore_registry(saved)
+
+
+@pytest.fixture
+def clean_registry() -> Iterator[None]:
+    """Restore the activation registry after a test that registers its own activations."""
+    saved = dict(_activations._REGISTERED)
+    yield
+    _activations._REGISTERED.clear()
+    _activations._REGISTERED.update(saved)

@@ -8,6 +8,7 @@ import math
 from torch import nn
 
 from initconv._activations import ALIASES, BUILTINS, gain
+from initconv._cli import Parser
 from initconv._maths.derived_gain import derived_gain
 
 
@@ -19,9 +20,13 @@ def _torch_gain(name: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if argv:
-        print("usage: python -m initconv gains")
-        return 2
+    parsed = Parser(
+        "gains",
+        "One row per built-in activation: the gain initconv uses, where it comes from, the\n"
+        "derived gain 1 / sqrt(E[phi(z)^2]) for z ~ N(0, 1), and torch's calculate_gain.",
+    ).parse(argv)
+    if isinstance(parsed, int):
+        return parsed
     print(
         "| activation | initconv gain | source | 1 / sqrt(E[phi(z)^2]) | torch's calculate_gain |"
     )

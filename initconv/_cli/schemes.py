@@ -3,6 +3,7 @@ table)."""
 
 from __future__ import annotations
 
+from initconv._cli import Parser
 from initconv._layers.pairing import served_kinds
 from initconv._maths.fans import KINDS
 from initconv._schemes.base import SCHEME_ALIASES, schemes
@@ -21,8 +22,12 @@ def table() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if argv:
-        print("usage: python -m initconv schemes")
-        return 2
+    parsed = Parser(
+        "schemes",
+        "One row per built-in scheme and its class: 'yes' under each torch layer kind\n"
+        "it builds, '-' where it has no meaning; then the aliases.",
+    ).parse(argv)
+    if isinstance(parsed, int):
+        return parsed
     print(table())
     return 0

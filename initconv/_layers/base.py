@@ -3,13 +3,15 @@
 The layer kinds (:mod:`initconv._layers.kinds`) derive from :class:`InitLayer` and their torch class; they
 supply the signature, the layout and the arguments that rebuild the layer. Everything else about the
 contract with ``nn.Module`` is here: the options taken before the torch layer exists, the
-all-or-nothing reset, seeded generators, DTensor shards, the replay of an LSUV calibration, the
-repr and the calibration's place in the ``state_dict``.
+all-or-nothing reset, seeded generators, DTensor shards, the replay of an LSUV calibration and of a
+µP record, the repr and their place in the ``state_dict``.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -17,21 +19,30 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from initconv._activations import ActivationSpec, resolve
-from initconv._layers.calibration import METADATA_KEY, Calibration
+from initconv._activations import ActivationSpec, Resolved, resolve
+from initconv._layers.calibration import METADATA_KEY, MUP_KEY, Calibration, MuP
 from initconv._layers.pairing import layer_class, note_class
 from initconv._layers.sharding import shard_like
 from initconv._maths.generators import seeded_generator
 from initconv._schemes.base import BASE_OPTIONS, Scheme, check_bias_init, check_bias_std, schemes
-from initconv._validate import check_fits, check_nonnegative, check_seed, describe, suggestion
+from initconv._validate import (
+    check_dtype,
+    check_fits,
+    check_nonnegative,
+    check_seed,
+    describe,
+    suggestion,
+)
 
 __all__ = ["InitLayer"]
 
 BiasInitArg = str | float | None
+# The attributes a reset checks and may normalise, put back if it fails.
+_CHECKED = ("gain", "bias_init", "bias_std", "seed", "activation", "_derived_gain")
 Hook = Callable[[Tensor, "torch.Generator | None"], None]
 
 
-def store(module: nn.Module, name: str, value: Tensor) -> None:
+def write_parameter(module: nn.Module, name: str, value: Tensor) -> None:
     """Give ``module.<name>`` the value ``value``, under ``no_grad``.
 
     A parametrized tensor is computed from ``parametrizations.<name>.original``, so a copy into it
@@ -44,7 +55,7 @@ def store(module: nn.Module, name: str, value: Tensor) -> None:
             getattr(module, name).copy_(value)
 
 
-def store_all(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
+def write_parameters(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
     """:func:`store` every ``(name, value)``, or none of them.
 
     A store through a parametrization runs its ``right_inverse``, which can fail (a
@@ -57,7 +68,7 @@ def store_all(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
         for name, value in parametrized:
             originals = cast(nn.ModuleDict, module.parametrizations)[name]
             saved += [(t, t.detach().clone()) for t in originals.parameters(recurse=False)]
-            store(module, name, value)
+            write_parameter(module, name, value)
     except BaseException:
         with torch.no_grad():
             for tensor, before in reversed(saved):
@@ -68,7 +79,17 @@ def store_all(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:
         raise
     for name, value in values:
         if not parametrize.is_parametrized(module, name):
-            store(module, name, value)
+            write_parameter(module, name, value)
+
+
+def _scaled(hook: Hook, scale: float) -> Hook:
+    """``hook``'s draw times ``scale``."""
+
+    def draw(tensor: Tensor, generator: torch.Generator | None) -> None:
+        hook(tensor, generator)
+        tensor.mul_(scale)
+
+    return draw
 
 
 def _check_bias(value: object, dtype: torch.dtype) -> str | float:
@@ -76,6 +97,14 @@ def _check_bias(value: object, dtype: torch.dtype) -> str | float:
     if not isinstance(checked, str):
         check_fits("bias_init", checked, dtype)
     return checked
+
+
+# The resolved activation of each layer whose gain it derived, to derive it again at a reset after
+# an option it depends on changed. Kept here, not on the layer: a layer holds only plain values
+# (a function, a lambda say, would not pickle). A copy or an unpickled layer is not here, and
+# resolves its activation's name instead.
+_ACTIVATIONS: weakref.WeakKeyDictionary[nn.Module, Resolved] = weakref.WeakKeyDictionary()
+_ACTIVATIONS_LOCK = threading.Lock()
 
 
 class InitLayer(Scheme):
@@ -91,13 +120,14 @@ class InitLayer(Scheme):
         bias_std: the bias's standard deviation for ``bias_init="normal"``, else ``None``.
         seed: the private generator's seed, or ``None`` for the global generator.
         calibration: the LSUV calibration that resets replay, or ``None``.
+        mup: the µP record that resets replay (:func:`initconv.mup_`), or ``None``.
     """
 
     # The torch layer class of the kind; set by each kind.
     torch_kind: ClassVar[type[nn.Module]]
 
     if TYPE_CHECKING:
-        calibration: Calibration | None
+        mup: MuP | None
         _constructed: bool
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -121,8 +151,8 @@ class InitLayer(Scheme):
                 f"{tuple(schemes())} (initconv.layer_class(name, kind) gives the class), or "
                 "subclass it with init_weight() and expected_variance()"
             )
-        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise TypeError(f"dtype must be a floating point torch.dtype, got {dtype!r}")
+        if dtype is not None:
+            check_dtype("dtype", dtype)
         # bias_std travels with the scheme's options, so that the kinds' signatures stay as they are.
         options = dict(options)
         bias_std = options.pop("bias_std", None)
@@ -141,6 +171,7 @@ class InitLayer(Scheme):
             bias_std=check_bias_std(bias_init, bias_std),
             seed=None if seed is None else check_seed("seed", seed, optional=True),
             calibration=None,
+            mup=None,
             _constructed=False,
         )
         unknown = [name for name in options if name not in cls.options()]
@@ -154,8 +185,17 @@ class InitLayer(Scheme):
         resolved = resolve(self.default_activation_spec() if activation is None else activation)
         self.__dict__["activation"] = resolved.name
         if self.gain is None:
-            where = f"the gain of activation {resolved.name}"
-            self.__dict__["gain"] = check_fits(where, self.activation_gain(resolved), dtype)
+            self._derive_gain(resolved, dtype)
+
+    def _derive_gain(self, resolved: Resolved, dtype: torch.dtype) -> None:
+        """Set the gain from the activation (and the scheme's options it depends on), and note
+        from what: ``_derived_gain`` is ``((activation, *gain_inputs()), gain)``."""
+        where = f"the gain of activation {resolved.name}"
+        value = check_fits(where, self.activation_gain(resolved), dtype)
+        inputs = (resolved.name, *self.gain_inputs())
+        self.__dict__.update(gain=value, activation=resolved.name, _derived_gain=(inputs, value))
+        with _ACTIVATIONS_LOCK:
+            _ACTIVATIONS[self] = resolved
 
     def default_activation_spec(self) -> ActivationSpec:
         """The activation assumed when none is declared: the scheme's :attr:`default_activation`."""
@@ -173,52 +213,114 @@ class InitLayer(Scheme):
         first, against the weight's dtype: they may have been set since construction. During
         construction the parameters hold uninitialised memory, with nothing to protect, and the
         hooks write in place. A layer calibrated by :func:`initconv.lsuv_` replays its calibration
-        instead: the calibration's base scheme drawn from its seed, times its scale.
+        instead: the calibration's base scheme drawn from its seed, times its scale. A layer
+        parametrized by :func:`initconv.mup_` multiplies its weight draw by the record's
+        :attr:`~initconv._layers.calibration.MuP.weight_scale` and its bias draw by its
+        :attr:`~initconv._layers.calibration.MuP.bias_scale`.
+
+        A gain the layer derived itself (none given) is derived again when what it depends on
+        has changed: the activation, and for the critical scheme ``bias_std``. A layer without
+        weights (zero channels) draws none, with torch's warning, but still writes its bias.
         """
         weight, bias = self.weight, cast("Tensor | None", self.bias)
-        if weight.numel() == 0:
+        empty = weight.numel() == 0
+        if empty and not weight.is_meta:
+            # torch's own warning; a meta layer (a scheme's template) has nothing to draw anyway.
             warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=2)
+        if bias is not None and bias.numel() == 0:
+            bias = None
+        if empty and bias is None:
             return
-        if self._constructed:
-            self._check_attributes(weight.dtype)
-        with torch.no_grad():
-            if not self._constructed:
+        if not self._constructed:
+            with torch.no_grad():
                 generator = self._generator(weight.device, self.seed)
-                self.init_weight(weight, generator)
+                if not empty:
+                    self.init_weight(weight, generator)
                 if bias is not None:
                     self.init_bias(bias, generator)
-                return
-            hook, seed = self._weight_hook()
-            generator = self._generator(weight.device, seed)
-            values = [("weight", self._draw(weight, hook, generator))]
-            if bias is not None:
-                values.append(("bias", self._draw(bias, self.init_bias, generator)))
-            store_all(self, values)
+            return
+        saved = {key: self.__dict__.get(key) for key in _CHECKED}
+        try:
+            self._check_attributes(weight.dtype)
+            with torch.no_grad():
+                hook, seed = self._weight_hook()
+                generator = self._generator(weight.device, seed)
+                values = [] if empty else [("weight", self._draw(weight, hook, generator))]
+                if bias is not None:
+                    values.append(("bias", self._draw(bias, self._bias_hook(), generator)))
+                write_parameters(self, values)
+        except BaseException:
+            # The attributes as they were too, normalised values and a derived gain included.
+            self.__dict__.update(saved)
+            raise
+
+    def resolved_activation(self) -> Resolved | None:
+        with _ACTIVATIONS_LOCK:
+            resolved = _ACTIVATIONS.get(self)
+        return resolved if resolved is not None and resolved.name == self.activation else None
 
     def _check_attributes(self, dtype: torch.dtype) -> None:
         # Plain attributes, so anything can have been assigned since construction; they are kept
         # as the plain float and int the checks return (not a numpy scalar, not an int past int64).
+        check_dtype("the layer's dtype", dtype)
+        calibration = self.__dict__.get("calibration")
+        if calibration is not None and not isinstance(calibration, Calibration):
+            raise TypeError(
+                "calibration must be a Calibration (initconv.lsuv_ sets it) or None (the "
+                f"layer's own scheme), got {describe(calibration)}"
+            )
+        bias_init = _check_bias(self.bias_init, dtype)
         self.__dict__.update(
             gain=check_fits("gain", check_nonnegative("gain", self.gain), dtype),
-            bias_init=_check_bias(self.bias_init, dtype),
+            bias_init=bias_init,
+            bias_std=check_bias_std(bias_init, self.bias_std),
             seed=None if self.seed is None else check_seed("seed", self.seed, optional=True),
         )
+        self._follow_derived_gain(dtype)
+
+    def _follow_derived_gain(self, dtype: torch.dtype) -> None:
+        """Derive the gain again if the layer derived it and what it depends on has changed."""
+        derived = self.__dict__.get("_derived_gain")
+        if not isinstance(derived, tuple) or self.gain != derived[1]:
+            return  # given, or set since: the user's value stands
+        name, (before, _) = self.activation, derived
+        if (name, *self.gain_inputs()) == before:
+            return
+        resolved = self.resolved_activation()
+        if resolved is None:
+            try:
+                resolved = resolve(name)
+            except (TypeError, ValueError) as error:
+                shown = ", ".join(f"{key}={value!r}" for key, value in before[1:])
+                raise ValueError(
+                    f"the gain of this layer was derived from activation {before[0]!r}"
+                    f"{' with ' + shown if shown else ''}, which changed since; activation "
+                    f"{name!r} cannot be resolved by name to derive it again (a copied or "
+                    f"unpickled layer keeps only the name of a function: {error}); set the "
+                    "layer's gain explicitly"
+                ) from None
+        self._derive_gain(resolved, dtype)
 
     def _weight_hook(self) -> tuple[Hook, int | None]:
-        """The weight hook and its seed: :meth:`init_weight`, or the replay of a calibration."""
+        """The weight hook and its seed: :meth:`init_weight`, or the replay of a calibration,
+        times the µP record's weight scale."""
         calibration = self.calibration
-        if calibration is None:
-            return self.init_weight, self.seed
-        draw: Scheme = self
-        if calibration.base is not None and calibration.base != self.scheme:
-            draw = self.template(calibration.base)
-        scale = calibration.scale
+        hook: Hook = self.init_weight
+        seed = self.seed
+        if calibration is not None:
+            draw: Scheme = self
+            if calibration.base is not None and calibration.base != self.scheme:
+                draw = self.template(calibration.base)
+            hook, seed = _scaled(draw.init_weight, calibration.scale), calibration.seed
+        if self.mup is not None and self.mup.weight_scale != 1.0:
+            hook = _scaled(hook, self.mup.weight_scale)
+        return hook, seed
 
-        def replay(weight: Tensor, generator: torch.Generator | None) -> None:
-            draw.init_weight(weight, generator)
-            weight.mul_(scale)
-
-        return replay, calibration.seed
+    def _bias_hook(self) -> Hook:
+        """:meth:`init_bias`, times the µP record's bias scale."""
+        if self.mup is None or self.mup.bias_scale == 1.0:
+            return self.init_bias
+        return _scaled(self.init_bias, self.mup.bias_scale)
 
     @staticmethod
     def _generator(device: torch.device, seed: int | None) -> torch.Generator | None:
@@ -270,6 +372,16 @@ class InitLayer(Scheme):
     # LSUV's calibration, as the layer shows it.
 
     @property
+    def calibration(self) -> Calibration | None:
+        """The LSUV calibration that every reset replays, or ``None``: a :class:`Calibration`,
+        checked when set (set it to ``None`` to return to the layer's own scheme)."""
+        return cast("Calibration | None", self.__dict__.get("calibration"))
+
+    @calibration.setter
+    def calibration(self, value: Calibration | None) -> None:
+        self.calibrate(value)
+
+    @property
     def calibrated_scale(self) -> float | None:
         """The calibration's scale, or ``None``; set it to ``None`` to return to the scheme."""
         calibration = self.calibration
@@ -290,11 +402,19 @@ class InitLayer(Scheme):
         calibration = self.calibration
         return None if calibration is None else calibration.base
 
+    def set_mup(self, record: MuP | None) -> None:
+        """Set (or with ``None`` clear) the µP record that every reset replays; :func:`initconv.mup_`
+        sets it."""
+        if record is not None and not isinstance(record, MuP):
+            raise TypeError(f"record must be a MuP record or None, got {describe(record)}")
+        self.__dict__["mup"] = record
+
     def calibrate(self, calibration: Calibration | None) -> None:
         """Set (or with ``None`` clear) the calibration that every reset replays."""
         if calibration is not None and not isinstance(calibration, Calibration):
             raise TypeError(
-                f"calibration must be a Calibration or None, got {describe(calibration)}"
+                "calibration must be a Calibration (initconv.lsuv_ sets it) or None (the "
+                f"layer's own scheme), got {describe(calibration)}"
             )
         self.__dict__["calibration"] = calibration
 
@@ -319,6 +439,8 @@ class InitLayer(Scheme):
         if self.calibration is not None:
             parts.append(f"calibrated_scale={self.calibration.scale:.6g}")
             parts.append(f"calibrated_base={self.calibration.base!r}")
+        if self.mup is not None:
+            parts.append(f"mup={self.mup.role}")
         return ", ".join(parts)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -331,13 +453,18 @@ class InitLayer(Scheme):
             state["calibration"] = (
                 None if scale is None or seed is None else Calibration(scale, base, seed)
             )
+        state.setdefault("mup", None)  # pickles from before µP records
         super().__setstate__(state)  # type: ignore[no-untyped-call]
 
     def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
         super()._save_to_state_dict(destination, prefix, keep_vars)
         metadata = getattr(destination, "_metadata", None)
-        if self.calibration is not None and metadata is not None:
-            metadata.setdefault(prefix[:-1], {})[METADATA_KEY] = self.calibration.to_metadata()
+        if metadata is not None:
+            local = metadata.setdefault(prefix[:-1], {})
+            if self.calibration is not None:
+                local[METADATA_KEY] = self.calibration.to_metadata()
+            if self.mup is not None:
+                local[MUP_KEY] = self.mup.to_metadata()
 
     def _load_from_state_dict(
         self,
@@ -361,3 +488,9 @@ class InitLayer(Scheme):
             else:
                 self.__dict__["calibration"] = calibration
                 self.__dict__["seed"] = calibration.seed
+        record = local_metadata.get(MUP_KEY)
+        if record is not None:
+            try:
+                self.__dict__["mup"] = MuP.from_metadata(record)
+            except (TypeError, ValueError) as error:
+                error_msgs.append(f"layer {prefix[:-1] or '(model)'!r}: {error}")

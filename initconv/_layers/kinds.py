@@ -338,16 +338,16 @@ class InitLinear(InitLayer, nn.Linear):
 
 # One factory per kind, for config-driven code: conv2d(cfg.init, 64, 128, 3, activation="gelu").
 
-Scheme_ = str | type[Scheme]
+SchemeSpec = str | type[Scheme]
 
 
-def conv1d(scheme: Scheme_, *args: Any, **kwargs: Any) -> InitConv1d:
+def conv1d(scheme: SchemeSpec, *args: Any, **kwargs: Any) -> InitConv1d:
     """Build the ``nn.Conv1d`` of ``scheme`` (a name or a scheme); the rest go to its constructor."""
     layer: InitConv1d = layer_class(scheme, nn.Conv1d)(*args, **kwargs)
     return layer
 
 
-def conv2d(scheme: Scheme_, *args: Any, **kwargs: Any) -> InitConv2d:
+def conv2d(scheme: SchemeSpec, *args: Any, **kwargs: Any) -> InitConv2d:
     """Build the ``nn.Conv2d`` of ``scheme`` (a name or a scheme); the rest go to its constructor.
 
     For config-driven code: ``conv2d(cfg.init, 64, 128, 3, padding=1, activation="gelu")``.
@@ -356,31 +356,31 @@ def conv2d(scheme: Scheme_, *args: Any, **kwargs: Any) -> InitConv2d:
     return layer
 
 
-def conv3d(scheme: Scheme_, *args: Any, **kwargs: Any) -> InitConv3d:
+def conv3d(scheme: SchemeSpec, *args: Any, **kwargs: Any) -> InitConv3d:
     """Build the ``nn.Conv3d`` of ``scheme`` (a name or a scheme); the rest go to its constructor."""
     layer: InitConv3d = layer_class(scheme, nn.Conv3d)(*args, **kwargs)
     return layer
 
 
-def conv_transpose1d(scheme: Scheme_, *args: Any, **kwargs: Any) -> InitConvTranspose1d:
+def conv_transpose1d(scheme: SchemeSpec, *args: Any, **kwargs: Any) -> InitConvTranspose1d:
     """Build the ``nn.ConvTranspose1d`` of ``scheme``; the rest go to its constructor."""
     layer: InitConvTranspose1d = layer_class(scheme, nn.ConvTranspose1d)(*args, **kwargs)
     return layer
 
 
-def conv_transpose2d(scheme: Scheme_, *args: Any, **kwargs: Any) -> InitConvTranspose2d:
+def conv_transpose2d(scheme: SchemeSpec, *args: Any, **kwargs: Any) -> InitConvTranspose2d:
     """Build the ``nn.ConvTranspose2d`` of ``scheme``; the rest go to its constructor."""
     layer: InitConvTranspose2d = layer_class(scheme, nn.ConvTranspose2d)(*args, **kwargs)
     return layer
 
 
-def conv_transpose3d(scheme: Scheme_, *args: Any, **kwargs: Any) -> InitConvTranspose3d:
+def conv_transpose3d(scheme: SchemeSpec, *args: Any, **kwargs: Any) -> InitConvTranspose3d:
     """Build the ``nn.ConvTranspose3d`` of ``scheme``; the rest go to its constructor."""
     layer: InitConvTranspose3d = layer_class(scheme, nn.ConvTranspose3d)(*args, **kwargs)
     return layer
 
 
-def linear(scheme: Scheme_, *args: Any, **kwargs: Any) -> InitLinear:
+def linear(scheme: SchemeSpec, *args: Any, **kwargs: Any) -> InitLinear:
     """Build the ``nn.Linear`` of ``scheme`` (a name or a scheme); the rest go to its constructor."""
     layer: InitLinear = layer_class(scheme, nn.Linear)(*args, **kwargs)
     return layer

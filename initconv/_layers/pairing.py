@@ -13,8 +13,9 @@ from typing import Any
 
 from torch import nn
 
+from initconv._maths.fans import KIND_NAMES
 from initconv._schemes.base import Scheme, is_concrete, resolve_scheme
-from initconv._validate import describe, unknown
+from initconv._validate import describe, unknown_name_error
 
 __all__ = ["layer_class"]
 
@@ -26,16 +27,6 @@ _SCHEME_OF_PAIR: dict[type, type[Scheme]] = {}
 
 # What default pickling reconstructs an object with (copyreg's __newobj__, not in its stubs).
 _NEWOBJ = vars(copyreg)["__newobj__"]
-
-KIND_NAMES: dict[type[nn.Module], str] = {
-    nn.Conv1d: "conv1d",
-    nn.Conv2d: "conv2d",
-    nn.Conv3d: "conv3d",
-    nn.ConvTranspose1d: "conv_transpose1d",
-    nn.ConvTranspose2d: "conv_transpose2d",
-    nn.ConvTranspose3d: "conv_transpose3d",
-    nn.Linear: "linear",
-}
 
 
 def bound_kind(cls: type) -> type[nn.Module] | None:
@@ -98,7 +89,7 @@ def resolve_kind(spec: object) -> type[nn.Module]:
         for kind, name in KIND_NAMES.items():
             if spec in (name, kind.__name__):
                 return kind
-        raise unknown("kind", spec, KIND_NAMES.values())
+        raise unknown_name_error("kind", spec, KIND_NAMES.values())
     if isinstance(spec, type):
         for kind in KIND_NAMES:
             if spec is kind or (issubclass(spec, kind) and spec in _KIND_BASES.values()):

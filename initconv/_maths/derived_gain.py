@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import itertools
 import math
 import weakref
 from collections.abc import Callable, Iterator
@@ -27,7 +28,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from initconv._maths.quadrature import FLOAT64_PRECISION, QuadratureError, gaussian_expectation
+from initconv._maths.quadrature import (
+    FLOAT64_PRECISION,
+    QuadratureError,
+    gaussian_expectation,
+    on_cpu,
+)
 
 __all__: list[str] = []
 
@@ -73,8 +79,13 @@ def probe_evaluations() -> int:
 
 def evaluate(label: str, phi: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """``phi(x)`` as float64, after checking that it is a real tensor shaped like ``x``."""
+    if isinstance(phi, nn.Module) and any(
+        t.is_meta for t in itertools.chain(phi.parameters(), phi.buffers())
+    ):
+        raise ValueError(_on_meta(label))
     try:
-        out = phi(x.clone())
+        with on_cpu():
+            out = phi(x.clone())
     except Exception as error:
         raise TypeError(
             f"activation {label} could not be evaluated on a float64 tensor of shape "
@@ -85,12 +96,22 @@ def evaluate(label: str, phi: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
         raise TypeError(f"activation {label} must return a Tensor, got {type(out).__name__}")
     if out.is_complex():
         raise TypeError(f"activation {label} must return a real tensor, got {out.dtype}")
+    if out.is_meta:
+        raise ValueError(_on_meta(label))
     if out.shape != x.shape:
         raise ValueError(
             f"activation {label} must be elementwise, but it changed the input's shape "
             f"{tuple(x.shape)} to {tuple(out.shape)}"
         )
     return out.detach().to(device="cpu", dtype=torch.float64)
+
+
+def _on_meta(label: str) -> str:
+    return (
+        f"activation {label} computes on the meta device (its parameters are on meta, as a model "
+        "built under `with torch.device('meta')` has them), so its values are unknown and its "
+        "gain cannot be derived; pass gain= explicitly, or build the activation on the CPU"
+    )
 
 
 def same(a: Tensor, b: Tensor) -> bool:
@@ -143,6 +164,13 @@ def probe(label: str, phi: Callable[[Tensor], Tensor]) -> Probed:
                 "is not its gain; pass gain= explicitly"
             )
     return Probed(outputs, precision)
+
+
+def fingerprint(label: str, phi: Callable[[Tensor], Tensor]) -> Tensor:
+    """``phi``'s outputs on the probe's values: what a result derived from ``phi`` is cached with,
+    so that it is derived again when they change (a module's parameter set since)."""
+    with _untouched(phi):
+        return evaluate(label, phi, _probe_points()[0])
 
 
 @contextlib.contextmanager

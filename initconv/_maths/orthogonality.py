@@ -14,6 +14,11 @@ __all__: list[str] = []
 _QR_ATOL = 1e-5
 
 
+def blocks(weight: Tensor, groups: int) -> tuple[int, int]:
+    """The (rows, cols) of each group's block of ``weight`` flattened after dim 0."""
+    return weight.shape[0] // groups, math.prod(weight.shape[1:])
+
+
 def orthogonality_atol(dtype: torch.dtype, gain: float, length: int = 1) -> float:
     """The tolerance on each entry of ``W W^T - g^2 I`` for a weight stored in ``dtype``."""
     # Cauchy-Schwarz: entry errors d_k on a row of norm g move an entry of W W^T by at most

@@ -14,9 +14,10 @@ evaluated at most :data:`MAX_EVALUATIONS` times in all, so a divergent or pathol
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -31,6 +32,9 @@ _ORDER = 16
 # Panels narrower than this are accepted as they are: only a jump discontinuity gets here, and it
 # then contributes at most width * |f| ~ 1e-12 |f|.
 _MIN_WIDTH = 1e-12
+# Panels forced through at _MIN_WIDTH may leave at most this many tolerances unresolved in all:
+# a jump leaves about width * |f| per panel, a few at most; a singularity leaves ~ the integral.
+_SINGULAR_FACTOR = 64.0
 # Halving from the initial width 0.25 reaches _MIN_WIDTH after 38 rounds; this only guards the loop.
 _MAX_ROUNDS = 64
 # A panel is accepted once its halves agree to this many times f's relative precision: each of the
@@ -45,6 +49,18 @@ FLOAT64_PRECISION = torch.finfo(torch.float64).eps
 
 class QuadratureError(ValueError):
     """The expectation cannot be computed: it diverges, or f needs more evaluations than allowed."""
+
+
+@contextlib.contextmanager
+def on_cpu() -> Iterator[None]:
+    """Make the CPU the default device inside: the quadrature and the activations it evaluates
+    allocate there even where the caller builds a model under ``with torch.device("meta")`` (the
+    large-model path) or has set another default device."""
+    if torch.get_default_device().type == "cpu":
+        yield
+        return
+    with torch.device("cpu"):
+        yield
 
 
 @functools.cache
@@ -98,6 +114,17 @@ def gaussian_expectation(
     when the integrand does not decay by ``|z| = 12`` (the expectation may be infinite), or when
     ``max_evaluations`` points do not suffice.
     """
+    with on_cpu(), torch.no_grad():
+        return _integrate(f, tol, rtol, precision, max_evaluations)
+
+
+def _integrate(
+    f: Callable[[Tensor], Tensor],
+    tol: float,
+    rtol: float,
+    precision: float,
+    max_evaluations: int,
+) -> float:
     floor = max(rtol, _NOISE_FACTOR * precision)
     edges = torch.linspace(
         -_HALF_WIDTH, _HALF_WIDTH, _INITIAL_PANELS + 1, dtype=torch.float64, device="cpu"
@@ -129,7 +156,11 @@ def gaussian_expectation(
             max(tol, rtol * scale) * width / (2 * _HALF_WIDTH),
             _NOISE_FACTOR * precision * refined_abs,
         )
-        done = ((refined - whole).abs() <= budget) | (width <= _MIN_WIDTH)
+        converged = (refined - whole).abs() <= budget
+        forced = ~converged & (width <= _MIN_WIDTH)
+        if bool(forced.any()):
+            _check_forced(refined - whole, forced, lo, max(tol, floor * scale))
+        done = converged | forced
         total += float(refined[done].sum())
         total_abs += float(refined_abs[done].sum())
         if bool(done.all()):
@@ -139,6 +170,22 @@ def gaussian_expectation(
         lo, mid, hi = lo[keep], mid[keep], hi[keep]
         lo, hi = torch.cat([lo, mid]), torch.cat([mid, hi])
     raise QuadratureError(f"the integral did not converge in {_MAX_ROUNDS} rounds")
+
+
+def _check_forced(change: Tensor, forced: Tensor, lo: Tensor, allowed: float) -> None:
+    # A panel of width _MIN_WIDTH whose halves still disagree straddles a jump, whose share
+    # is at most width * |f| and fits the tolerance, or a singularity (f ~ 1/z near 0), where
+    # halving changes the estimate by an amount that does not shrink: then the integral is
+    # infinite, or at least not computable to the tolerance.
+    unresolved = float(change[forced].abs().sum())
+    if unresolved > _SINGULAR_FACTOR * allowed:
+        where = float(lo[forced][change[forced].abs().argmax()])
+        raise QuadratureError(
+            f"the integrand f(z) phi(z) is singular near z = {where:.6g}: panels "
+            f"{_MIN_WIDTH:g} wide there still change the integral by {unresolved:.3g}, more "
+            f"than the tolerance {allowed:.3g} (f grows like 1/|z - z0| or faster there, so the "
+            "expectation may be infinite)"
+        )
 
 
 def _check_tail(edge: float, allowed: float, scale: float) -> None:

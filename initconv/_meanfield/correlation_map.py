@@ -19,8 +19,10 @@ from typing import Literal
 import torch
 
 from initconv._activations import ActivationSpec, resolve
+from initconv._maths.quadrature import on_cpu
 from initconv._meanfield.gaussian import (
     Phi,
+    check_slopes,
     cross_moment,
     cross_slope_moment,
     illinois,
@@ -174,16 +176,26 @@ def correlation_map(
         'critical'
     """
     resolved = resolve(activation)
-    phi = resolved.phi
     sigma_w = resolved.gain if weight_std is None else check_nonnegative("weight_std", weight_std)
     sigma_b = check_real("bias_std", bias_std, minimum=0.0)
     start = check_real("q0", q0, positive=True)
+    with on_cpu():
+        check_slopes(resolved.name, resolved.phi)
+        return _correlation_map(resolved.name, resolved.phi, sigma_w, sigma_b, start)
+
+
+def _correlation_map(
+    name: str, phi: Phi, sigma_w: float, sigma_b: float, start: float
+) -> CorrelationMap:
     sigma_w2, sigma_b2 = sigma_w**2, sigma_b**2
     q_star = _settled(phi, sigma_w2, sigma_b2, start)
     q = _limit(q_star)
-    if q_star == 0.0 and float(phi(torch.zeros(1, dtype=torch.float64))[0]) == 0.0:
+    with torch.no_grad():
+        at_zero = float(phi(torch.zeros(1, dtype=torch.float64, device="cpu"))[0])
+    if q_star == 0.0 and at_zero == 0.0:
         # A signal fading to 0 (tanh at sigma_w <= 1 without bias): the maps' limits at q = 0,
-        # where M'(0) = chi_1 = sigma_w^2 phi'(0)^2.
+        # where M'(0) = chi_1 = sigma_w^2 (phi'(0-)^2 + phi'(0+)^2) / 2, the mean of the
+        # one-sided slopes squared (autograd's slope at a kink is only one of them).
         chi_1 = slope = sigma_w2 * slope_moment(phi, 0.0)
     else:
         chi_1 = sigma_w2 * slope_moment(phi, q)
@@ -196,7 +208,7 @@ def correlation_map(
         phase = "ordered" if chi_1 < 1 else "chaotic"
     depth_c = math.inf if phase == "critical" else _depth(chi_c)
     return CorrelationMap(
-        resolved.name,
+        name,
         sigma_w,
         sigma_b,
         q_star,
@@ -234,7 +246,8 @@ def correlation_step(
     value = check_real("c", c)
     if not -1.0 <= value <= 1.0:
         raise ValueError(f"c must be a correlation in [-1, 1], got {c!r}")
-    if q is None:
-        q = _limit(_settled(resolved.phi, sigma_w**2, sigma_b**2, 1.0))
-    moment = check_real("q", q, positive=True)
-    return (sigma_w**2 * cross_moment(resolved.phi, moment, value) + sigma_b**2) / moment
+    with on_cpu():
+        if q is None:
+            q = _limit(_settled(resolved.phi, sigma_w**2, sigma_b**2, 1.0))
+        moment = check_real("q", q, positive=True)
+        return (sigma_w**2 * cross_moment(resolved.phi, moment, value) + sigma_b**2) / moment

@@ -19,23 +19,32 @@ and a mean field theory of CNNs"). On the line, :math:`\sigma_w^2 = 1 / \mathbb{
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import functools
 import math
 import threading
+import weakref
+from typing import Any
 
 import torch
+from torch import Tensor
 
 from initconv._activations import ActivationSpec, Resolved, resolve
+from initconv._maths.derived_gain import fingerprint, same
+from initconv._maths.quadrature import on_cpu
 from initconv._meanfield.gaussian import (
     Phi,
-    derivative,
+    check_slopes,
+    end_slope_moment,
+    line_deficit,
     log_grid_roots,
+    one_sided_slopes,
     root_log,
     second_moment,
     second_moment_slope,
     slope_moment,
 )
+from initconv._meanfield.line_end import agrees, root, series
 from initconv._meanfield.variance_map import FixedPoint
 from initconv._validate import check_real
 
@@ -72,53 +81,137 @@ class CriticalPoint(FixedPoint):
         )
 
 
-def _line(phi: Phi, q: float) -> tuple[float, float]:
-    r"""(:math:`\sigma_w^2`, :math:`\sigma_w^2 \mathbb{E}[\phi^2]`) on the line at :math:`q`."""
-    slope = slope_moment(phi, q)
-    if not slope > 0:
-        return math.inf, math.inf
-    sigma_w2 = 1.0 / slope
-    return sigma_w2, sigma_w2 * second_moment(phi, q)
+class _Line:
+    r"""The critical line of one activation: :math:`\sigma_w^2(q) = 1/G(q)` and the excess
+    :math:`\log(M(q)/q)` of the variance map there, :math:`G(q) = \mathbb{E}[\phi'(\sqrt{q}
+    z)^2]`.
+
+    For :math:`\phi(0) = 0` the map's deficit :math:`q - \mathbb{E}[\phi^2]/G = D(q)/G` comes
+    from :func:`line_deficit`, exact where the difference of the two moments loses every digit
+    (tanh's is :math:`\frac43 q^3`: at :math:`q = 10^{-4}` that difference is off by 1e-9
+    relative, at :math:`2^{-24}` by 2%).
+    """
+
+    def __init__(self, phi: Phi) -> None:
+        self.phi = phi
+        self.zero_at_0 = _value_at_zero(phi) == 0
+        self.slopes = one_sided_slopes(phi)
+        self._slope_moments: dict[float, float] = {}
+        self._deficits: dict[float, float] = {}
+
+    def slope_moment(self, q: float) -> float:
+        """G(q), computed once per q."""
+        if q not in self._slope_moments:
+            self._slope_moments[q] = slope_moment(self.phi, q)
+        return self._slope_moments[q]
+
+    def sigma_w2(self, q: float) -> float:
+        slope = self.slope_moment(q)
+        return 1.0 / slope if slope > 0 else math.inf
+
+    def deficit(self, q: float) -> float:
+        r""":math:`D(q)/(q G(q))`: how far below :math:`q` the line's :math:`\sigma_w^2
+        \mathbb{E}[\phi^2]` lies, relative to :math:`q`."""
+        if q in self._deficits:
+            return self._deficits[q]
+        slope = self.slope_moment(q)
+        if not slope > 0:
+            value = math.inf
+        elif self.zero_at_0:
+            value = line_deficit(self.phi, q, self.slopes) / (q * slope)
+        else:
+            value = 1.0 - second_moment(self.phi, q) / (q * slope)
+        self._deficits[q] = value
+        return value
+
+    def excess(self, q: float, sigma_b2: float) -> float:
+        """log(M(q) / q) on the line, at bias variance ``sigma_b2``."""
+        relative = sigma_b2 / q - self.deficit(q)
+        return math.log1p(relative) if relative > -1 else -math.inf
+
+    def slope(self, q: float) -> float:
+        """M'(q) on the line."""
+        return second_moment_slope(self.phi, q) / self.slope_moment(q)
 
 
-def _slope(phi: Phi, q: float) -> float:
-    return second_moment_slope(phi, q) / slope_moment(phi, q)
-
-
-def _candidates(phi: Phi, sigma_b2: float) -> list[float]:
+def _candidates(line: _Line, sigma_b2: float) -> list[float]:
     """Every q* > 0 on the grid's range where the line meets the variance map's fixed points."""
-
-    def excess(q: float) -> float:
-        moment = _line(phi, q)[1] + sigma_b2
-        return math.log(moment / q) if moment > 0 else -math.inf
-
-    return log_grid_roots(excess, _GRID)
+    return log_grid_roots(lambda q: line.excess(q, sigma_b2), _GRID)
 
 
-def _is_homogeneous(phi: Phi) -> bool:
+def _is_homogeneous(line: _Line) -> bool:
     """Positively homogeneous (relu, leaky relu, linear): E[phi^2] / E[phi'^2] = q for every q."""
-    return all(abs(_line(phi, q)[1] / q - 1) < 1e-9 for q in (2.0**-8, 1.0, 2.0**8))
+    return all(abs(line.deficit(q)) < 1e-9 for q in (2.0**-8, 1.0, 2.0**8))
 
 
-def _stable_from(phi: Phi) -> float | None:
+def _stable_from(line: _Line) -> float | None:
     """The least sigma_b at which the line's fixed point is stable, where the slope crosses 1
     once going up the line; ``None`` if it never does on the grid."""
-    slopes = [_slope(phi, q) - 1 for q in _GRID]
+    slopes = [line.slope(q) - 1 for q in _GRID]
     for i in range(len(_GRID) - 1, 0, -1):
         if slopes[i] <= 0 < slopes[i - 1]:
-            q = root_log(lambda q: _slope(phi, q) - 1, _GRID[i - 1], _GRID[i])
-            sigma_b2 = q - _line(phi, q)[1]
+            q = root_log(lambda q: line.slope(q) - 1, _GRID[i - 1], _GRID[i])
+            sigma_b2 = q * line.deficit(q)
             return math.sqrt(max(sigma_b2, 0.0))
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Point:
+    """A fixed point on the line: q*, sigma_w^2 there, M'(q*), and whether it is stable."""
+
+    q: float
+    sigma_w2: float
+    slope: float
+    stable: bool
+    # M'(q*) - 1, where known better than slope - 1 (the series' is exact to O(q*) relative).
+    excess: float | None = None
+
+
+def _on_grid(line: _Line, q: float) -> _Point:
+    slope = line.slope(q)
+    return _Point(q, line.sigma_w2(q), slope, slope <= 1 + _MARGINAL)
+
+
+def _below_the_grid(name: str, line: _Line, bias_std: float) -> _Point | None:
+    r"""(q*, sigma_w^2, M'(q*)) of a point below the grid's first q, from the Taylor series at 0
+    (:mod:`initconv._meanfield.line_end`), checked against the quadrature at that first q;
+    ``None`` where the series has no root there."""
+    expansion = series(line.phi)
+    q = _GRID[0]
+    slope = line.slope_moment(q)
+    matched = expansion is not None and agrees(expansion, q, q * slope * line.deficit(q), slope)
+    if expansion is None or not matched:
+        why = (
+            "cannot be taken"
+            if expansion is None
+            else "does not match the activation there (a kink or breakpoint near 0)"
+        )
+        raise _no_point(
+            name,
+            bias_std,
+            "its point lies below q* = 2^-24, where the quadrature cannot resolve the line, and "
+            f"its Taylor series at 0 (by autograd) {why}; use a larger bias_std",
+        )
+    q_star = root(expansion, bias_std, q)
+    if q_star is None:
+        return None
+    # M'(q*) - 1 is O(q*) there, below float64's resolution of 1, but its sign is exact.
+    excess = expansion.variance_slope_excess(q_star)
+    return _Point(q_star, 1.0 / expansion.G(q_star), 1.0 + excess, excess <= 0, excess)
 
 
 def _no_point(name: str, bias_std: float, why: str) -> ValueError:
     return ValueError(f"activation {name!r} has no critical point at bias_std={bias_std!r}: {why}")
 
 
-# Solved points by (activation, bias_std): a layer asks on every construction and reset. Names and
-# modules key by their canonical name; a plain callable keys by itself.
-_SOLVED: dict[tuple[object, float], CriticalPoint] = {}
+# Solved points: a layer asks on every construction and reset. A built-in activation is keyed by
+# its canonical name (with its parameters); any other function by itself, kept as long as it
+# lives, with its outputs on the probe, so that a module whose parameter changed is solved again.
+_NAMED: dict[tuple[str, float], CriticalPoint] = {}
+_CALLABLES: weakref.WeakKeyDictionary[Any, dict[float, tuple[Tensor, CriticalPoint]]] = (
+    weakref.WeakKeyDictionary()
+)
 _SOLVED_LOCK = threading.Lock()
 
 
@@ -132,9 +225,10 @@ def _critical(name: str, phi: Phi, bias_std: float) -> CriticalPoint:
             f"[2^-24, 2^12], so bias_std must be below {math.sqrt(_GRID[-1]):g}",
         )
     sigma_b2 = bias_std**2
-    if _is_homogeneous(phi):
-        sigma_w2 = _line(phi, 1.0)[0]
-        if sigma_b2 > 0:
+    line = _Line(phi)
+    if _is_homogeneous(line):
+        sigma_w2 = line.sigma_w2(1.0)
+        if bias_std > 0:
             raise _no_point(
                 name,
                 bias_std,
@@ -144,23 +238,34 @@ def _critical(name: str, phi: Phi, bias_std: float) -> CriticalPoint:
             )
         # Every q is a fixed point there: report the unit second moment.
         return CriticalPoint(name, math.sqrt(sigma_w2), 0.0, 1.0, 1.0)
-    found = [(q, _slope(phi, q)) for q in _candidates(phi, sigma_b2)]
-    zero = torch.zeros(1, dtype=torch.float64)
-    slope_at_0 = float(derivative(phi, zero)[0])
-    if sigma_b2 == 0 and float(phi(zero)[0]) == 0 and slope_at_0 != 0:
-        # The line's end: q* -> 0, chi_1 = sigma_w^2 phi'(0)^2 (tanh: sigma_w = 1).
-        found.append((0.0, _slope(phi, _GRID[0])))
-    stable = [(q, slope) for q, slope in found if slope <= 1 + _MARGINAL]
+    found = [_on_grid(line, q) for q in _candidates(line, sigma_b2)]
+    end = end_slope_moment(phi)
+    if line.zero_at_0 and end > 0:
+        if bias_std == 0:
+            # The line's end: q* -> 0, where E[phi'(sqrt(q) z)^2] tends to the mean of the
+            # squared one-sided slopes at 0 (tanh: sigma_w = 1; selu, with slopes lambda and
+            # lambda alpha: sigma_w = sqrt(2 / (lambda^2 (1 + alpha^2))) = 0.6905).
+            slope = line.slope(_GRID[0])
+            found.append(_Point(0.0, 1 / end, slope, slope <= 1 + _MARGINAL))
+        elif line.excess(_GRID[0], sigma_b2) < 0:
+            # M(q) < q at the grid's first q, and M(q) > q as q -> 0 (sigma_b^2 / q grows):
+            # a point lies below, the nearer to the end the smaller the bias.
+            below = _below_the_grid(name, line, bias_std)
+            if below is not None:
+                found.append(below)
+    stable = [point for point in found if point.stable]
     if not stable:
-        return _unstable(name, phi, bias_std, found)
-    q_star, slope = min(stable, key=lambda pair: abs(math.log(pair[0])) if pair[0] else math.inf)
-    sigma_w2 = 1 / slope_at_0**2 if q_star == 0 else _line(phi, q_star)[0]
-    return CriticalPoint(name, math.sqrt(sigma_w2), bias_std, q_star, slope)
+        return _unstable(name, line, bias_std, found)
+    best = min(stable, key=lambda point: abs(math.log(point.q)) if point.q else math.inf)
+    return CriticalPoint(name, math.sqrt(best.sigma_w2), bias_std, best.q, best.slope)
 
 
-def _unstable(
-    name: str, phi: Phi, bias_std: float, found: list[tuple[float, float]]
-) -> CriticalPoint:
+def _value_at_zero(phi: Phi) -> float:
+    with torch.no_grad():
+        return float(phi(torch.zeros(1, dtype=torch.float64, device="cpu"))[0])
+
+
+def _unstable(name: str, line: _Line, bias_std: float, found: list[_Point]) -> CriticalPoint:
     if not found:
         raise _no_point(
             name,
@@ -168,8 +273,12 @@ def _unstable(
             "no sigma_w makes chi_1 = 1 at a fixed point of the variance map for q* in "
             "[2^-24, 2^12]",
         )
-    points = ", ".join(f"q* = {q:.4g} with M'(q*) = {slope:.6f}" for q, slope in found)
-    least = _stable_from(phi)
+    points = ", ".join(
+        f"q* = {point.q:.4g} with M'(q*) = {point.slope:.6f}"
+        + (f" (1 + {point.excess:.3g})" if point.excess is not None and point.excess < 5e-7 else "")
+        for point in found
+    )
+    least = _stable_from(line)
     hint = (
         f"; its critical points are stable from bias_std = {least:.4g} on"
         if least is not None and least > bias_std
@@ -194,15 +303,26 @@ def critical(activation: ActivationSpec, bias_std: float = 0.0) -> CriticalPoint
         q^* = \frac{\mathbb{E}[\phi(\sqrt{q^*} z)^2]}{\mathbb{E}[\phi'(\sqrt{q^*} z)^2]}
         + \sigma_b^2,
 
-    solved for :math:`q^*` by quadrature. Of several solutions, those where the variance map is
-    stable (:math:`M'(q^*) \le 1`, so a deep stack returns to :math:`q^*`) count, and the one
-    nearest to :math:`q^* = 1` is returned. At :math:`\sigma_b = 0` the line ends at
-    :math:`q^* \to 0`, :math:`\sigma_w = 1/|\phi'(0)|` (tanh: 1, Xiao et al. (2018)); a positively
-    homogeneous activation (relu: :math:`\sigma_w^2 = 2`) is critical at every :math:`q` there,
-    and nowhere with a bias.
+    solved for :math:`q^*` by quadrature, in the form :math:`D(q) = \sigma_b^2
+    \mathbb{E}[\phi'^2]` with :math:`D = q \mathbb{E}[\phi'^2] - \mathbb{E}[\phi^2]` computed
+    without cancellation, and below :math:`q = 2^{-24}` (tiny biases: tanh at
+    :math:`\sigma_b = 10^{-150}` has :math:`q^* \approx 10^{-100}`) from the activation's
+    one-sided Taylor series at 0, checked against the quadrature. Of several solutions, those
+    where the variance map is stable (:math:`M'(q^*) \le 1`, so a deep stack returns to
+    :math:`q^*`) count, and the one nearest to :math:`q^* = 1` is returned. At :math:`\sigma_b =
+    0` the line ends at :math:`q^* \to 0`, where :math:`\mathbb{E}[\phi'(\sqrt{q} z)^2]` tends
+    to the mean of the squared one-sided slopes at 0, :math:`\sigma_w = \sqrt{2 /
+    (\phi'(0^-)^2 + \phi'(0^+)^2)}` (tanh: 1, Xiao et al. (2018); selu at its kink: 0.6905); a
+    positively homogeneous activation (relu: :math:`\sigma_w^2 = 2`) is critical at every
+    :math:`q` there, and nowhere with a bias.
+
+    Results are cached per activation and bias std; a module or function is solved again when
+    its outputs change (a parameter set since). Everything runs on the CPU in float64, also
+    under ``with torch.device("meta")``.
 
     Args:
-        activation: a name, an ``nn.Module`` class or instance, or an elementwise callable.
+        activation: a name, an ``nn.Module`` class or instance, or an elementwise callable,
+            continuous and piecewise differentiable (autograd gives :math:`\phi'`).
         bias_std: :math:`\sigma_b \ge 0`.
 
     Returns:
@@ -210,28 +330,48 @@ def critical(activation: ActivationSpec, bias_std: float = 0.0) -> CriticalPoint
 
     Raises:
         ValueError: where ``activation`` has no stable critical point at ``bias_std``, saying
-            why (gelu and silu need a large bias: their line is unstable at small :math:`q^*`).
+            why (gelu and silu need a large bias: their line is unstable at small :math:`q^*`);
+            where it has no slope (a step function) or jumps, naming it.
 
     Examples:
         >>> point = critical("tanh", bias_std=0.05)
         >>> round(point.weight_std, 4), round(point.q_star, 4)
-        (1.1536, 0.1685)
-        >>> critical("relu").weight_std ** 2
-        2.0000000000000004
+        (1.1225, 0.1537)
+        >>> round(critical("relu").weight_std ** 2, 12)
+        2.0
+        >>> round(critical("selu").weight_std, 4)
+        0.6905
     """
     return solve(resolve(activation), check_real("bias_std", bias_std, minimum=0.0))
 
 
 def solve(activation: Resolved, bias_std: float) -> CriticalPoint:
-    """:func:`critical`, solved once per (activation, bias_std)."""
-    # A built-in's function is a fresh partial each time, named by its canonical name with its
-    # parameters; any other callable is its own key.
-    phi = activation.phi
-    key = (activation.name if isinstance(phi, functools.partial) else phi, bias_std)
-    with _SOLVED_LOCK:
-        point = _SOLVED.get(key)
-    if point is None:
-        point = _critical(activation.name, phi, bias_std)
+    """:func:`critical`, solved once per (activation, bias_std) while the activation's outputs
+    stay the same."""
+    name, phi = activation.name, activation.phi
+    if activation.builtin:
         with _SOLVED_LOCK:
-            _SOLVED[key] = point
+            point = _NAMED.get((name, bias_std))
+        if point is None:
+            point = _solve(name, phi, bias_std)
+            with _SOLVED_LOCK:
+                _NAMED[(name, bias_std)] = point
+        return point
+    outputs = fingerprint(name, phi)
+    with _SOLVED_LOCK:
+        try:
+            cached = _CALLABLES.get(phi, {}).get(bias_std)
+        except TypeError:  # neither hashable nor weak-referenceable: solved every time
+            cached = None
+    if cached is not None and same(cached[0], outputs):
+        return cached[1]
+    point = _solve(name, phi, bias_std)
+    with _SOLVED_LOCK, contextlib.suppress(TypeError):  # not weak-referenceable: not kept
+        _CALLABLES.setdefault(phi, {})[bias_std] = (outputs, point)
     return point
+
+
+def _solve(name: str, phi: Phi, bias_std: float) -> CriticalPoint:
+    with on_cpu():
+        check_slopes(name, phi)
+        return _critical(name, phi, bias_std)

@@ -7,7 +7,10 @@ first, and the cross moments :math:`\mathbb{E}[\phi(u_1)\phi(u_2)]` and
 :math:`\mathbb{E}[\phi'(u_1)\phi'(u_2)]`. The one-dimensional ones use the adaptive quadrature
 (exact to ~1e-12 relative, kinks included); the two-dimensional ones a fixed composite
 Gauss-Legendre grid, exact to ~1e-14 for smooth activations and ~3e-8 at a kink (relu against its
-closed form, the arc-cosine kernel). :math:`\phi'` comes from autograd.
+closed form, the arc-cosine kernel). :math:`\phi'` comes from autograd; at :math:`q = 0` the
+slope moment is its limit :math:`q \to 0^+`, the mean of the two one-sided slopes at 0 squared
+(autograd's value at a kink is one of them, not the limit). Everything is computed on the CPU
+in float64, whatever the default device.
 """
 
 from __future__ import annotations
@@ -19,11 +22,24 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from initconv._maths.quadrature import gauss_legendre, gaussian_expectation
+from initconv._maths.quadrature import gauss_legendre, gaussian_expectation, on_cpu
 
 __all__: list[str] = []
 
 Phi = Callable[[Tensor], Tensor]
+
+# The one-sided slopes at 0 are autograd's slopes at +-2^-100: far enough from 0 to be on one side
+# in float32 and bfloat16 too (whose smallest normal is 2^-126), and so close that phi'' moves the
+# slope by ~1e-30 relative.
+_ONE_SIDED = 2.0**-100
+# The probe for jumps: 2^10 intervals on [-8, 8], each integrated by 8 Gauss-Legendre nodes, and
+# suspicious ones halved up to 40 times (to 2^-44 wide).
+_JUMP_INTERVALS = 1024
+_JUMP_HALF_WIDTH = 8.0
+_JUMP_ROUNDS = 40
+# A jump smaller than this share of the activation's range on the probe is not looked for: it is
+# below what float32 activations resolve and moves no moment by more than it.
+_JUMP_FLOOR = 1e-6
 
 # The two-dimensional grid: 128 panels of 16 Gauss-Legendre nodes on [-10, 10] per axis; beyond
 # |z| = 10 the density is below 8e-23.
@@ -31,20 +47,127 @@ _GRID_PANELS = 128
 _GRID_HALF_WIDTH = 10.0
 
 
+class NoSlope(ValueError):
+    """The activation's output does not depend on its input through autograd."""
+
+
+class SlopeError(ValueError):
+    """An activation whose slope mean-field theory cannot use: no slope, or a jump."""
+
+
 def derivative(phi: Phi, x: Tensor) -> Tensor:
-    r""":math:`\phi'(x)` elementwise, by autograd (0 where :math:`\phi` is flat or has no slope)."""
-    with torch.enable_grad():
+    r""":math:`\phi'(x)` elementwise, by autograd (0 where :math:`\phi` is flat).
+
+    Raises :class:`NoSlope` where the output is not connected to the input at all (a step
+    function computed by a comparison): autograd then knows no slope, not a zero one.
+    """
+    with on_cpu(), torch.enable_grad():
         leaf = x.detach().clone().requires_grad_(True)
-        y = phi(leaf).to(torch.float64)
-        (slope,) = torch.autograd.grad(y.sum(), leaf, allow_unused=True)
+        y = phi(leaf)
+        if not (isinstance(y, Tensor) and y.requires_grad):
+            raise NoSlope(
+                "its output is not connected to its input by autograd (a step function computed "
+                "by a comparison, such as (x > 0).double(), or a detached computation), so it "
+                "has no slope phi'"
+            )
+        (slope,) = torch.autograd.grad(y.to(torch.float64).sum(), leaf, allow_unused=True)
     return torch.zeros_like(x) if slope is None else slope.detach()
+
+
+def one_sided_slopes(phi: Phi) -> tuple[float, float]:
+    r"""(:math:`\phi'(0^-)`, :math:`\phi'(0^+)`): the slopes just left and right of 0."""
+    x = torch.tensor([-_ONE_SIDED, _ONE_SIDED], dtype=torch.float64, device="cpu")
+    left, right = derivative(phi, x).tolist()
+    return float(left), float(right)
+
+
+def end_slope_moment(phi: Phi) -> float:
+    r""":math:`\lim_{q \to 0^+} \mathbb{E}[\phi'(\sqrt{q} z)^2]
+    = (\phi'(0^-)^2 + \phi'(0^+)^2) / 2`: half of :math:`\sqrt{q} z` lies on each side of 0, and
+    :math:`\phi'` tends to each side's slope there."""
+    left, right = one_sided_slopes(phi)
+    return (left * left + right * right) / 2
+
+
+def check_slopes(label: str, phi: Phi) -> None:
+    r"""Refuse, naming the activation, one whose slope the mean-field maps cannot use: one that
+    autograd cannot differentiate (a step function), or one that jumps, whose :math:`\phi'`
+    has a delta there, so that :math:`\chi_1 = \sigma_w^2 \mathbb{E}[\phi'^2]` is infinite
+    (autograd sees only the slope on either side and would give a finite, wrong value).
+
+    The jumps are found by comparing each increment of :math:`\phi` over a fine grid on [-8, 8]
+    with the integral of :math:`\phi'` over it, halving the intervals where they disagree: at a
+    kink the disagreement shrinks with the width, at a jump it stays the jump.
+    """
+    why = (
+        "critical(), variance_map() and correlation_map() need a continuous, piecewise-"
+        "differentiable activation, whose slope phi' gives chi_1 = sigma_w^2 E[phi'(u)^2]"
+    )
+    with on_cpu(), torch.no_grad():
+        edges = torch.linspace(
+            -_JUMP_HALF_WIDTH,
+            _JUMP_HALF_WIDTH,
+            _JUMP_INTERVALS + 1,
+            dtype=torch.float64,
+            device="cpu",
+        )
+        try:
+            values = phi(edges.clone()).to(torch.float64)
+            lo, hi = edges[:-1], edges[1:]
+            _check_increments(phi, lo, hi, values)
+        except NoSlope as error:
+            raise SlopeError(f"activation {label!r} has no slope: {error}; {why}") from None
+        except _Jump as jump:
+            raise SlopeError(
+                f"activation {label!r} jumps by {jump.size:.6g} near x = {jump.where:.6g} (its "
+                f"values on either side differ however close they are), so its phi' has a delta "
+                f"there and chi_1 is infinite; {why}"
+            ) from None
+
+
+class _Jump(Exception):
+    def __init__(self, where: float, size: float) -> None:
+        super().__init__(where, size)
+        self.where, self.size = where, size
+
+
+def _check_increments(phi: Phi, lo: Tensor, hi: Tensor, values: Tensor) -> None:
+    finite = values[torch.isfinite(values)]
+    if finite.numel() == 0:
+        return
+    floor = _JUMP_FLOOR * max(float(finite.abs().max()), 1e-300)
+    nodes, weights = gauss_legendre(8)
+    start, end = values[:-1], values[1:]
+    for _ in range(_JUMP_ROUNDS):
+        half = (hi - lo) / 2
+        x = ((lo + hi) / 2)[:, None] + half[:, None] * nodes
+        slopes = derivative(phi, x)
+        integral = (slopes * weights).sum(dim=1) * half
+        change = (end - start - integral).abs()
+        # At a kink inside an interval, Gauss-Legendre misses at most about the width times the
+        # slope's jump; a jump in phi misses its whole size whatever the width.
+        allowed = 2 * half * slopes.abs().amax(dim=1) + floor
+        # NaN (an activation undefined somewhere) is the quadrature's to report, not a jump.
+        suspicious = change > allowed
+        if not bool(suspicious.any()):
+            return
+        lo, hi = lo[suspicious], hi[suspicious]
+        start, end = start[suspicious], end[suspicious]
+        mid = (lo + hi) / 2
+        middle = phi(mid.clone()).to(torch.float64)
+        lo, hi = torch.cat([lo, mid]), torch.cat([mid, hi])
+        start, end = torch.cat([start, middle]), torch.cat([middle, end])
+    size = (end - start).abs()
+    worst = int(size.argmax())
+    raise _Jump(float(lo[worst]), float(size[worst]))
 
 
 def relative_expectation(f: Callable[[Tensor], Tensor]) -> float:
     """E[f(z)] to ~1e-12 relative to f's size: the quadrature's tolerance is absolute, and the
     moments span many orders of magnitude over the q searched."""
-    probe = torch.linspace(-8.0, 8.0, 257, dtype=torch.float64)
-    scale = float(f(probe).abs().max())
+    probe = torch.linspace(-8.0, 8.0, 257, dtype=torch.float64, device="cpu")
+    with on_cpu(), torch.no_grad():
+        scale = float(f(probe).abs().max())
     if not math.isfinite(scale) or scale == 0.0:
         scale = 1.0
     return scale * gaussian_expectation(lambda z: f(z) / scale, tol=1e-12)
@@ -57,9 +180,48 @@ def second_moment(phi: Phi, q: float) -> float:
 
 
 def slope_moment(phi: Phi, q: float) -> float:
-    r""":math:`\mathbb{E}[\phi'(\sqrt{q} z)^2]`: :math:`\chi_1 / \sigma_w^2` at :math:`q`."""
+    r""":math:`\mathbb{E}[\phi'(\sqrt{q} z)^2]`: :math:`\chi_1 / \sigma_w^2` at :math:`q`; at
+    :math:`q = 0` its limit :func:`end_slope_moment`."""
+    if q == 0:
+        return end_slope_moment(phi)
     root = math.sqrt(q)
     return relative_expectation(lambda z: derivative(phi, root * z) ** 2)
+
+
+def line_deficit(phi: Phi, q: float, slopes: tuple[float, float]) -> float:
+    r""":math:`D(q) = q\, \mathbb{E}[\phi'(u)^2] - \mathbb{E}[\phi(u)^2]`, :math:`u = \sqrt{q} z`,
+    for :math:`\phi(0) = 0` with one-sided slopes ``slopes`` at 0, free of the cancellation
+    between its two terms.
+
+    With :math:`a(x)` the slope on :math:`x`'s side of 0 and :math:`r(x) = \phi(x) - a(x)\, x`,
+    Gaussian integration by parts on each half-line (:math:`\mathbb{E}[u\, g(u); u > 0] =
+    q\, \mathbb{E}[g'(u); u > 0]` for :math:`g(0) = 0`) cancels every term linear in :math:`a`
+    exactly, leaving
+
+    .. math::
+        D(q) = q\, \mathbb{E}[r'(u)^2] - \mathbb{E}[r(u)^2],
+
+    two terms of the same order (tanh: :math:`3 q^3` and :math:`\frac{5}{3} q^3`), where
+    :math:`q \mathbb{E}[\phi'^2]` and :math:`\mathbb{E}[\phi^2]` agree to :math:`O(q^2)`
+    relative. The critical line's fixed point solves :math:`D(q) = \sigma_b^2\,
+    \mathbb{E}[\phi'(u)^2]`, which at small :math:`\sigma_b` no difference of the two moments
+    resolves.
+    """
+    root = math.sqrt(q)
+    left, right = slopes
+
+    def side(x: Tensor) -> Tensor:
+        return torch.where(x > 0, right, left)
+
+    def remainder(z: Tensor) -> Tensor:
+        x = root * z
+        return (phi(x).to(torch.float64) - side(x) * x) ** 2
+
+    def slope_remainder(z: Tensor) -> Tensor:
+        x = root * z
+        return (derivative(phi, x) - side(x)) ** 2
+
+    return q * relative_expectation(slope_remainder) - relative_expectation(remainder)
 
 
 def second_moment_slope(phi: Phi, q: float) -> float:
@@ -106,14 +268,17 @@ def illinois(
 def root_log(excess: Callable[[float], float], lo: float, hi: float) -> float:
     """A root of ``excess`` between ``lo`` and ``hi`` > 0 (signs differ), by :func:`illinois` on
     log q."""
+    f_lo, f_hi = excess(lo), excess(hi)
     log_root = illinois(
         lambda t: excess(math.exp(t)),
         math.log(lo),
         math.log(hi),
-        excess(lo),
-        excess(hi),
+        f_lo,
+        f_hi,
         x_tol=1e-13,
-        f_tol=1e-14,
+        # Relative to the bracket's values: an excess of 1e-13 on either side (the critical
+        # line near its end) is not already a root.
+        f_tol=1e-14 * min(abs(f_lo), abs(f_hi), 1.0),
         iterations=100,
     )
     return math.exp(log_root)
@@ -142,7 +307,7 @@ def _grid() -> tuple[Tensor, Tensor]:
     """Composite Gauss-Legendre nodes on [-10, 10] and their weights times the normal density."""
     nodes, weights = gauss_legendre(16)
     edges = torch.linspace(
-        -_GRID_HALF_WIDTH, _GRID_HALF_WIDTH, _GRID_PANELS + 1, dtype=torch.float64
+        -_GRID_HALF_WIDTH, _GRID_HALF_WIDTH, _GRID_PANELS + 1, dtype=torch.float64, device="cpu"
     )
     mid, half = (edges[:-1] + edges[1:]) / 2, (edges[1:] - edges[:-1]) / 2
     z = (mid[:, None] + half[:, None] * nodes).flatten()
@@ -156,8 +321,9 @@ def cross_moment(f: Phi, q: float, c: float) -> float:
     z, w = _grid()
     c = min(max(c, -1.0), 1.0)
     root, s = math.sqrt(q), math.sqrt(max(1.0 - c * c, 0.0))
-    first = f(root * z).to(torch.float64)
-    second = f(root * (c * z[:, None] + s * z[None, :])).to(torch.float64)
+    with on_cpu(), torch.no_grad():
+        first = f(root * z).to(torch.float64)
+        second = f(root * (c * z[:, None] + s * z[None, :])).to(torch.float64)
     return float((w * first) @ (second @ w))
 
 

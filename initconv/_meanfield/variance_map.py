@@ -8,7 +8,14 @@ import math
 from typing import Literal
 
 from initconv._activations import ActivationSpec, resolve
-from initconv._meanfield.gaussian import Phi, log_grid_roots, second_moment, second_moment_slope
+from initconv._maths.quadrature import on_cpu
+from initconv._meanfield.gaussian import (
+    Phi,
+    check_slopes,
+    log_grid_roots,
+    second_moment,
+    second_moment_slope,
+)
 from initconv._validate import check_nonnegative, check_squarable
 
 __all__ = ["FixedPoint", "VarianceMap", "Verdict", "variance_map", "verdict_of"]
@@ -113,8 +120,13 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
         'stable'
     """
     resolved = resolve(activation)
-    name, phi = resolved.name, resolved.phi
     g = resolved.gain if gain is None else check_squarable("gain", check_nonnegative("gain", gain))
+    with on_cpu():
+        check_slopes(resolved.name, resolved.phi)
+        return _variance_map(resolved.name, resolved.phi, g)
+
+
+def _variance_map(name: str, phi: Phi, g: float) -> VarianceMap:
 
     def excess(q: float) -> float:
         # log(M(q) / q): its roots are the fixed points, its sign says which way q moves.

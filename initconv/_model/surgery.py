@@ -12,16 +12,27 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from initconv._layers.base import InitLayer, store
+from initconv._layers.base import InitLayer, write_parameter
 from initconv._layers.kinds import convolution_arguments, linear_arguments
 from initconv._maths.fans import KINDS
+from initconv._model.gate import GATE, is_gated
 
 __all__: list[str] = []
 
 _HOOK_ATTRIBUTES = tuple(key for key in vars(nn.Module()) if "hook" in key)
 # What every initconv layer stores besides its scheme's options.
 _LAYER_STATE = frozenset(
-    {"activation", "gain", "bias_init", "bias_std", "seed", "calibration", "_constructed"}
+    {
+        "activation",
+        "gain",
+        "bias_init",
+        "bias_std",
+        "seed",
+        "calibration",
+        "mup",
+        "_constructed",
+        "_derived_gain",
+    }
 )
 
 
@@ -65,7 +76,8 @@ def _check_rebuildable(old: nn.Module, base: type[nn.Module], kind: type[nn.Modu
         if getattr(base, method, None) is not getattr(kind, method, None):
             raise TypeError(f"it overrides {method}(), which a replacement would drop")
     own = {key for key, value in old.named_parameters(recurse=False) if value is not None}
-    extra = own - {"weight", "bias"}
+    # A SkipInit gate is carried over with its hook: the new layer gates its output the same way.
+    extra = own - {"weight", "bias"} - ({GATE} if is_gated(old) else set())
     if extra:
         raise ValueError(
             f"it has parameters {tuple(sorted(extra))} besides weight and bias, as "
@@ -238,7 +250,7 @@ def _store_all(plans: list[Plan]) -> None:
         originals = cast(nn.ModuleDict, plan.new.parametrizations)[name]
         saved += [(t, t.detach().clone()) for t in originals.parameters(recurse=False)]
         try:
-            store(plan.new, name, value)
+            write_parameter(plan.new, name, value)
         except BaseException as error:
             with torch.no_grad():
                 for tensor, before in reversed(saved):
@@ -249,4 +261,4 @@ def _store_all(plans: list[Plan]) -> None:
     for plan in plans:
         for name, value in plan.writes:
             if not parametrize.is_parametrized(plan.new, name):
-                store(plan.new, name, value)
+                write_parameter(plan.new, name, value)

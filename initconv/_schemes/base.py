@@ -37,6 +37,8 @@ __all__ = ["BiasInit", "Layout", "Scheme", "check_bias_init", "check_bias_std", 
 
 # Options every layer takes, which a scheme's own options may not reuse.
 BASE_OPTIONS = frozenset({"activation", "gain", "bias_init", "bias_std", "seed"})
+# Attributes every layer keeps besides its options and torch's own, which an option would replace.
+_LAYER_ATTRIBUTES = frozenset({"weight", "calibration", "scheme", "training"})
 
 # Other names that users type for the Kaiming and Xavier schemes (JAX and Keras call them so).
 SCHEME_ALIASES: dict[str, str] = {
@@ -79,6 +81,7 @@ _HOOK_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "init_weight": ("weight", "generator"),
     "init_bias": ("bias", "generator"),
     "activation_gain": ("activation",),
+    "gain_inputs": (),
     "expected_variance": (),
     "expected_bias_variance": (),
     "expected_bias_mean": (),
@@ -105,14 +108,40 @@ def _check_hooks(cls: type) -> None:
                 f"{inspect.signature(function)}"
             ) from None
     configure = cls.__dict__.get("configure")
-    if configure is not None:
-        kinds = {p.kind for p in list(inspect.signature(configure).parameters.values())[1:]}
+    if configure is not None and callable(configure):
+        parameters = list(inspect.signature(configure).parameters.values())[1:]
+        kinds = {p.kind for p in parameters}
         if kinds - {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD}:
             raise TypeError(
                 f"{qualname(cls)}.configure must take keyword-only options "
                 f"(def configure(self, *, option=default)), got configure"
                 f"{inspect.signature(configure)}"
             )
+        reserved = _reserved_names()
+        for parameter in parameters:
+            if parameter.name in reserved:
+                what = (
+                    "a base option"
+                    if parameter.name in BASE_OPTIONS
+                    else "a torch argument or layer attribute"
+                )
+                raise TypeError(
+                    f"{qualname(cls)}.configure cannot take an option named "
+                    f"{parameter.name!r}: every layer takes it itself ({what}), so the scheme "
+                    f"would never receive it; rename it (reserved: {tuple(sorted(reserved))})"
+                )
+
+
+def _reserved_names() -> frozenset[str]:
+    """Names a scheme's option cannot take: the base options, the torch layers' constructor
+    arguments and the attributes a layer keeps for itself."""
+    torch_arguments = {
+        name
+        for kind in KINDS
+        for name in inspect.signature(kind.__init__).parameters
+        if name != "self"
+    }
+    return BASE_OPTIONS | torch_arguments | _LAYER_ATTRIBUTES
 
 
 class Scheme(nn.Module):
@@ -161,6 +190,7 @@ class Scheme(nn.Module):
         "layout",
         "calibrated_scale",
         "calibrated_base",
+        "calibration",
     ]
 
     if TYPE_CHECKING:  # set by the layer; hidden from torch.jit.script, which reads annotations
@@ -219,6 +249,17 @@ class Scheme(nn.Module):
         std) overrides it; it runs once the options are in place, before the first draw.
         """
         return activation.gain
+
+    def resolved_activation(self) -> Resolved | None:
+        """The resolved activation this layer derived its gain from, if it still knows it (a
+        copied or unpickled layer keeps only its name)."""
+        return None
+
+    def gain_inputs(self) -> tuple[tuple[str, object], ...]:
+        """The options besides the activation that :meth:`activation_gain` reads, as
+        ``(name, value)`` pairs: a gain the layer derived is derived again at a reset where they
+        changed. None for most schemes; the critical scheme's gain depends on ``bias_std``."""
+        return ()
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         """Fill ``weight`` (shaped like ``self.weight``) in place; draw from ``generator``."""

@@ -14,12 +14,12 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor
 
-from initconv._activations import Resolved
+from initconv._activations import Resolved, resolve
 from initconv._maths.fans import CONVOLUTIONS
-from initconv._maths.orthogonality import assert_orthogonal_blocks
+from initconv._maths.orthogonality import assert_orthogonal_blocks, blocks
 from initconv._maths.sampling import Distribution, draw_normal_
-from initconv._meanfield.critical_line import CriticalPoint, critical, solve
-from initconv._meanfield.gaussian import slope_moment
+from initconv._meanfield.critical_line import CriticalPoint, solve
+from initconv._meanfield.gaussian import SlopeError, slope_moment
 from initconv._schemes.base import Scheme
 from initconv._schemes.functional import centre, delta_orthogonal_, orthogonal_
 from initconv._validate import check_choice
@@ -45,11 +45,6 @@ def _fallback_gain(activation: Resolved, bias_std: float, error: ValueError) -> 
             stacklevel=5,
         )
     return gain
-
-
-def _blocks(weight: Tensor, groups: int) -> tuple[int, int]:
-    """The (rows, cols) of each group's block of ``weight`` flattened after dim 0."""
-    return weight.shape[0] // groups, math.prod(weight.shape[1:])
 
 
 class Critical(Scheme, scheme="critical"):
@@ -102,14 +97,31 @@ class Critical(Scheme, scheme="critical"):
 
     @property
     def critical_point(self) -> CriticalPoint:
-        """:func:`critical` of this layer's activation (by name) and bias std."""
-        return critical(self.activation, float(self.bias_std or 0.0))
+        """:func:`critical` of this layer's activation and bias std (a ValueError where there is
+        none)."""
+        bias_std = float(self.bias_std or 0.0)
+        resolved = self.resolved_activation()
+        if resolved is None:
+            try:
+                resolved = resolve(self.activation)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"activation {self.activation!r} of this layer cannot be resolved by name (a "
+                    "copied or unpickled layer keeps only the name of a function); call "
+                    "initconv.critical(fn, bias_std) with the function itself"
+                ) from None
+        return solve(resolved, bias_std)
+
+    def gain_inputs(self) -> tuple[tuple[str, object], ...]:
+        return (("bias_std", float(self.bias_std or 0.0)),)
 
     def activation_gain(self, activation: Resolved) -> float:
         r""":math:`\sigma_w` of the critical point of ``activation`` at this layer's bias std."""
         bias_std = float(self.bias_std or 0.0)
         try:
             return solve(activation, bias_std).weight_std
+        except SlopeError:
+            raise  # no slope at all: no gain near the line either
         except ValueError as error:
             return _fallback_gain(activation, bias_std, error)
 
@@ -125,7 +137,7 @@ class Critical(Scheme, scheme="critical"):
         """The structured base's mean square at gain 1 (exact: its construction fixes it)."""
         weight, layout = self.weight, self.layout
         if self._structure() == "orthogonal":
-            rows, cols = _blocks(weight, layout.groups)
+            rows, cols = blocks(weight, layout.groups)
             return min(rows, cols) / (rows * cols)
         outputs = weight.shape[1] if layout.transposed else weight.shape[0] // layout.groups
         return 1.0 / (outputs * math.prod(layout.kernel_size))
@@ -149,7 +161,8 @@ class Critical(Scheme, scheme="critical"):
             )
 
     def expected_variance(self) -> float:
-        return float(self.gain**2 / self.fan_in)
+        # A layer without weights (zero channels) has no variance to speak of, and may have fan 0.
+        return float(self.gain**2 / self.fan_in) if self.weight.numel() else math.nan
 
     def expected_distribution(self) -> Distribution | None:
         return "normal" if self.base == "normal" else None
@@ -162,8 +175,8 @@ class Critical(Scheme, scheme="critical"):
             return
         weight, layout, name = weight.detach(), self.layout, type(self).__name__
         if structure == "orthogonal":
-            blocks = weight.reshape(layout.groups, *_blocks(weight, layout.groups))
-            assert_orthogonal_blocks(blocks, self._structure_gain(), f"{name}: the weight")
+            grouped = weight.reshape(layout.groups, *blocks(weight, layout.groups))
+            assert_orthogonal_blocks(grouped, self._structure_gain(), f"{name}: the weight")
             return
         tap: tuple[Any, ...] = (slice(None), slice(None), *centre(layout.kernel_size))
         outside = weight.clone()
@@ -172,5 +185,5 @@ class Critical(Scheme, scheme="critical"):
         if stray:
             raise AssertionError(f"{name}: {stray} entries off the centre tap are nonzero")
         rows = weight.shape[0] // layout.groups
-        blocks = weight[tap].reshape(layout.groups, rows, weight.shape[1])
-        assert_orthogonal_blocks(blocks, self._structure_gain(), f"{name}: the centre tap")
+        taps = weight[tap].reshape(layout.groups, rows, weight.shape[1])
+        assert_orthogonal_blocks(taps, self._structure_gain(), f"{name}: the centre tap")

@@ -29,6 +29,7 @@ from initconv._validate import (
     check_choice,
     check_draw,
     check_entries,
+    check_exact,
     check_fans,
     check_fits,
     check_float_tensor,
@@ -335,6 +336,7 @@ def identity_(tensor: Tensor, gain: float = 1.0, *, groups: int = 1) -> Tensor:
     """
     groups = _check_layout(tensor, groups, 2)
     gain = check_fits("gain", check_nonnegative("gain", gain), tensor.dtype)
+    check_exact("gain", gain, tensor.dtype)
     if _is_empty(tensor) or tensor.is_meta:
         return tensor
     rows = tensor.shape[0] // groups

@@ -217,7 +217,8 @@ class Uniform(Scheme, scheme="uniform"):
         weight.uniform_(low, high, generator=generator)
 
     def expected_variance(self) -> float:
-        return float((self.high - self.low) ** 2 / 12)
+        # A layer without weights (zero channels) has no variance to speak of.
+        return float((self.high - self.low) ** 2 / 12) if self.weight.numel() else math.nan
 
     def expected_mean(self) -> float:
         return float((self.low + self.high) / 2)
@@ -241,7 +242,7 @@ class Normal(Scheme, scheme="normal"):
         draw_normal_(weight, mean, std, generator)
 
     def expected_variance(self) -> float:
-        return float(self.std**2)
+        return float(self.std**2) if self.weight.numel() else math.nan
 
     def expected_mean(self) -> float:
         return float(self.mean)

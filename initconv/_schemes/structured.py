@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
 
 from initconv._activations import ActivationSpec
 from initconv._maths.fans import CONVOLUTIONS
-from initconv._maths.orthogonality import assert_orthogonal_blocks
+from initconv._maths.orthogonality import assert_orthogonal_blocks, blocks
 from initconv._maths.sampling import Distribution
 from initconv._schemes.base import Scheme, check_bias_init, resolve_scheme, schemes
 from initconv._schemes.functional import (
@@ -30,18 +30,13 @@ from initconv._schemes.functional import (
     identity_,
     orthogonal_,
 )
-from initconv._validate import check_fits, check_nonnegative, describe
+from initconv._validate import check_exact, check_fits, check_nonnegative, describe
 
 __all__ = ["ICNR", "DeltaOrthogonal", "Identity", "Orthogonal", "Zero"]
 
 
 def _has_values(weight: Tensor) -> bool:
     return weight.numel() > 0 and not weight.is_meta
-
-
-def _blocks(weight: Tensor, groups: int) -> tuple[int, int]:
-    """The (rows, cols) of each group's block of ``weight`` flattened after dim 0."""
-    return weight.shape[0] // groups, math.prod(weight.shape[1:])
 
 
 def _ratio(weight: Tensor, numerator: float, denominator: float) -> float:
@@ -77,16 +72,16 @@ class Orthogonal(Scheme, scheme="orthogonal"):
         orthogonal_(weight, self.gain, groups=self.layout.groups, generator=generator)
 
     def expected_variance(self) -> float:
-        rows, cols = _blocks(self.weight, self.layout.groups)
+        rows, cols = blocks(self.weight, self.layout.groups)
         return _ratio(self.weight, self.gain**2 * min(rows, cols), rows * cols)
 
     def check_invariants(self) -> None:
         """Each group's flattened weight is orthogonal up to the gain (atol 1e-5 g^2 in float32)."""
         if _has_values(self.weight):
             groups = self.layout.groups
-            blocks = self.weight.detach().reshape(groups, *_blocks(self.weight, groups))
+            grouped = self.weight.detach().reshape(groups, *blocks(self.weight, groups))
             assert_orthogonal_blocks(
-                blocks, self.gain, f"{type(self).__name__}: the flattened weight"
+                grouped, self.gain, f"{type(self).__name__}: the flattened weight"
             )
 
 
@@ -181,6 +176,11 @@ class Identity(Scheme, scheme="identity"):
         >>> conv = initconv.IdentityConv2d(32, 32, 3, padding=1)
     """
 
+    __jit_unused_properties__: ClassVar[list[str]] = [
+        *Scheme.__jit_unused_properties__,
+        "identity_gain",
+    ]
+
     def configure(self, *, identity_gain: float | None = None) -> None:
         if identity_gain is not None:
             identity_gain = check_nonnegative("identity_gain", identity_gain)
@@ -189,8 +189,20 @@ class Identity(Scheme, scheme="identity"):
                     f"give identity_gain or gain, not both; got identity_gain={identity_gain!r}, "
                     f"gain={self.gain!r}"
                 )
-            self.gain = identity_gain
         self.identity_gain = identity_gain
+
+    @property
+    def identity_gain(self) -> float | None:
+        """The diagonal's value where it was given as ``identity_gain`` (else ``None``): the same
+        setting as ``gain``, so setting either changes both."""
+        return self.gain if self.__dict__.get("identity_gain") is not None else None
+
+    @identity_gain.setter
+    def identity_gain(self, value: float | None) -> None:
+        if value is not None:
+            value = check_nonnegative("identity_gain", value)
+            self.__dict__["gain"] = value
+        self.__dict__["identity_gain"] = value
 
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         layout = self.layout
@@ -199,9 +211,29 @@ class Identity(Scheme, scheme="identity"):
                 "the identity scheme needs stride 1 for a transposed convolution: a strided one "
                 f"upsamples, and no kernel makes it the identity map; got stride={layout.stride}"
             )
+        self._check_same_padding()
         name = "gain" if self.identity_gain is None else "identity_gain"
         check_fits(name, check_nonnegative(name, self.gain), weight.dtype)
+        check_exact(name, self.gain, weight.dtype)
         identity_(weight, self.gain, groups=layout.groups)
+
+    def _check_same_padding(self) -> None:
+        # padding="same" pads d (k - 1) // 2 on the leading side and the rest on the trailing
+        # one, so tap t sits at offset t d - d (k - 1) // 2 from the output pixel. For odd k the
+        # centre t = (k - 1) / 2 gives 0. For even k and d > 1 no tap does: t d = d (k - 1) // 2
+        # needs d to divide (k - 1) / 2 (d even) or (d (k - 1) - 1) / 2 (d odd), neither an
+        # integer multiple of d. The layer would be a shift by a pixel, not the identity.
+        if getattr(self, "padding", None) != "same":
+            return
+        kernel, dilation = self.layout.kernel_size, tuple(getattr(self, "dilation", ()))
+        if any(k % 2 == 0 and d > 1 for k, d in zip(kernel, dilation, strict=False)):
+            raise ValueError(
+                "the identity scheme with padding='same' needs an odd kernel wherever the "
+                f"dilation is above 1: with kernel_size={kernel} and dilation={dilation}, 'same' "
+                "pads unevenly so that no tap of an even kernel lines up with the output pixel, "
+                "and the layer would shift its input instead of copying it; use an odd kernel, "
+                "dilation 1, or explicit padding (the Dirac tap is (k - 1) // 2)"
+            )
 
     def _ones_share(self) -> float:
         # min(out, in) ones among all the weights.
@@ -395,7 +427,7 @@ class Zero(Scheme, scheme="zero"):
         bias.zero_()
 
     def expected_variance(self) -> float:
-        return 0.0
+        return 0.0 if self.weight.numel() else math.nan
 
     def check_invariants(self) -> None:
         """Weight and bias are exactly zero."""

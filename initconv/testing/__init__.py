@@ -15,9 +15,9 @@ convolution shows to be conservative for :math:`n \ge 1000`. Scaling the weights
 :math:`r` is known in closed form (:func:`variance_power`), and :func:`check_scheme` draws until it is
 at least ``1 - alpha`` for a 5% error, in every layer kind the scheme serves.
 
-The kit is three modules: the laws of the statistics (bands, power, sample sizes), assertions on
-bare weights, and checks of whole layers and schemes. It needs numpy and scipy (the ``test``
-extra); :mod:`initconv` itself does not. The Hypothesis strategies live in
+The kit holds the laws of the statistics (bands, power, sample sizes), assertions on bare
+weights, checks of whole layers and schemes, and checks of random biases. It needs numpy and scipy
+(the ``test`` extra); :mod:`initconv` itself does not. The Hypothesis strategies live in
 :mod:`initconv.testing.strategies` and are re-exported here lazily, so this module imports without
 Hypothesis.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -23,14 +23,6 @@ DERIVED_REFERENCE = {
     "hardswish": 1.7367,
     "softplus": 1.0419,
 }
-
-
-@pytest.fixture
-def clean_registry() -> Iterator[None]:
-    saved = dict(_activations._REGISTERED)
-    yield
-    _activations._REGISTERED.clear()
-    _activations._REGISTERED.update(saved)
 
 
 @pytest.mark.parametrize(
@@ -249,3 +241,47 @@ def test_gains_command_prints_a_row_per_built_in_activation(
     assert "| selu | 1.0000 | self-normalizing value (torch: 3/4) | 1.0000 | 0.7500 |" in table
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) - 1 == len(_activations.BUILTINS)
+
+
+@pytest.mark.parametrize(
+    "activation",
+    [
+        lambda x: 1 / x,  # E[phi^2] = E[1/z^2]: infinite at 0; it returned 3.2e-8
+        lambda x: 1 / x.abs().sqrt(),  # E[1/|z|]: infinite too, logarithmically
+        lambda x: 1 / (x - 0.3),  # the same away from a panel edge
+    ],
+)
+def test_an_activation_whose_second_moment_is_infinite_is_refused(
+    activation: Callable[[Tensor], Tensor],
+) -> None:
+    with pytest.raises(ValueError, match=r"has no gain: E\[phi\(z\)\^2\] cannot be computed"):
+        initconv.gain(activation)
+
+
+def test_a_jump_is_no_singularity() -> None:
+    # A step at 0.3 is integrated to the quadrature's tolerance: E[1{z > 0.3}] = 1 - Phi(0.3).
+    expected = 1 / math.sqrt(0.5 * math.erfc(0.3 / math.sqrt(2)))
+    assert initconv.gain(lambda x: (x > 0.3).double()) == pytest.approx(expected, rel=1e-12)
+
+
+class _MetaScale(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.k = nn.Parameter(torch.ones((), device="meta"))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.k * torch.tanh(x)
+
+
+def test_an_activation_whose_parameters_are_on_meta_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match=r"activation _MetaScale.* computes on the meta device"):
+        initconv.gain(_MetaScale())
+
+
+def test_a_callable_gain_is_derived_on_the_cpu_under_the_meta_device() -> None:
+    def scaled(x: Tensor) -> Tensor:
+        return x * torch.tensor(2.0)  # a tensor made inside: meta, were the default not CPU
+
+    with torch.device("meta"):
+        value = initconv.gain(scaled)
+    assert value == pytest.approx(0.5, rel=1e-12)

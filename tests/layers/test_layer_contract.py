@@ -541,7 +541,7 @@ def test_registering_a_taken_scheme_name_names_both_classes(clean_schemes: None)
     with pytest.raises(
         ValueError,
         match=r"'kaiming_normal' is already registered by initconv\._schemes\.iid\.KaimingNormal;"
-        r" test_layers\..*Impostor needs another name",
+        r" test_layer_contract\..*Impostor needs another name",
     ):
 
         class Impostor(initconv.KaimingNormalConv2d, scheme="kaiming_normal"):

@@ -20,11 +20,12 @@ import initconv
 CHECKS = Path(__file__).resolve().parents[1] / "_torchscript_checks.py"
 
 
-def test_every_scheme_every_kind_a_calibrated_layer_and_a_converted_model_script() -> None:
+def test_every_scheme_every_kind_a_calibrated_layer_converted_and_gated_models_script() -> None:
     done = subprocess.run(
         [sys.executable, str(CHECKS)], capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    # Every registered scheme on Conv2d, kaiming_normal on the 7 kinds, LSUV, convert.
-    expected = len(initconv.schemes()) + 7 + 2
+    # Every registered scheme on Conv2d, kaiming_normal on the 7 kinds, LSUV, convert, and three
+    # SkipInit-gated models (torch layers; initconv layers, as they are and through to_torch).
+    expected = len(initconv.schemes()) + 7 + 2 + 3
     assert done.stdout.strip().splitlines()[-1] == f"{expected} checks, 0 failed"

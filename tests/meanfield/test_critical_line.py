@@ -7,9 +7,12 @@ closed-form derivatives, and Brent's method on the line's equation.
 
 from __future__ import annotations
 
+import doctest
 import math
 from collections.abc import Callable
+from fractions import Fraction
 
+import mpmath
 import numpy as np
 import pytest
 import torch
@@ -171,6 +174,173 @@ def test_a_bad_bias_std_names_the_parameter(bias_std: object) -> None:
         initconv.critical("tanh", bias_std)  # type: ignore[arg-type]
 
 
+# --- Kinks, tiny biases, changed and hostile activations -----------------------------------------
+
+# selu's slopes at 0: lambda on the right, lambda alpha on the left (Klambauer et al. 2017).
+SELU_LAMBDA, SELU_ALPHA = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+
+
+def test_at_selus_kink_the_line_ends_at_the_mean_of_the_squared_one_sided_slopes() -> None:
+    # E[phi'(sqrt(q) z)^2] -> (phi'(0-)^2 + phi'(0+)^2) / 2 as q -> 0: half of sqrt(q) z lies on
+    # each side. Autograd's slope at 0 is the left one alone, which gave sigma_w = 0.5688.
+    expected = math.sqrt(2 / (SELU_LAMBDA**2 * (1 + SELU_ALPHA**2)))
+    point = initconv.critical("selu", 0.0)
+    assert point.q_star == 0.0
+    assert point.weight_std == pytest.approx(expected, rel=1e-12)
+    assert round(point.weight_std, 4) == 0.6905
+    # The limit by scipy at q = 1e-16, where selu' differs from its one-sided limits by 1e-8.
+    assert point.weight_std**2 * _expect(_selu_slope_squared, 1e-16) == pytest.approx(1, rel=1e-7)
+
+
+def _selu_slope_squared(x: float) -> float:
+    return SELU_LAMBDA**2 if x > 0 else (SELU_LAMBDA * SELU_ALPHA * math.exp(x)) ** 2
+
+
+def test_the_correlation_map_calls_selu_critical_only_at_the_kinks_sigma_w() -> None:
+    right = initconv.critical("selu", 0.0).weight_std
+    assert diagnostics.correlation_map("selu", right).phase == "critical"
+    # Autograd's one-sided sigma_w gives chi_1 = (1 + alpha^2) / (2 alpha^2) = 0.679: ordered.
+    wrong = diagnostics.correlation_map("selu", 1 / (SELU_LAMBDA * SELU_ALPHA))
+    assert wrong.chi_1 == pytest.approx((1 + SELU_ALPHA**2) / (2 * SELU_ALPHA**2), rel=1e-12)
+    assert wrong.phase == "ordered"
+
+
+class _ScaledTanh(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.k = nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.k * torch.tanh(x)
+
+
+def test_critical_solves_a_module_again_when_its_parameter_changes() -> None:
+    # k tanh has tanh's q* and sigma_w / k: E[phi^2] and E[phi'^2] both scale by k^2.
+    module = _ScaledTanh()
+    tanh = initconv.critical("tanh", 0.05)
+    assert initconv.critical(module, 0.05).weight_std == pytest.approx(tanh.weight_std, rel=1e-9)
+    with torch.no_grad():
+        module.k.fill_(2.0)
+    point = initconv.critical(module, 0.05)
+    assert point.weight_std == pytest.approx(tanh.weight_std / 2, rel=1e-9)
+    assert point.q_star == pytest.approx(tanh.q_star, rel=1e-9)
+
+
+def test_critical_and_the_maps_work_under_the_meta_device() -> None:
+    # The documented large-model path builds under torch.device("meta"); the quadrature must
+    # still run, on the CPU. A fresh callable, so nothing is served from a cache.
+    def softsign(x: torch.Tensor) -> torch.Tensor:
+        return x / (1 + x.abs())
+
+    with torch.device("meta"):
+        point = initconv.critical(softsign, 0.1)
+        variance = diagnostics.variance_map("softsign")
+        correlation = diagnostics.correlation_map("softsign", 1.5, 0.1)
+    assert point.weight_std == initconv.critical("softsign", 0.1).weight_std
+    assert variance == diagnostics.variance_map("softsign")
+    assert correlation == diagnostics.correlation_map("softsign", 1.5, 0.1)
+
+
+def _step(x: torch.Tensor) -> torch.Tensor:
+    return (x > 0).double()
+
+
+def _shifted_step(x: torch.Tensor) -> torch.Tensor:
+    return x + (x > 0.3).double()
+
+
+@pytest.mark.parametrize(
+    ("activation", "match"),
+    [
+        (_step, r"activation '_step' has no slope: its output is not connected to its input"),
+        # Autograd sees slope 1 on both sides and would give a finite chi_1 for an infinite one.
+        (_shifted_step, r"activation '_shifted_step' jumps by 1 near x = 0\.3"),
+        (torch.sign, r"activation '.*sign' jumps by 1 near x = 0"),
+    ],
+)
+def test_an_activation_without_a_usable_slope_is_a_value_error_naming_it(
+    activation: Callable[[torch.Tensor], torch.Tensor], match: str
+) -> None:
+    for call in (
+        lambda: initconv.critical(activation, 0.1),
+        lambda: diagnostics.variance_map(activation),
+        lambda: diagnostics.correlation_map(activation, 1.0, 0.1),
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+# tanh's line near its end, independently of the package: E[tanh(u)^2] and E[sech(u)^4] as series
+# in q = Var(u), from the Taylor series of tanh^2 and sech^4 with E[u^2n] = (2n - 1)!! q^n (sympy
+# prints them; the terms to q^8 leave an error below q^9, 1e-55 at q = 1e-6).
+_TANH_SQUARED = [Fraction(c) for c in
+                 ("0", "1", "-2", "17/3", "-62/3", "1382/15", "-21844/45", "929569/315",
+                  "-6404582/315")]  # fmt: skip
+_SECH_FOURTH = [Fraction(c) for c in
+                ("1", "-2", "7", "-94/3", "502/3", "-15484/15", "324419/45", "-17698598/315",
+                 "21746206/45")]  # fmt: skip
+
+
+def _tanh_line_by_series(bias_std: float) -> tuple[float, float]:
+    """(sigma_w, q*) of tanh's line at a small bias: q G(q) - F(q) = sigma_b^2 G(q), with the
+    series of q G - F formed in exact fractions (its terms in q and q^2 cancel), solved at 50
+    digits."""
+    deficit = [_SECH_FOURTH[n - 1] - _TANH_SQUARED[n] for n in range(1, len(_TANH_SQUARED))]
+    assert deficit[:3] == [0, 0, Fraction(4, 3)]  # D = 4/3 q^3 + ...
+
+    def series(coefficients: list[Fraction], q: mpmath.mpf, start: int = 0) -> mpmath.mpf:
+        return mpmath.fsum(
+            mpmath.mpf(c.numerator) / c.denominator * q ** (n + start)
+            for n, c in enumerate(coefficients)
+        )
+
+    with mpmath.workdps(50):
+        sb2 = mpmath.mpf(bias_std) ** 2
+
+        def gap(log_q: mpmath.mpf) -> mpmath.mpf:
+            q = mpmath.exp(log_q)
+            return mpmath.log(series(deficit, q, start=1)) - mpmath.log(
+                sb2 * series(_SECH_FOURTH, q)
+            )
+
+        guess = mpmath.log((mpmath.mpf(3) / 4 * sb2) ** (mpmath.mpf(1) / 3))
+        q = mpmath.exp(mpmath.findroot(gap, (guess - 1, guess + 1), solver="anderson"))
+        return float(1 / mpmath.sqrt(series(_SECH_FOURTH, q))), float(q)
+
+
+@pytest.mark.parametrize(
+    "bias_std",
+    [
+        1e-10,
+        1e-150,
+        *(pytest.param(b, marks=pytest.mark.slow) for b in (1e-4, 1e-8, 1e-12, 1e-20, 1e-300)),
+    ],
+)
+def test_a_tiny_bias_finds_tanhs_point_near_the_end_of_the_line(bias_std: float) -> None:
+    # q* ~ (3/4)^(1/3) sigma_b^(2/3): 1e-150 puts it near 1e-100, where no quadrature of tanh
+    # resolves the line; at 1e-10 (q* = 2e-7) the difference of the two moments put it 4% off.
+    weight_std, q_star = _tanh_line_by_series(bias_std)
+    point = initconv.critical("tanh", bias_std)
+    assert point.q_star == pytest.approx(q_star, rel=1e-9)
+    assert point.weight_std == pytest.approx(weight_std, rel=1e-12)
+    assert point.variance_slope <= 1
+
+
+def test_a_tiny_bias_on_an_unstable_end_is_still_refused() -> None:
+    # gelu's line is unstable near its end, by O(q*): at bias_std=1e-30 too, however small.
+    with pytest.raises(ValueError, match=r"unstable \(q\* = 1\.25\d*e-30 with M'\(q\*\) = 1\.0+ "):
+        initconv.critical("gelu", 1e-30)
+
+
+def test_the_docstring_examples_print_what_the_function_prints() -> None:
+    globs = {"critical": initconv.critical}
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for test in finder.find(initconv.critical, "critical", globs=globs):
+        runner.run(test)
+    assert runner.failures == 0
+    assert runner.tries >= 3
+
+
 # --- The scheme -----------------------------------------------------------------------------------
 
 
@@ -188,7 +358,8 @@ def test_a_layer_with_more_outputs_keeps_each_units_second_moment() -> None:
     # sigma_w^2 times the input's, not the input's norm spread over more units.
     conv = initconv.CriticalConv2d(4, 64, 1, gain=1.0, bias=False, seed=3, dtype=torch.float64)
     x = torch.randn(1, 4, 1, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    y = conv(x)
+    with torch.no_grad():
+        y = conv(x)
     assert float(y.pow(2).mean()) == pytest.approx(float(x.pow(2).mean()), rel=1e-12)
 
 

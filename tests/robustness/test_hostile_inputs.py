@@ -271,6 +271,11 @@ def _model(_: st.DataObject | None = None) -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1))
 
 
+def _wide_model(_: st.DataObject | None = None) -> nn.Module:
+    """:func:`_model` at twice its hidden width, for mup_ against it."""
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 8, 3, padding=1))
+
+
 def _initconv_model(_: st.DataObject | None = None) -> nn.Module:
     return nn.Sequential(
         initconv.KaimingNormalConv2d(3, 8, 3, padding=1),
@@ -428,6 +433,17 @@ CALLS: tuple[Call, ...] = (
         ("model", "batch", "tol", "max_iters", "base"),
         _check_lsuv,
         runtime=("batch", "tol", "max_iters"),
+    ),
+    Call(
+        initconv.mup_,
+        lambda data: {"model": _wide_model(), "base": _model()},
+        ("model", "base", "scheme"),
+        lambda result, arguments: _assert_finite(arguments["model"]),
+    ),
+    Call(
+        initconv.param_groups,
+        lambda data: {"model": _initconv_model(), "lr": 1e-3},
+        ("model", "lr", "optimizer", "weight_decay"),
     ),
     Call(
         initconv.layer_class,

@@ -124,6 +124,16 @@ def assert_torch_default_is_torchs_own_draw(spec: Spec) -> None:
         assert torch.equal(layer.bias.detach(), bias.repeat_interleave(repeats))
 
 
+# The critical scheme on a drawn activation and bias_std: many draws have no critical point, or
+# one the quadrature cannot resolve, and the scheme then says so and falls back (that warning and its
+# fallback gain are asserted in tests/meanfield/test_critical_line.py); here only the draw and its
+# theory are under test.
+_CRITICAL_FALLBACK = pytest.mark.filterwarnings(
+    "ignore:.*the critical scheme uses gain:UserWarning"
+)
+
+
+@_CRITICAL_FALLBACK
 @pytest.mark.parametrize("name", SCHEMES)
 @given(data=st.data())
 def test_every_drawn_layer_matches_its_schemes_theory_and_the_reference(
@@ -138,6 +148,7 @@ def test_every_drawn_layer_matches_its_schemes_theory_and_the_reference(
         assert_torch_default_is_torchs_own_draw(spec)
 
 
+@_CRITICAL_FALLBACK
 @pytest.mark.parametrize("name", SCHEMES)
 @given(data=st.data())
 def test_seeds_reproduce_and_resets_keep_dtype_device_shape_and_grad(

@@ -232,6 +232,87 @@ def test_identity_gain_and_gain_together_are_a_value_error() -> None:
         IdentityConv2d(4, 4, 3, identity_gain=-1)
 
 
+def test_identity_gain_set_on_a_built_layer_is_read_at_the_next_reset() -> None:
+    layer = IdentityConv2d(4, 4, 3, padding=1, identity_gain=2.0)
+    layer.identity_gain = 3.0
+    layer.reset_parameters()
+    assert layer.gain == 3.0
+    assert float(layer.weight.detach().max()) == 3.0
+    layer.check_invariants()
+    # One setting: a gain set since is the identity gain too.
+    layer.gain = 0.5
+    layer.reset_parameters()
+    assert layer.identity_gain == 0.5
+    assert float(layer.weight.detach().max()) == 0.5
+
+
+def test_identity_gain_set_to_a_bad_value_is_refused_by_name() -> None:
+    layer = IdentityConv2d(4, 4, 3, padding=1)
+    with pytest.raises(ValueError, match=r"identity_gain must be finite and >= 0, got -2"):
+        layer.identity_gain = -2
+    with pytest.raises(TypeError, match=r"identity_gain must be a float, got str 'big'"):
+        layer.identity_gain = "big"  # type: ignore[assignment]
+    assert layer.gain == 1.0
+
+
+@pytest.mark.parametrize(
+    ("dtype", "gain"),
+    [
+        (torch.float32, 1e-46),
+        (torch.float32, 1e-40),
+        (torch.float16, 1e-5),
+        (torch.bfloat16, 1e-40),
+    ],
+)
+def test_identity_refuses_a_gain_its_dtype_cannot_hold_to_its_precision(
+    dtype: torch.dtype, gain: float
+) -> None:
+    # Below the smallest normal a gain is a subnormal stored off by up to 50%, or 0 (all zeros,
+    # and check_invariants, comparing in the same dtype, passed): refused as orthogonal is.
+    tiny = f"{torch.finfo(dtype).smallest_normal:.6g}".replace("+", r"\+")
+    with pytest.raises(ValueError, match=rf"gain must be 0 or at least {tiny} in size"):
+        IdentityConv2d(4, 4, 3, padding=1, gain=gain, dtype=dtype)
+    with pytest.raises(ValueError, match=rf"identity_gain must be 0 or at least {tiny}"):
+        IdentityConv2d(4, 4, 3, padding=1, identity_gain=gain, dtype=dtype)
+    with pytest.raises(ValueError, match=rf"gain must be 0 or at least {tiny}"):
+        initconv.identity_(torch.empty(4, 4, 3, 3, dtype=dtype), gain)
+    IdentityConv2d(4, 4, 3, padding=1, gain=0.0, dtype=dtype).check_invariants()
+
+
+def test_identity_refuses_a_gain_that_turns_subnormal_when_the_layer_is_cast() -> None:
+    layer = IdentityConv2d(4, 4, 3, padding=1, gain=1e-6)
+    before = layer.weight.detach().clone()
+    layer.half()
+    with pytest.raises(ValueError, match=r"gain must be 0 or at least 6\.10352e-05 .* float16"):
+        layer.reset_parameters()
+    assert torch.equal(layer.weight.float(), before.half().float())
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "dilation"), [(2, 2), (4, 2), (2, 3), ((3, 2), (1, 2)), ((2, 3), (2, 1))]
+)
+def test_identity_refuses_an_even_dilated_kernel_with_padding_same(
+    kernel_size: int | tuple[int, int], dilation: int | tuple[int, int]
+) -> None:
+    # 'same' pads d (k - 1) // 2 in front, so tap t sits t d - d (k - 1) // 2 from the output
+    # pixel: never 0 for an even k and d > 1. Such a layer shifts by a pixel; refused, as a
+    # strided transposed layer is, rather than warned about.
+    with pytest.raises(ValueError, match=r"padding='same' needs an odd kernel wherever the dil"):
+        IdentityConv2d(2, 2, kernel_size, padding="same", dilation=dilation)
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "dilation"), [(2, 1), (4, 1), (3, 2), (5, 3), ((3, 2), (2, 1))]
+)
+def test_identity_with_padding_same_is_the_identity_wherever_it_is_built(
+    kernel_size: int | tuple[int, int], dilation: int | tuple[int, int]
+) -> None:
+    layer = IdentityConv2d(2, 2, kernel_size, padding="same", dilation=dilation, bias=False)
+    x = torch.randn(1, 2, 7, 6, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(layer(x), x)
+
+
 def test_identity_check_catches_the_smallest_change() -> None:
     layer = IdentityConv2d(4, 4, 3)
     with torch.no_grad():

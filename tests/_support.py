@@ -1,0 +1,22 @@
+"""Helpers shared by the test files: a model's state before and after, and small inputs."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def snapshot(model: nn.Module) -> dict[str, Tensor]:
+    """A copy of every parameter and buffer of ``model``, by ``state_dict`` key."""
+    return {key: value.detach().clone() for key, value in model.state_dict().items()}
+
+
+def unchanged(model: nn.Module, before: dict[str, Tensor]) -> bool:
+    """Whether ``model`` holds exactly the keys and values of ``before``, bit for bit."""
+    after = model.state_dict()
+    return set(after) == set(before) and all(torch.equal(after[k], before[k]) for k in before)
+
+
+def image_batch(channels: int = 3, size: int = 16, batch: int = 2, seed: int = 0) -> Tensor:
+    """A reproducible batch of images, ``(batch, channels, size, size)``."""
+    return torch.randn(batch, channels, size, size, generator=torch.Generator().manual_seed(seed))
