@@ -23,6 +23,10 @@ BENCHMARKS = {
         "time and peak memory of initconv.gain on pathological activations",
     ),
     "zoo": ("benchmarks.zoo", "convert()'s inferred activations on timm models (needs timm)"),
+    "zoo_hf": (
+        "benchmarks.zoo_hf",
+        "convert() on transformers, diffusers and torchvision models (the zoo venv)",
+    ),
     "mutation": ("benchmarks.mutation", "defects planted in initconv that the default suite kills"),
     "width": (
         "benchmarks.width",
@@ -31,7 +35,7 @@ BENCHMARKS = {
 }
 # Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
 # takes about 23 minutes, the width run trains 576 models.
-OPTIONAL = frozenset({"zoo", "mutation", "width"})
+OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation", "width"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="reduced settings: checks that it runs, not results"
     )
+    parser.add_argument(
+        "--mechanical",
+        action="store_true",
+        help="with mutation: one mutant per constant, comparison and arithmetic operator",
+    )
+    parser.add_argument("--modules", nargs="+", metavar="PATH", help="with --mechanical")
+    parser.add_argument("--limit", type=int, help="with --mechanical: mutants per module")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
@@ -68,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         meta = _common.metadata()
         meta["quick"] = args.quick
-        data, markdown = module.run(args.quick)
+        if name == "mutation" and args.mechanical:
+            from benchmarks import mutation_mechanical
+
+            data, markdown = mutation_mechanical.run(args.modules, args.limit)
+            name = "mutation_mechanical"
+        else:
+            data, markdown = module.run(args.quick)
         meta["seconds"] = round(time.perf_counter() - started, 1)
         json_path, md_path = _common.write(
             name if not args.quick else f"{name}-quick", meta, data, markdown

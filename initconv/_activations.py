@@ -31,8 +31,6 @@ from initconv._validate import check_real, describe, suggestion
 
 __all__ = ["ActivationSpec", "activations", "gain", "register_activation"]
 
-ActivationSpec = str | nn.Module | type[nn.Module] | Callable[[Tensor], Tensor]
-
 _Params = tuple[tuple[str, Any], ...]
 
 
@@ -203,6 +201,9 @@ class Resolved:
         return self.spec is not None
 
 
+ActivationSpec = str | nn.Module | type[nn.Module] | Callable[[Tensor], Tensor] | Resolved
+
+
 def activations() -> tuple[str, ...]:
     """The activation names that ``activation=`` accepts, sorted: built-in, aliases and registered."""
     return tuple(sorted({*_BY_NAME, *ALIASES, *_REGISTERED}))
@@ -336,6 +337,10 @@ def resolve(spec: ActivationSpec) -> Resolved:
     """Resolve an activation spec to its canonical name, gain and function (module docstring)."""
     if isinstance(spec, str):
         return _from_name(spec)
+    if isinstance(spec, Resolved):
+        # Already resolved: an activation that inference read from what a model computes (a
+        # formula written out, a gated unit), with its name and gain.
+        return spec
     if isinstance(spec, type):
         if not issubclass(spec, nn.Module):
             raise TypeError(f"activation class must be an nn.Module subclass, got {spec!r}")

@@ -137,9 +137,9 @@ def parametrised_sequential() -> nn.Sequential:
     )
 
 
-# The conv before the learnable swish: its output feeds sigmoid(beta x) and the product's next
-# conv, two different consumers; no rule decides, so it falls back.
-PARAMETRISED_EXPECTED = {"0": "linear", "1": "gelu", "4": None, "6": "linear"}
+# The conv before the learnable swish: x * sigmoid(beta x) is one function of the conv's output,
+# read with the parameter's value: at beta = 1 it is swish.
+PARAMETRISED_EXPECTED = {"0": "linear", "1": "gelu", "4": "silu", "6": "linear"}
 
 # --- Attention through F.scaled_dot_product_attention --------------------------------------------
 

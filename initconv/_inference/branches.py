@@ -29,7 +29,7 @@ from torch import Tensor, fx, nn
 from initconv._activations import is_activation_module
 from initconv._inference.copies import copy_error, structural_copy
 from initconv._inference.roles import is_leaf, is_pass_module, role
-from initconv._inference.symbolic import TRACE_LOCK
+from initconv._inference.symbolic import TRACE_LOCK, OwnThreadTracer
 from initconv._maths.fans import KINDS
 
 __all__: list[str] = []
@@ -607,8 +607,9 @@ class _Reader:
                 yield from self.read(node)
 
 
-class _Tracer(fx.Tracer):
-    """torch.fx's tracer with the inference rule's leaves: weight layers, activations, norms."""
+class _Tracer(OwnThreadTracer):
+    """torch.fx's tracer with the inference rule's leaves: weight layers, activations, norms;
+    other threads' forwards run as if no trace were under way."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return is_leaf(m) or super().is_leaf_module(m, module_qualified_name)

@@ -9,7 +9,8 @@ the divisor of ``x' / g`` or the subtrahend of ``x' - g``, where ``x'`` is ``x``
 from ``x`` by pass-throughs other than reductions, and ``g`` is not, is not a consumer of ``x``:
 the main path's activation is the answer. Squeeze-excite (Hu et al. 2018), its
 variants (ECA, CBAM, gather-excite) and a LayerNorm written as ``(x - mean) / sqrt(var + eps)``
-are such branches; ``x * sigmoid(x)`` is not (no weight layer, no statistic): it is swish.
+are such branches; ``x * sigmoid(x)`` is not (no weight layer, no statistic): it is an
+elementwise region, swish (:mod:`initconv._inference.elementwise`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from __future__ import annotations
 from torch import fx, nn
 
 from initconv._inference.roles import (
-    activation_name,
     is_arithmetic,
+    is_reduction,
     is_statistic,
     is_template_use,
     role,
@@ -30,9 +31,6 @@ __all__: list[str] = []
 # dozen nodes, a norm's statistics half that.
 _BRANCH_BUDGET = 64
 _ANCHOR_BUDGET = 64
-# x * act(x) written out: the activation it is (Ramachandran et al. 2017's swish is x sigmoid(x);
-# Howard et al. 2019's hard-swish is x hardsigmoid(x)).
-_SELF_GATED = {"sigmoid": "silu", "hardsigmoid": "hardswish"}
 
 
 def anchors(source: fx.Node, root: nn.Module) -> set[fx.Node]:
@@ -65,7 +63,7 @@ def _ends_gate(step: fx.Node, came_from: fx.Node, main: set[fx.Node]) -> bool:
     return False
 
 
-def _derived(node: fx.Node, source: fx.Node) -> bool:
+def derived(node: fx.Node, source: fx.Node) -> bool:
     """Whether ``node`` is computed from ``source`` (within a few steps back)."""
     frontier, seen = [node], set[fx.Node]()
     while frontier and len(seen) < _ANCHOR_BUDGET:
@@ -78,8 +76,12 @@ def _derived(node: fx.Node, source: fx.Node) -> bool:
     return False
 
 
-def is_gate(source: fx.Node, start: fx.Node, root: nn.Module) -> bool:
-    """Whether the use ``start`` of ``source`` begins a branch that only modulates it."""
+def is_gate(source: fx.Node, start: fx.Node, root: nn.Module, strict: bool = False) -> bool:
+    """Whether the use ``start`` of ``source`` begins a branch that only modulates it.
+
+    ``strict``: the branch must contain a weight layer or a reduction (a mean, a pooling): the
+    statistics of a norm, a squeeze-excite gate. Elementwise maths alone (``x ** 3`` inside a
+    tanh-GELU written out) is then no gate: it is part of an activation written out."""
     main: set[fx.Node] | None = None
     seen: set[fx.Node] = set()
     frontier: list[tuple[fx.Node, fx.Node]] = [(start, source)]
@@ -101,29 +103,19 @@ def is_gate(source: fx.Node, start: fx.Node, root: nn.Module) -> bool:
         statistic = is_statistic(step, root)
         if not (statistic or step_role in ("weight", "activation", "pass")) or not step.users:
             return False
+        strong = step_role == "weight" or is_reduction(step, root)
         substantial = (
             substantial
-            or statistic
-            or step_role == "weight"
-            or any(
-                _derived(value, source)
-                for value in step.all_input_nodes
-                if value is not came_from and value not in seen
+            or strong
+            or (not strict and statistic)
+            or (
+                not strict
+                and any(
+                    derived(value, source)
+                    for value in step.all_input_nodes
+                    if value is not came_from and value not in seen
+                )
             )
         )
         frontier.extend((user, step) for user in step.users)
     return ended and substantial
-
-
-def self_gated(source: fx.Node, users: list[fx.Node]) -> tuple[str, fx.Node, fx.Node] | None:
-    """``x * sigmoid(x)`` and ``x * hardsigmoid(x)``: the activation they write out, with the
-    activation node and the product; ``None`` for anything else."""
-    if len(users) != 2:
-        return None
-    for act, product in (users, users[::-1]):
-        name = activation_name(act)
-        if name not in _SELF_GATED or list(act.users) != [product]:
-            continue
-        if is_arithmetic(product, "mul") and set(product.args[:2]) == {source, act}:
-            return _SELF_GATED[str(name)], act, product
-    return None

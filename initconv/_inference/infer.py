@@ -1,20 +1,25 @@
 """Which activation acts on each layer's output: the rule (``rule``) applied to what runs.
 
-With an example input, to what a forward pass on a copy of the model executes (``recorded``);
-for layers that pass never calls, and without an input, to the graphs torch.fx traces from a
-structural copy (``symbolic``); where neither decides, to the layer's ``nn.Sequential``. Nothing of
-the user's model is run, so nothing of it changes.
+With an example input, to what a forward pass on a working copy of the model executes
+(``recorded``); for layers that pass never calls, and without an input, to the graphs torch.fx
+traces from a structural copy (``symbolic``). Where tracing leaves layers undecided and the model
+declares an example input of its own (a transformers model's ``dummy_inputs``, a timm model's
+``pretrained_cfg["input_size"]``), a run on that input decides them. Where nothing decides, the
+layer's ``nn.Sequential`` neighbour is a guess, reported as a fallback. Nothing of the user's model
+is changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import dataclasses
+from collections.abc import Collection, Mapping
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from initconv._inference.copies import copy_error, preserved_rng, structural_copy
-from initconv._inference.recorded import run
+from initconv._inference.recorded import Inputs, run
 from initconv._inference.rule import Inference
 from initconv._inference.symbolic import TRACE_LOCK, Symbolic, sequential
 from initconv._validate import describe
@@ -22,21 +27,97 @@ from initconv._validate import describe
 __all__: list[str] = []
 
 
-def check_inputs(example_inputs: object) -> tuple[Any, ...] | None:
-    """``example_inputs`` as a tuple of positional arguments (a single tensor is one)."""
+def check_inputs(example_inputs: object) -> Inputs | None:
+    """``example_inputs`` as positional and keyword arguments: a tensor or a list is one
+    argument, a tuple is the positional arguments, a dict the keyword arguments."""
     if example_inputs is None:
         return None
-    if isinstance(example_inputs, Tensor):
-        return (example_inputs,)
-    if isinstance(example_inputs, (tuple, list)):
-        return tuple(example_inputs)
+    if isinstance(example_inputs, (Tensor, list)):
+        return (example_inputs,), {}
+    if isinstance(example_inputs, tuple):
+        return tuple(example_inputs), {}
+    if isinstance(example_inputs, Mapping):
+        keys = [key for key in example_inputs if not isinstance(key, str)]
+        if keys:
+            raise TypeError(
+                f"example_inputs: a dict is the forward's keyword arguments, so its keys must be "
+                f"str, got {keys[0]!r}"
+            )
+        return (), dict(example_inputs)
     raise TypeError(
-        "example_inputs must be a tensor or a tuple of the forward's positional arguments, got "
-        f"{describe(example_inputs)}"
+        "example_inputs must be a tensor, a list (one argument), a tuple of the forward's "
+        f"positional arguments or a dict of its keyword arguments, got {describe(example_inputs)}"
     )
 
 
-def _run(model: nn.Module, inputs: tuple[Any, ...], wanted: list[str]) -> dict[str, Inference]:
+def _sample(model: nn.Module, *shape: int) -> Tensor:
+    """A seeded standard normal batch on the model's device, in its dtype."""
+    tensor = next(iter(model.parameters()), None)
+    device = tensor.device if tensor is not None else torch.device("cpu")
+    dtype = tensor.dtype if tensor is not None and tensor.is_floating_point() else None
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    return torch.randn(*shape, generator=generator, dtype=dtype).to(device)
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _transformers_input(model: nn.Module, dummy: Mapping[str, Any]) -> tuple[Inputs, str] | None:
+    """A transformers model's declared input: its ``dummy_inputs`` where they hold its main
+    input (``main_input_name``); for a vision model, whose ``dummy_inputs`` are token ids it
+    does not take, a batch of one image of its config's ``num_channels`` and ``image_size``."""
+    main = getattr(model, "main_input_name", None)
+    if main is None or main in dummy:
+        return ((), dict(dummy)), "the model's dummy_inputs"
+    config = getattr(model, "config", None)
+    size = getattr(config, "image_size", None)
+    channels = getattr(config, "num_channels", None)
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        height, width = size
+    else:
+        height = width = size
+    inputs: dict[str, Any] = {}
+    if main == "pixel_values" and all(_positive(n) for n in (channels, height, width)):
+        where = f"an image of its config's size ({channels}, {height}, {width})"
+        inputs[main] = _sample(model, 1, channels, height, width)  # type: ignore[arg-type]
+    elif main == "input_values":
+        where = "one second of audio at 16 kHz"
+        inputs[main] = _sample(model, 1, 16000)
+    elif main == "input_features" and all(
+        _positive(getattr(config, key, None)) for key in ("num_mel_bins", "max_source_positions")
+    ):
+        bins, frames = config.num_mel_bins, 2 * config.max_source_positions  # type: ignore[union-attr]
+        where = f"log-mel features of its config's size ({bins}, {frames})"
+        inputs[main] = _sample(model, 1, bins, frames)
+    else:
+        return None
+    if getattr(config, "is_encoder_decoder", False) and "input_ids" in dummy:
+        ids = dummy["input_ids"]
+        inputs["decoder_input_ids"] = ids[:1] if isinstance(ids, Tensor) and ids.dim() > 1 else ids
+    return ((), inputs), where
+
+
+def declared_inputs(model: nn.Module) -> tuple[Inputs, str] | None:
+    """The example input the model's library declares for it, and where it came from: a
+    transformers model's ``dummy_inputs`` (keyword arguments; an image of its config's size for
+    a vision model), or a batch of one image of a timm model's ``pretrained_cfg["input_size"]``
+    (seeded, on the model's device)."""
+    try:
+        dummy = getattr(model, "dummy_inputs", None)
+    except Exception:  # a library's property may fail on a model it was not built for
+        dummy = None
+    if isinstance(dummy, Mapping) and dummy and all(isinstance(k, str) for k in dummy):
+        return _transformers_input(model, dummy)
+    config = getattr(model, "pretrained_cfg", None)
+    size = config.get("input_size") if isinstance(config, Mapping) else None
+    if isinstance(size, (tuple, list)) and size and all(_positive(n) for n in size):
+        image = _sample(model, 1, *size)
+        return ((image,), {}), f"pretrained_cfg['input_size'] {tuple(size)}"
+    return None
+
+
+def _run(model: nn.Module, inputs: Inputs, wanted: list[str]) -> dict[str, Inference]:
     try:
         return run(model, inputs, wanted)
     except Exception as error:  # the user's forward on the user's input
@@ -55,25 +136,45 @@ def _symbolic(model: nn.Module, wanted: list[str]) -> dict[str, Inference]:
         return {name: Inference(None, copy_error(error)) for name in wanted}
     names = {id(module): name for name, module in duplicate.named_modules()}
     with TRACE_LOCK, preserved_rng(model):
-        return Symbolic(duplicate).infer(names, wanted)
+        return Symbolic(duplicate, model).infer(names, wanted)
+
+
+@dataclasses.dataclass
+class Inferred:
+    """Each wanted layer's activation and how it was found (``"run"``, ``"traced"``,
+    ``"sequential"`` or ``"default"``), and what convert() should warn about the inference."""
+
+    outcomes: dict[str, tuple[Inference, str]]
+    notes: list[str]
 
 
 def infer_activations(
-    model: nn.Module, wanted: Collection[str], inputs: tuple[Any, ...] | None = None
-) -> dict[str, tuple[Inference, str]]:
-    """Each wanted layer's activation and how it was found: ``"run"`` (recorded on ``inputs``),
-    ``"traced"`` (torch.fx), ``"sequential"`` (the rule on its nn.Sequential, where neither
-    decided) or ``"default"`` (unresolved: ``spec`` is ``None`` and ``detail`` says why)."""
+    model: nn.Module, wanted: Collection[str], inputs: Inputs | None = None
+) -> Inferred:
+    """Each wanted layer's activation and how it was found: ``"run"`` (recorded on ``inputs``
+    or on the model's declared example input), ``"traced"`` (torch.fx), ``"sequential"`` (a
+    guess from its nn.Sequential neighbour, where neither decided: a fallback) or ``"default"``
+    (unresolved: ``spec`` is ``None`` and ``detail`` says why)."""
     order = list(wanted)
     found: dict[str, tuple[Inference, str]] = {}
+    notes: list[str] = []
     if inputs is not None:
         for name, outcome in _run(model, inputs, order).items():
             found[name] = (outcome, "run")
+        if order and not found:
+            notes.append(
+                f"the forward pass on example_inputs reached none of the {len(order)} layers "
+                "through values computed from the inputs (a forward that copies its input into "
+                "a new tensor, or never calls them); they were traced instead"
+            )
     unseen = [name for name in order if name not in found]
     for name, outcome in _symbolic(model, unseen).items():
         if inputs is not None:
             outcome = Inference(outcome.spec, f"not called on example_inputs; {outcome.detail}")
         found[name] = (outcome, "traced")
+    undecided = [name for name in order if found[name][0].spec is None]
+    if inputs is None and undecided:
+        _declared(model, undecided, found)
     result: dict[str, tuple[Inference, str]] = {}
     for name in order:
         outcome, source = found[name]
@@ -82,8 +183,30 @@ def infer_activations(
             continue
         neighbour = sequential(model, name)
         if neighbour.spec is not None:
-            detail = f"{neighbour.detail} ({outcome.detail})"
+            detail = f"{outcome.detail}; guessed from its nn.Sequential: {neighbour.detail}"
             result[name] = (Inference(neighbour.spec, detail), "sequential")
         else:
             result[name] = (Inference(None, f"{outcome.detail}; {neighbour.detail}"), "default")
-    return result
+    return Inferred(result, notes)
+
+
+def _declared(
+    model: nn.Module, undecided: list[str], found: dict[str, tuple[Inference, str]]
+) -> None:
+    """Decide ``undecided`` layers by a run on the model's declared example input, if any."""
+    declared = declared_inputs(model)
+    if declared is None:
+        return
+    inputs, where = declared
+    try:
+        outcomes = run(model, inputs, undecided)
+    except Exception as error:  # a declared input the forward refuses: the trace stands
+        for name in undecided:
+            outcome, source = found[name]
+            why = f"{outcome.detail}; a run on {where} raised {type(error).__name__}"
+            found[name] = (Inference(None, why), source)
+        return
+    for name in undecided:
+        decided = outcomes.get(name)
+        if decided is not None and decided.spec is not None:
+            found[name] = (Inference(decided.spec, f"run on {where}: {decided.detail}"), "run")

@@ -85,6 +85,7 @@ _PASS_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
         torch,
         "flatten unflatten reshape permute transpose swapaxes movedim squeeze unsqueeze cat concat "
         "concatenate stack chunk split tensor_split unbind narrow select roll flip add sub mul div "
+        "broadcast_to "
         f"true_divide clone channel_shuffle pixel_shuffle pixel_unshuffle {_REDUCTIONS}",
     )
     + _existing(operator, "add iadd sub isub mul imul truediv itruediv getitem setitem neg pos")
@@ -94,7 +95,8 @@ _PASS_METHODS = frozenset(
     _words(
         "view view_as reshape reshape_as flatten unflatten permute transpose swapaxes movedim "
         "contiguous squeeze squeeze_ unsqueeze unsqueeze_ chunk split tensor_split unbind narrow "
-        "select roll flip expand expand_as repeat clone to float half double bfloat16 type_as unfold "
+        "select roll flip expand expand_as broadcast_to repeat clone to float half double bfloat16 "
+        "type_as unfold "
         "add add_ sub sub_ mul mul_ div div_ true_divide neg getitem setitem detach "
         f"{_REDUCTIONS}"
     )
@@ -158,6 +160,179 @@ _STEERING_FUNCTIONS: frozenset[object] = frozenset(
 
 NodeRole = Literal["meta", "activation", "weight", "pass", "module", "output", "other"]
 
+# --- Elementwise maths: what an activation written out is made of -------------------------------
+
+# Arithmetic, by the operator it applies (function, method, in-place method): a region of an
+# activation (``elementwise``) evaluates a node through these, with the operands in order.
+ARITHMETIC_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "pow": operator.pow,
+}
+_ARITHMETIC_FUNCTIONS: dict[object, str] = {
+    operator.add: "add",
+    operator.iadd: "add",
+    torch.add: "add",
+    operator.sub: "sub",
+    operator.isub: "sub",
+    torch.sub: "sub",
+    operator.mul: "mul",
+    operator.imul: "mul",
+    torch.mul: "mul",
+    operator.truediv: "div",
+    operator.itruediv: "div",
+    torch.div: "div",
+    torch.true_divide: "div",
+    operator.pow: "pow",
+    operator.ipow: "pow",
+    torch.pow: "pow",
+}
+_ARITHMETIC_METHODS = {
+    "add": "add",
+    "add_": "add",
+    "sub": "sub",
+    "sub_": "sub",
+    "mul": "mul",
+    "mul_": "mul",
+    "div": "div",
+    "div_": "div",
+    "true_divide": "div",
+    "pow": "pow",
+    "pow_": "pow",
+}
+# Functions of one element each: with constants for their other arguments, a step of an
+# activation written out (``0.5 * x * (1 + tanh(...))``).
+_MATH = (
+    "tanh sigmoid exp exp2 expm1 log log1p log2 log10 sqrt rsqrt abs square reciprocal sin cos "
+    "erf erfc erfinv atan arctan sinh cosh asinh clamp clamp_min clamp_max clip neg negative "
+    "softplus sign"
+)
+_MATH_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    _existing(torch, _MATH)
+    + _existing(torch.special, "erf erfc expit")
+    + _existing(F, "softplus")
+    + _existing(operator, "neg pos abs")
+)
+_MATH_METHODS = frozenset(
+    {*_words(_MATH), *(f"{name}_" for name in _words(_MATH)), "abs", "neg", "pos"}
+)
+# Steps that give every element its own value back, as an activation region sees them: reshapes
+# that keep the order of the elements, copies, casts, and dropout (the identity in eval mode, a
+# random scale of unit mean in training).
+_SAME_METHODS = frozenset(
+    _words(
+        "view view_as reshape reshape_as flatten unflatten contiguous squeeze unsqueeze clone to "
+        "float half double bfloat16 type_as detach"
+    )
+)
+_SAME_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    _existing(torch, "flatten unflatten reshape squeeze unsqueeze clone detach")
+    + _existing(F, "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout")
+)
+_SAME_MODULES: tuple[type[nn.Module], ...] = _existing(
+    nn, "Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout Identity Flatten"
+)
+
+ElementwiseKind = Literal["activation", "arithmetic", "math", "same"]
+
+
+def arithmetic(node: fx.Node) -> str | None:
+    """The arithmetic ``node`` applies (``"add"``, ``"sub"``, ``"mul"``, ``"div"``, ``"pow"``)."""
+    if node.op == "call_function":
+        try:
+            return _ARITHMETIC_FUNCTIONS.get(node.target)
+        except TypeError:  # an unhashable target
+            return None
+    if node.op == "call_method":
+        return _ARITHMETIC_METHODS.get(str(node.target))
+    return None
+
+
+def elementwise(node: fx.Node, root: nn.Module) -> ElementwiseKind | None:
+    """What ``node`` is as a step of an activation written out: a built-in activation,
+    arithmetic, a function of one element, a step that keeps each element's value, or ``None``
+    (not elementwise: a norm, a reduction, a weight op, a reshape that moves elements, ...)."""
+    if node.op == "call_module":
+        module = root.get_submodule(str(node.target))
+        if is_activation_module(module):
+            return "activation"
+        if isinstance(module, _SAME_MODULES) and type(module).forward in _PASS_FORWARDS:
+            return "same"
+        return None
+    if node.op not in ("call_function", "call_method"):
+        return None
+    if activation_name(node) is not None:
+        return "activation"
+    if arithmetic(node) is not None:
+        return "arithmetic"
+    method = node.op == "call_method"
+    try:
+        if node.target in (_MATH_METHODS if method else _MATH_FUNCTIONS):
+            return "math"
+        if node.target in (_SAME_METHODS if method else _SAME_FUNCTIONS):
+            return "same"
+    except TypeError:  # an unhashable target
+        return None
+    return None
+
+
+# Gated units torch computes whole, by the functions of their halves: F.glu(y) splits y in two
+# along a dimension and returns a * sigmoid(b) (Dauphin et al. 2017).
+_GATED: dict[object, tuple[str, str]] = {F.glu: ("linear", "sigmoid")}
+
+
+def gated_halves(node: fx.Node, root: nn.Module) -> tuple[str, str] | None:
+    """The functions of the two halves, if ``node`` computes a gated unit whole (``F.glu``,
+    ``nn.GLU``)."""
+    if node.op == "call_module":
+        module = root.get_submodule(str(node.target))
+        return _GATED[F.glu] if type(module) is nn.GLU else None
+    if node.op == "call_function":
+        try:
+            return _GATED.get(node.target)
+        except TypeError:
+            return None
+    if node.op == "call_method" and node.target == "glu":
+        return _GATED[F.glu]
+    return None
+
+
+# --- Functions of other libraries, by what they compute -------------------------------------
+
+# Functions that torch.fx keeps whole (``torch.fx.wrap``) in the libraries' own graphs, named by
+# module and name so that no library is imported to read them. Stochastic depth (Huang et al.
+# 2016) scales each sample by 0 or 1 / (1 - p): linear in its input, a pass-through as dropout
+# is. An attention kernel that takes its layers' weights computes q, k, v and the output
+# projection inside: its input reaches weight ops (the qkv projection), and its output is the
+# output projection's (the argument named here).
+_THIRD_PARTY_PASS = frozenset(
+    {
+        "torchvision.ops.stochastic_depth.stochastic_depth",
+        "timm.layers.drop.drop_path",
+        "timm.models.layers.drop.drop_path",
+    }
+)
+ATTENTION_KERNELS: dict[str, str] = {
+    "torch.nn.functional.multi_head_attention_forward": "out_proj_weight",
+    "torchvision.models.swin_transformer.shifted_window_attention": "proj_weight",
+}
+
+
+def qualified_name(target: object) -> str:
+    """``module.name`` of a function, as the tables above name it."""
+    module = getattr(target, "__module__", None) or ""
+    return f"{module}.{getattr(target, '__name__', '')}"
+
+
+def attention_kernel(target: object) -> str | None:
+    """The argument holding the output projection's weight, if ``target`` is an attention
+    kernel that takes its layers' weights (``F.multi_head_attention_forward``)."""
+    if target is F.multi_head_attention_forward:
+        return ATTENTION_KERNELS["torch.nn.functional.multi_head_attention_forward"]
+    return ATTENTION_KERNELS.get(qualified_name(target))
+
 
 def is_pass_module(module: nn.Module) -> bool:
     """A norm, dropout, pooling or reshaping module that runs torch's own forward()."""
@@ -171,7 +346,12 @@ def is_weight_module(module: nn.Module) -> bool:
 
 def is_leaf(module: nn.Module) -> bool:
     """A module whose call is one step of the rule, not looked into."""
-    return is_weight_module(module) or is_activation_module(module) or is_pass_module(module)
+    return (
+        is_weight_module(module)
+        or is_activation_module(module)
+        or is_pass_module(module)
+        or type(module) is nn.GLU
+    )
 
 
 def is_meta(op: str, target: object) -> bool:
@@ -215,6 +395,11 @@ def role(node: fx.Node, root: nn.Module) -> NodeRole:
         return "weight"
     if target in (_PASS_METHODS if method else _PASS_FUNCTIONS):
         return "pass"
+    if not method and callable(target):
+        if attention_kernel(target) is not None:
+            return "weight"
+        if qualified_name(target) in _THIRD_PARTY_PASS:
+            return "pass"
     return "other"
 
 
@@ -232,6 +417,24 @@ def is_statistic(node: fx.Node, root: nn.Module) -> bool:
         return node.target in _STATISTIC_METHODS
     if node.op == "call_function":
         return node.target in _STATISTIC_FUNCTIONS
+    if node.op == "call_module":
+        module = root.get_submodule(str(node.target))
+        return isinstance(module, _POOL_MODULES) and is_pass_module(module)
+    return False
+
+
+_REDUCTION_NAMES = frozenset(_words(f"{_REDUCTIONS} var std var_mean std_mean norm"))
+
+
+def is_reduction(node: fx.Node, root: nn.Module) -> bool:
+    """A reduction or pooling: a statistic over many elements, as a norm or a gate computes."""
+    if node.op == "call_method":
+        return node.target in _REDUCTION_NAMES
+    if node.op == "call_function":
+        name = getattr(node.target, "__name__", "")
+        return (name in _REDUCTION_NAMES and node.target in _STATISTIC_FUNCTIONS) or (
+            node.target in _STATISTIC_FUNCTIONS and "pool" in name
+        )
     if node.op == "call_module":
         module = root.get_submodule(str(node.target))
         return isinstance(module, _POOL_MODULES) and is_pass_module(module)

@@ -11,21 +11,26 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import threading
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from torch import fx, nn
+from torch import Tensor, fx, nn
 
 from initconv._activations import is_activation_module
+from initconv._inference.elementwise import Undefined
 from initconv._inference.roles import (
     PASS_MODULES,
+    attention_kernel,
     is_leaf,
     is_pass_module,
     is_weight_module,
     passthrough,
+    role,
 )
-from initconv._inference.rule import GraphWalk, Inference, checked, combine, merge
+from initconv._inference.rule import Engine, Follow, GraphWalk, Inference, checked, combine
+from initconv._maths.fans import KINDS
 
 __all__: list[str] = []
 
@@ -74,7 +79,37 @@ def _norm_steps() -> Iterator[None]:
             cls.forward = forward
 
 
-class _Tracer(fx.Tracer):
+class OwnThreadTracer(fx.Tracer):
+    """torch.fx's tracer, confined to the thread that traces.
+
+    While it traces, torch.fx replaces ``nn.Module.__call__`` and ``nn.Module.__getattr__`` for
+    the whole process with wrappers that record into this tracer; another thread's ordinary
+    forward of an unrelated model would be recorded too, and fail (a NameError for a module the
+    traced root does not hold). The wrappers call :meth:`call_module` and :meth:`getattr`: for
+    any other thread they do what torch does without a trace."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def call_module(
+        self,
+        m: nn.Module,
+        forward: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        if threading.get_ident() != self.thread:
+            return forward(*args, **kwargs)
+        return super().call_module(m, forward, args, kwargs)
+
+    def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+        if threading.get_ident() != self.thread:
+            return attr_val
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+
+class _Tracer(OwnThreadTracer):
     """torch.fx's tracer with the rule's leaves, and the innermost module a failure came from."""
 
     def __init__(self, opaque: set[type[nn.Module]]) -> None:
@@ -97,7 +132,7 @@ class _Tracer(fx.Tracer):
         try:
             return super().call_module(m, forward, args, kwargs)
         except Exception:
-            if self.culprit is None:
+            if self.culprit is None and threading.get_ident() == self.thread:
                 self.culprit = m
             raise
 
@@ -111,10 +146,13 @@ def _qualified(owner: str, target: object) -> str:
 
 
 class Symbolic:
-    """The traced graphs of a model (a structural copy), explored from its root."""
+    """The traced graphs of a model (a structural copy), explored from its root; the values of
+    its parameters and buffers are read from ``original``, the model it is a copy of."""
 
-    def __init__(self, root: nn.Module) -> None:
+    def __init__(self, root: nn.Module, original: nn.Module | None = None) -> None:
         self.root = root
+        self.original = original
+        self.engine = Engine()
         self.opaque: set[type[nn.Module]] = set()
         self.graphs: dict[str, fx.Graph] = {}
         self.failures: dict[str, str] = {}
@@ -144,8 +182,9 @@ class Symbolic:
     def _explore(self, name: str) -> None:
         graph = self._trace(name)
         if graph is None:
-            for child, _ in self.root.get_submodule(name).named_children():
-                self._explore(_qualified(name, child))
+            for child, module in self.root.get_submodule(name).named_children():
+                if not is_leaf(module):
+                    self._explore(_qualified(name, child))
             return
         for node in graph.nodes:
             if node.op != "call_module":
@@ -165,30 +204,55 @@ class Symbolic:
         if key not in self.walks:
             if site is None:
 
-                def on_output() -> Inference | None:
+                def on_output() -> Inference | list[Follow] | None:
                     return self._after_output(name)
 
             else:
                 caller, node = site
 
-                def on_output() -> Inference | None:
-                    return caller.follow(node, caller.label(node))
+                def on_output() -> Inference | list[Follow] | None:
+                    return [(caller, node)]
 
             prefix = f"{name}." if name else ""
             module = self.root.get_submodule(name)
-            self.walks[key] = GraphWalk(module, prefix, on_output, self._enter)
+
+            def constant(node: fx.Node) -> Any:
+                return self._constant(prefix, node)
+
+            self.walks[key] = GraphWalk(
+                module, prefix, on_output, self._enter, constant, self.engine
+            )
         return self.walks[key]
 
-    def _after_output(self, name: str) -> Inference | None:
+    def _constant(self, prefix: str, node: fx.Node) -> Any:
+        """The value a ``get_attr`` node reads: from the original model where the copy holds a
+        meta tensor in its place."""
+        path = f"{prefix}{node.target}"
+        for owner in (self.root, self.original):
+            if owner is None:
+                continue
+            value: Any = owner
+            try:
+                for part in path.split("."):
+                    value = getattr(value, part)
+            except AttributeError:
+                continue
+            if isinstance(value, Tensor) and value.is_meta:
+                continue
+            return value
+        raise Undefined(f"the value of {path} is not known")
+
+    def _after_output(self, name: str) -> Inference | list[Follow] | None:
         if name == "":
             return Inference("linear", "model output")
         calls = self.callers.get(name, [])
         if not calls:
             return Inference(None, f"reaches the output of {name!r}: {self._why_unseen(name)}")
-        walks = [(self.walk(owner), node) for owner, node in calls]
-        return merge([walk.follow(node, walk.label(node)) for walk, node in walks])
+        return [(self.walk(owner), node) for owner, node in calls]
 
-    def _enter(self, caller: GraphWalk, node: fx.Node, source: fx.Node) -> Inference | None:
+    def _enter(
+        self, caller: GraphWalk, node: fx.Node, source: fx.Node
+    ) -> Inference | tuple[GraphWalk, fx.Node] | None:
         target = f"{caller.prefix}{node.target}"
         graph = self.graphs.get(target)
         if graph is None:
@@ -204,10 +268,7 @@ class Symbolic:
             entry = next((n for n in placeholders if n.target == key), None)
         if entry is None or str(entry.target).startswith("*"):
             return Inference(None, f"{target}: cannot tell which input of its forward it is")
-        beyond = self.walk(target, (caller, node)).consumers(entry)
-        if beyond is None:
-            return None
-        return Inference(beyond.spec, f"{target} > {beyond.detail}")
+        return self.walk(target, (caller, node)), entry
 
     def _why_unseen(self, name: str) -> str:
         enclosing = [key for key in self.failures if key == "" or name.startswith(f"{key}.")]
@@ -218,24 +279,80 @@ class Symbolic:
         return f"torch.fx could not trace {where}: {self.failures[key]}"
 
     def infer(self, names: dict[int, str], wanted: Collection[str]) -> dict[str, Inference]:
-        """The outcome of every wanted layer, found where torch.fx saw it called."""
+        """The outcome of every wanted layer, found where torch.fx saw it called, or its weight
+        used by a weight op (``F.linear(x, self.qkv.weight)``, an attention kernel)."""
         found: dict[str, list[Inference]] = {}
+        weights = {
+            id(module.weight): name
+            for name, module in self.root.named_modules()
+            if name in wanted and isinstance(module, KINDS)
+        }
         for owner, graph in self.graphs.items():
             module = self.root.get_submodule(owner)
+            walk = self.walk(owner)
             for node in graph.nodes:
+                if node.op == "get_attr":
+                    try:
+                        value = self._constant_in(module, str(node.target))
+                    except AttributeError:
+                        continue
+                    name = weights.get(id(value))
+                    if name is not None:
+                        for outcome in self._functional(walk, node):
+                            found.setdefault(name, []).append(outcome)
+                    continue
                 if node.op != "call_module":
                     continue
-                name = names.get(id(module.get_submodule(str(node.target))))
+                called = module.get_submodule(str(node.target))
+                name = names.get(id(called))
                 if name is not None and name in wanted:
-                    outcome = self.walk(owner).consumers(node)
                     found.setdefault(name, []).append(
-                        outcome or Inference("linear", "output unused")
+                        walk.consumers(node) or Inference("linear", "output unused")
                     )
+                if isinstance(called, nn.MultiheadAttention):
+                    projection = names.get(id(called.out_proj))
+                    if projection in wanted and projection is not None:
+                        outcome = walk.consumers(node) or Inference("linear", "output unused")
+                        found.setdefault(projection, []).append(outcome)
         result = {name: combine(outcomes) for name, outcomes in found.items()}
         for name in wanted:
             if name not in result:
                 result[name] = Inference(None, self._why_unseen(name))
         return result
+
+    @staticmethod
+    def _constant_in(module: nn.Module, path: str) -> Any:
+        value: Any = module
+        for part in path.split("."):
+            value = getattr(value, part)
+        return value
+
+    @staticmethod
+    def _functional(walk: GraphWalk, weight: fx.Node) -> list[Inference]:
+        """What a layer used through its weight (the get_attr node ``weight``) leads to."""
+        outcomes = []
+        for user in weight.users:
+            label = walk.label(user)
+            if role(user, walk.root) != "weight":
+                outcomes.append(Inference(None, f"its weight is used by {label}, no weight op"))
+                continue
+            output_argument = attention_kernel(user.target)
+            is_output = True
+            if output_argument is not None:
+                try:
+                    bound = inspect.signature(user.target).bind(*user.args, **user.kwargs)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    outcomes.append(Inference(None, f"its weight is passed to {label}"))
+                    continue
+                is_output = bound.arguments.get(output_argument) is weight
+            if not is_output:
+                outcomes.append(
+                    Inference("linear", f"its weight used inside the weight op {label}")
+                )
+                continue
+            beyond = walk.consumers(user) or Inference("linear", f"{label}, unused")
+            outcomes.append(Inference(beyond.spec, f"its weight used by {label} > {beyond.detail}"))
+        return outcomes
 
 
 def sequential(model: nn.Module, name: str) -> Inference:

@@ -70,6 +70,11 @@ def _probe_points() -> tuple[Tensor, Tensor, Tensor]:
     return values, shuffle, part
 
 
+def probe_values() -> Tensor:
+    """The probe's points, float64 in [-8, 8], in the fixed shuffled order it evaluates them."""
+    return _probe_points()[0]
+
+
 def probe_evaluations() -> int:
     """How many points :func:`probe` evaluates an activation at."""
     return 3 * PROBE_SIZE + _probe_points()[2].numel()

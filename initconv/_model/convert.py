@@ -18,6 +18,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 
 from initconv._activations import ActivationSpec, resolve
 from initconv._inference.infer import check_inputs, infer_activations
+from initconv._inference.recorded import Inputs
 from initconv._layers.base import InitLayer
 from initconv._layers.pairing import layer_class, resolve_kind, scheme_of, served_kinds
 from initconv._maths.fans import KINDS
@@ -36,9 +37,10 @@ Source = Literal["run", "traced", "sequential", "default", "given", "pattern", "
 class ConversionRow:
     """One layer of the model: what it was, what it became, and how its activation was found.
 
-    ``source`` is ``"run"`` (recorded on ``example_inputs``), ``"traced"`` (torch.fx),
-    ``"sequential"`` (the next module of its nn.Sequential),
-    ``"default"`` (neither worked: ``detail`` says why), ``"given"`` (a single ``activation=``),
+    ``source`` is ``"run"`` (recorded on ``example_inputs`` or the model's declared example
+    input), ``"traced"`` (torch.fx), ``"sequential"`` (neither decided; guessed from the next
+    module of its nn.Sequential, a fallback), ``"default"`` (neither decided: the default
+    activation, a fallback; ``detail`` says why), ``"given"`` (a single ``activation=``),
     ``"pattern"`` (an ``activation=`` dict entry) or ``"skipped"`` (left as it was; ``scheme``,
     ``activation`` and ``gain`` are then ``None``).
     """
@@ -57,7 +59,8 @@ class ConversionReport(Report[ConversionRow]):
 
     Iterate it for the rows, index it by layer name (``report["layer1.0.conv1"]``), or read
     :attr:`fallbacks` for the layers whose activation could not be inferred, and
-    :attr:`overridden` for the layers left alone because their class overrides ``forward()``.
+    :attr:`overridden` for the layers left alone because their class overrides ``forward()`` (or
+    holds state a replacement would drop, or is a lazy layer not materialised yet).
     """
 
     def __init__(
@@ -84,13 +87,17 @@ class ConversionReport(Report[ConversionRow]):
 
     @property
     def fallbacks(self) -> tuple[ConversionRow, ...]:
-        """The rows whose activation fell back to the default, with the reason in ``detail``."""
-        return tuple(row for row in self.rows if row.source == "default")
+        """The rows whose activation the rule could not decide, with the reason in ``detail``:
+        the default activation (``"default"``) or a guess from the nn.Sequential neighbour
+        (``"sequential"``)."""
+        return tuple(row for row in self.rows if row.source in ("default", "sequential"))
 
     @property
     def overridden(self) -> tuple[ConversionRow, ...]:
-        """The skipped rows of layers whose class overrides ``forward()`` (timm's ``StdConv2d``,
-        weight-standardised convs): converting them would drop that forward."""
+        """The skipped rows of layers of a supported kind left as they were, with a warning:
+        their class overrides ``forward()`` (timm's ``StdConv2d``, weight-standardised convs),
+        so converting them would drop that forward; or holds parameters, buffers or submodules
+        of its own; or they are lazy layers not materialised yet."""
         return tuple(row for row in self.rows if row.name in self._overridden)
 
     def overridden_summary(self) -> str:
@@ -110,11 +117,12 @@ class ConversionReport(Report[ConversionRow]):
         weights = "re-initialised by the scheme" if self.reinit else "kept bit for bit"
         lines.append(
             f"{len(self.converted)} of {len(self.rows)} layers converted, weights {weights}; "
-            f"{len(self.fallbacks)} activations fell back to the default."
+            f"{len(self.fallbacks)} activations could not be inferred (report.fallbacks)."
         )
         if self.overridden:
             lines.append(
-                f"{self.overridden_summary()} left as they were: their class overrides forward()."
+                f"{self.overridden_summary()} left as they were: their class overrides forward() "
+                "or holds state of its own (report.overridden)."
             )
         return lines
 
@@ -176,11 +184,23 @@ def overrides_forward(cls: type[nn.Module], kind: type[nn.Module]) -> bool:
     )
 
 
+def _own_state(module: nn.Module) -> str | None:
+    """What a subclass holds that its torch layer does not, which a replacement would drop."""
+    extra = [k for k, v in module.named_parameters(recurse=False) if v is not None]
+    extra = [k for k in extra if k not in ("weight", "bias")]
+    extra += [k for k, _ in module.named_buffers(recurse=False)]
+    extra += [k for k, _ in module.named_children() if k != "parametrizations"]
+    return None if not extra else ", ".join(sorted(extra))
+
+
 def _targets(
     model: nn.Module, kinds: tuple[type[nn.Module], ...], reconvert: bool
 ) -> tuple[list[str], dict[str, str], list[str]]:
-    """The layers to replace, the layers left alone with the reason, and those of them whose
-    class overrides forward()."""
+    """The layers to replace, the layers left alone with the reason, and those of them left
+    alone with a warning: a subclass that overrides forward() or holds state of its own, a lazy
+    layer. A subclass that only changes its constructor (torchvision's Conv3DSimple,
+    nn.MultiheadAttention's NonDynamicallyQuantizableLinear) behaves as its torch layer and is
+    replaced by the initconv layer of that kind."""
     replace: list[str] = []
     skipped: dict[str, str] = {}
     overridden: list[str] = []
@@ -192,6 +212,7 @@ def _targets(
         what = kind.__name__
         if isinstance(module, LazyModuleMixin) and cast(Any, module).has_uninitialized_params():
             skipped[name] = f"a lazy {what} not materialised yet; run a forward pass first"
+            overridden.append(name)
         elif base is kind or (reconvert and issubclass(base, InitLayer)):
             replace.append(name)
         elif issubclass(base, InitLayer):
@@ -199,8 +220,14 @@ def _targets(
         elif overrides_forward(base, kind):
             skipped[name] = f"a subclass of nn.{what} ({base.__name__}) that overrides forward()"
             overridden.append(name)
+        elif (state := _own_state(module)) is not None:
+            skipped[name] = (
+                f"a subclass of nn.{what} ({base.__name__}) that holds {state}, which a "
+                "replacement would drop"
+            )
+            overridden.append(name)
         else:
-            skipped[name] = f"a subclass of nn.{what} ({base.__name__}) with its own behaviour"
+            replace.append(name)
     return replace, skipped, overridden
 
 
@@ -209,7 +236,8 @@ def _choose_activations(
     replace: list[str],
     activation: ActivationArg,
     fallback: ActivationSpec,
-    inputs: tuple[Any, ...] | None,
+    inputs: Inputs | None,
+    notes: list[str],
 ) -> dict[str, tuple[ActivationSpec, Source, str]]:
     """Each layer's activation, how it was chosen, and the detail the report shows."""
     chosen: dict[str, tuple[ActivationSpec, Source, str]] = {}
@@ -234,9 +262,11 @@ def _choose_activations(
         if not (isinstance(activation, str) and activation == _INFER):
             chosen = {name: (activation, "given", "") for name in replace}
     unresolved = [name for name in replace if name not in chosen]
-    for name, (outcome, source) in infer_activations(model, unresolved, inputs).items():
+    inferred = infer_activations(model, unresolved, inputs)
+    for name, (outcome, source) in inferred.outcomes.items():
         spec = fallback if outcome.spec is None else outcome.spec
         chosen[name] = (spec, cast(Source, source), outcome.detail)
+    notes.extend(inferred.notes)
     return chosen
 
 
@@ -300,15 +330,19 @@ def convert_layers(
     default_activation: ActivationSpec | None,
     reconvert: bool,
     options: Mapping[str, Any],
-    inputs: tuple[Any, ...] | None = None,
+    inputs: Inputs | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[ConversionReport, Undo]:
-    """:func:`convert` without its argument checks and warning; also returns how to undo it."""
+    """:func:`convert` without its argument checks and warnings; also returns how to undo it.
+    What the warnings should say about the inference is appended to ``notes``."""
     cls = scheme_of(resolve_scheme(scheme))
     kinds = _kinds(cls, layers)
     fallback = cls.default_activation if default_activation is None else default_activation
     _check_activation(fallback, "default_activation")
     replace, skipped, overridden = _targets(model, kinds, reconvert)
-    chosen = _choose_activations(model, replace, activation, fallback, inputs)
+    chosen = _choose_activations(
+        model, replace, activation, fallback, inputs, [] if notes is None else notes
+    )
     plans = _plans(model, cls, replace, chosen, reinit, options)
     undo = swap(model, plans)
     return ConversionReport(_rows(model, plans, chosen, skipped), reinit, overridden), undo
@@ -351,8 +385,11 @@ def convert(
             scheme serves when ``None``.
         default_activation: used where inference fails; the scheme's own default when ``None``.
         reconvert: also replace layers that are already initconv layers.
-        example_inputs: a tensor, or a tuple of the forward's positional arguments, to infer
-            activations from a run instead of a trace.
+        example_inputs: the forward's arguments, to infer activations from a run instead of
+            a trace: a tensor or a list (one argument, as a detection model's ``[image]``), a
+            tuple (the positional arguments) or a dict (the keyword arguments). Without it, a
+            model torch.fx cannot trace is run on the example input its library declares, if any
+            (a transformers model's ``dummy_inputs``, timm's ``pretrained_cfg["input_size"]``).
         **scheme_options: options of the scheme's layers (``mode=``, ``gain=``, ...). ``seed=s``
             gives each layer its own seed, ``initconv.module_seed(s, name)``, as
             :func:`initconv.seed_modules` does.
@@ -370,6 +407,7 @@ def convert(
     check_bool("reinit", reinit)
     check_bool("reconvert", reconvert)
     inputs = check_inputs(example_inputs)
+    notes: list[str] = []
     report, _ = convert_layers(
         model,
         scheme,
@@ -380,24 +418,41 @@ def convert(
         reconvert,
         scheme_options,
         inputs,
+        notes,
     )
+    for note in notes:
+        warnings.warn(f"convert: {note}", UserWarning, stacklevel=2)
     if report.overridden:
         warnings.warn(
-            f"convert: {report.overridden_summary()} left unconverted because their class "
-            "overrides forward(), which a replacement would drop; the report lists them",
+            f"convert: {report.overridden_summary()} left unconverted: their class overrides "
+            "forward() or holds state a replacement would drop; report.overridden lists them",
             UserWarning,
             stacklevel=2,
         )
     if report.fallbacks:
-        warnings.warn(
-            f"convert: the activation of {len(report.fallbacks)} layer(s) could not be inferred "
-            f"({', '.join(row.name for row in report.fallbacks)}); they use "
-            f"{report.fallbacks[0].activation!r}. The report's fallbacks say why; pass "
-            "activation={pattern: value} to set them",
-            UserWarning,
-            stacklevel=2,
-        )
+        warnings.warn(fallback_warning(report, inputs is not None), UserWarning, stacklevel=2)
     return report
+
+
+def fallback_warning(report: ConversionReport, had_inputs: bool) -> str:
+    """One short warning for every fallback: how many, a few names, and what fixes it; the
+    report holds every name and reason."""
+    rows = report.fallbacks
+    names = ", ".join(row.name for row in rows[:3])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    defaults = [row for row in rows if row.source == "default"]
+    guessed = len(rows) - len(defaults)
+    uses = f"the default {defaults[0].activation!r}" if defaults else "a guess"
+    if guessed and defaults:
+        uses += f" ({guessed} a guess from their nn.Sequential)"
+    elif guessed:
+        uses += " from their nn.Sequential"
+    fix = "" if had_inputs else "example_inputs= (a run of the forward) or "
+    return (
+        f"convert: the activation of {len(rows)} of {len(report.rows)} layer(s) could not be "
+        f"inferred ({names}{more}); they use {uses}. report.fallbacks says why for each; pass "
+        f"{fix}activation={{pattern: value}} to set them"
+    )
 
 
 def to_torch(model: ModuleT) -> ModuleT:

@@ -107,11 +107,12 @@ def test_a_hand_written_layer_norm_and_a_learnable_activation_are_not_weight_lay
     mode: str,
 ) -> None:
     """Before: the Sequential fallback took both for "the next weight layer": conv 1 came out
-    "linear" (GELU acts on it after the LayerNorm) and conv 4 "linear" (no gain is known for the
-    learnable swish), both with source "sequential", no warning, not in report.fallbacks."""
+    "linear" (GELU acts on it after the LayerNorm) and conv 4 "linear", both with source
+    "sequential", no warning, not in report.fallbacks. The learnable swish is now read by what
+    it computes, x * sigmoid(beta x) at beta = 1: swish."""
     report = _convert(zoo.parametrised_sequential(), mode)
     _assert_rule(report, zoo.PARAMETRISED_EXPECTED, mode)
-    assert "several different consumers" in report["4"].detail
+    assert report["4"].detail.endswith("x * sigmoid(1 * x)")
 
 
 # --- 3. Attention through F.scaled_dot_product_attention --------------------------------------
@@ -302,7 +303,7 @@ def test_a_layer_the_example_input_never_reaches_is_traced_instead() -> None:
 @pytest.mark.parametrize(
     ("example_inputs", "error", "match"),
     [
-        ("x", TypeError, r"example_inputs must be a tensor or a tuple.*got str 'x'"),
+        ("x", TypeError, r"example_inputs must be a tensor, a list.*got str 'x'"),
         (torch.zeros(1, 3, 8, 8), ValueError, r"example_inputs: the forward pass on a copy"),
     ],
 )
@@ -318,8 +319,12 @@ def test_a_bad_example_input_is_an_error_that_leaves_the_model_alone(
 # --- Fallbacks are never silent ------------------------------------------------------------------
 
 
+def _softmax_sequential() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(4, 8, 1), nn.Softmax(dim=1), nn.Conv2d(8, 8, 1))
+
+
 @pytest.mark.parametrize(
-    "build", [zoo.parametrised_sequential, zoo.DataDependentBranch], ids=["sequential", "control"]
+    "build", [_softmax_sequential, zoo.DataDependentBranch], ids=["unknown-step", "control"]
 )
 def test_every_fallback_is_warned_and_listed(build: Callable[[], nn.Module]) -> None:
     with pytest.warns(UserWarning, match=r"could not be inferred") as caught:
@@ -343,9 +348,12 @@ class Uncopyable(nn.Module):
 
 
 def test_a_model_that_cannot_be_copied_falls_back_to_its_sequentials_and_says_why() -> None:
-    with pytest.warns(UserWarning, match=r"could not be inferred \(head\)"):
+    """Before: body.0's guess from its Sequential was reported as found, with no warning."""
+    with pytest.warns(UserWarning, match=r"could not be inferred \(body\.0, head\)"):
         report = convert(Uncopyable(), reinit=False)
     assert (report["body.0"].activation, report["body.0"].source) == ("gelu", "sequential")
+    assert report.fallbacks == (report["body.0"], report["head"])
+    assert "cannot be deep-copied" in report["body.0"].detail
     assert "cannot be deep-copied" in report["head"].detail
 
 

@@ -361,8 +361,9 @@ def test_a_bare_plain_conv2d_is_a_type_error_that_says_to_wrap_it() -> None:
 
 
 def test_other_conv2d_subclasses_are_skipped_with_a_warning(seeded: None) -> None:
-    class OwnConv2d(nn.Conv2d):
-        pass
+    class OwnConv2d(nn.Conv2d):  # a forward of its own: convert() leaves it as it is
+        def forward(self, x: Tensor) -> Tensor:
+            return super().forward(x) * 2.0
 
     model = nn.Sequential(initconv.KaimingNormalConv2d(3, 8, 3), OwnConv2d(8, 8, 1))
     with pytest.warns(UserWarning, match=r"are not initconv layers: 1; left as they were"):
