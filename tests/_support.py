@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
 import torch
 from torch import Tensor, nn
+
+
+def slow_except(cases: Iterable[Any], keep: Any) -> list[Any]:
+    """``cases`` for ``pytest.mark.parametrize``, every one but ``keep`` marked slow: the default
+    run checks one case and stays within its CPU budget; the slow suite checks them all. A tuple
+    case is one value per parameter name."""
+    out: list[Any] = []
+    for case in cases:
+        if case == keep:
+            out.append(case)
+        else:
+            values = case if isinstance(case, tuple) else (case,)
+            out.append(pytest.param(*values, marks=pytest.mark.slow))
+    return out
 
 
 def snapshot(model: nn.Module) -> dict[str, Tensor]:

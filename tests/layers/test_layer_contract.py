@@ -88,6 +88,7 @@ def test_torch_save_and_load_round_trip_the_whole_layer() -> None:
     assert loaded.activation == "gelu"
 
 
+@pytest.mark.slow  # compiling takes seconds; the default run checks compile on the layer kinds
 def test_torch_compile_matches_eager() -> None:
     conv = initconv.KaimingNormalConv2d(4, 8, 3, padding=1, activation="gelu")
     compiled = torch.compile(conv)

@@ -17,6 +17,7 @@ from typing import Any
 import _dist_workers as workers
 import pytest
 import torch
+from _support import slow_except
 from torch import nn
 
 import initconv
@@ -45,7 +46,8 @@ def drawn(tensor: torch.Tensor) -> bool:
 # FSDP2 with initconv layers.
 
 
-@pytest.mark.parametrize("world_size", WORLD_SIZES)
+# Each world size is a process group of its own: two ranks in the default run, the rest slow.
+@pytest.mark.parametrize("world_size", slow_except(WORLD_SIZES, keep=2))
 def test_fsdp_full_weights_equal_the_unsharded_model_bit_for_bit(world_size: int) -> None:
     # Every world size equals the same unsharded reference, so all world sizes equal each other.
     reference = workers.reference_weights()
@@ -56,7 +58,7 @@ def test_fsdp_full_weights_equal_the_unsharded_model_bit_for_bit(world_size: int
             assert torch.equal(full, reference[name]), name
 
 
-@pytest.mark.parametrize("world_size", SHARDED_WORLD_SIZES)
+@pytest.mark.parametrize("world_size", slow_except(SHARDED_WORLD_SIZES, keep=2))
 def test_no_fsdp_shard_repeats_another(world_size: int) -> None:
     ranks = results(world_size)
     for name, (_, full) in ranks[0]["initconv"]["shards"].items():
@@ -92,7 +94,7 @@ def test_tensor_parallel_layouts_hold_the_unsharded_draw(world_size: int) -> Non
             assert torch.equal(placed["local"], local), (placed["scheme"], dim, rank)
 
 
-@pytest.mark.parametrize("world_size", WORLD_SIZES)
+@pytest.mark.parametrize("world_size", slow_except(WORLD_SIZES, keep=2))
 def test_an_fsdp_training_step_runs_and_moves_the_weights(world_size: int) -> None:
     ranks = results(world_size)
     losses = {rank["initconv"]["loss"] for rank in ranks}
@@ -188,6 +190,7 @@ def test_seed_modules_gives_different_layers_and_seeds_different_weights() -> No
     assert not torch.equal(a.stem.weight, b.stem.weight)
 
 
+@pytest.mark.slow  # fresh interpreters with different hash seeds
 def test_module_seed_is_a_stable_hash_not_pythons_salted_one() -> None:
     # Pinned: BLAKE2b is the same on every process and platform; a change here reseeds every
     # user's model, so it must be deliberate.
@@ -262,6 +265,7 @@ def test_plain_tensors_pass_through_shard_like_unchanged() -> None:
     assert shard_like(full, torch.empty(4, 3)) is full
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_importing_initconv_does_not_import_dtensor() -> None:
     code = "import sys, initconv; print('torch.distributed.tensor' in sys.modules)"
     printed = subprocess.run(
@@ -273,6 +277,7 @@ def test_importing_initconv_does_not_import_dtensor() -> None:
 # The README's example, as a user runs it.
 
 
+@pytest.mark.slow  # torchrun starts two interpreters that import torch
 def test_the_fsdp_example_runs_under_torchrun_on_two_processes() -> None:
     # torchrun is torch.distributed.run; --standalone picks a free port.
     run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]

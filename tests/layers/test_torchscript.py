@@ -15,11 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import initconv
 
 CHECKS = Path(__file__).resolve().parents[1] / "_torchscript_checks.py"
 
 
+@pytest.mark.slow  # a fresh interpreter scripts every scheme on every kind
 def test_every_scheme_every_kind_a_calibrated_layer_converted_and_gated_models_script() -> None:
     done = subprocess.run(
         [sys.executable, str(CHECKS)], capture_output=True, text=True, timeout=600, check=False

@@ -36,6 +36,7 @@ def test_layer_seeds_equal_in_their_low_32_bits_give_different_layers() -> None:
     assert not torch.equal(first[0].weight, second[0].weight)
 
 
+@pytest.mark.slow  # ten thousand layers built
 def test_ten_thousand_seeded_layers_are_pairwise_distinct() -> None:
     model = nn.ModuleList(initconv.KaimingNormalLinear(4, 4, bias=False) for _ in range(10_000))
     initconv.seed_modules(model, 2024)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _support import slow_except
 from torch import nn
 
 import initconv
@@ -192,7 +193,7 @@ def _bernstein_bound(count: int, variance: float, reach: float) -> float:
     return (b + math.sqrt(b * b + 4 * log_term * variance / count)) / 2
 
 
-@pytest.mark.parametrize(("rows", "cols"), [(8, 4), (4, 8), (5, 5)])
+@pytest.mark.parametrize(("rows", "cols"), slow_except([(5, 5), (8, 4), (4, 8)], keep=(5, 5)))
 def test_haar_orthogonal_diagonal_has_the_haar_mean_and_second_moment(rows: int, cols: int) -> None:
     # For Haar Q on the Stiefel manifold (m x n orthonormal columns, m >= n), each diagonal entry
     # Q_jj has E Q_jj = 0 (flip the sign of row j) and E Q_jj^2 = 1 / m, with |Q_jj| <= 1 and

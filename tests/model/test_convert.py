@@ -652,6 +652,7 @@ def test_exported_program_carries_no_initconv_reference_after_to_torch() -> None
     assert torch.equal(loaded.module()(x), model(x))
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_pickle_loads_where_initconv_cannot_be_imported_only_after_to_torch() -> None:
     model = resnet18().eval()
     convert(model)
@@ -783,6 +784,7 @@ def test_cli_reports_bad_input_on_stderr_with_an_exit_code(
     assert re.search(message, captured.err)
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_python_dash_m_initconv_convert_runs_the_command() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "initconv", "convert", "_architectures:convnext"],

@@ -294,6 +294,7 @@ def test_bad_arguments_raise_clear_errors(call: object, error: type[Exception], 
 # --- Usability -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_importing_the_kit_needs_neither_hypothesis_nor_makes_initconv_import_scipy() -> None:
     code = (
         "import sys; import initconv; assert 'scipy' not in sys.modules; "
@@ -357,6 +358,7 @@ def _readme_code(label: str) -> str:
     return example(EXTENDING, label)
 
 
+@pytest.mark.slow  # a pytest run in a fresh interpreter, with its own Hypothesis sweep
 def test_readme_testing_your_own_scheme_example_runs_and_catches_a_broken_scheme(
     clean_schemes: None, tmp_path: Path
 ) -> None:
