@@ -73,9 +73,9 @@ def test_seeded_orthogonal_family_weights_are_bit_identical_for_1_2_and_3_thread
 
 
 _SCRIPT = """
-import hashlib, sys, torch
+import hashlib, os, sys, torch
 torch.set_num_threads(int(sys.argv[1]))
-sys.path.insert(0, sys.argv[2])
+sys.path[:0] = [sys.argv[2], os.path.join(sys.argv[2], "tests")]  # the test module and its helpers
 from tests.maths.test_orthogonality import _weights
 for name, weight in _weights().items():
     print(name, hashlib.sha256(weight.numpy().tobytes()).hexdigest())

@@ -216,6 +216,7 @@ def test_a_pooled_million_weights_resolve_a_one_percent_variance_error(name: str
     assert report.n == 0 or report.n >= min_sample_size("uniform", 0.01)
 
 
+@_CRITICAL_FALLBACK
 @pytest.mark.slow
 @settings(max_examples=DEV_EXAMPLES)
 @given(data=st.data())
