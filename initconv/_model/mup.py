@@ -6,8 +6,8 @@ zero-shot hyperparameter transfer", Table 3) scales each layer's init and learni
 dimensions grow relative to a base model, so that a rate tuned on a narrow proxy transfers.
 :func:`mup_` reads the growth off the layers' fans against ``base`` and keeps it as each module's
 record (:class:`~initconv._layers.calibration.MuP`), which every reset replays and a checkpoint
-carries; :func:`param_groups` turns the records into an optimizer's parameter groups. With
-:math:`m_\text{in}`, :math:`m_\text{out}` the fans over the base's:
+carries; :func:`initconv.param_groups` (``param_groups.py``) turns the records into an optimizer's
+parameter groups. With :math:`m_\text{in}`, :math:`m_\text{out}` the fans over the base's:
 
 ========================  ======================  ========================  ==========================
                           input weights, biases,  hidden weights            output weights (readout)
@@ -22,7 +22,7 @@ Depth (Yang, G. et al. (2023), "Tensor Programs VI: Feature learning in infinite
 networks"; Bordelon, B. et al. (2023), "Depthwise hyperparameter transfer in residual networks"):
 with :math:`L` residual branches against the base's :math:`L_b`, each branch's output is scaled by
 :math:`(L_b / L)^{1/2}`, carried by the init of the module that ends it, and the learning rates
-of the branch's parameters by the rules :func:`param_groups` derives.
+of the branch's parameters by the rules :func:`initconv.param_groups` derives.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from initconv._layers.base import InitLayer
 from initconv._layers.calibration import MuP, Role
 from initconv._maths.fans import fans
 from initconv._model.convert import check_model, convert_layers
-from initconv._model.mup_record import _set_record, record_of
+from initconv._model.mup_record import record_of, set_record
 from initconv._model.param_groups import lr_scale
 from initconv._model.report import Report, format_table
 from initconv._model.surgery import Undo, base_class, torch_kind
@@ -71,9 +71,9 @@ class MuPRow:
     """What :func:`mup_` recorded for one module with parameters.
 
     ``weight_scale`` multiplies the module's own weight draw (``1.0`` for a module that is not
-    re-initialised); ``adam`` and ``sgd`` are the factors :func:`param_groups` gives the weight's
-    (or, for a module that is not a layer, its parameters') learning rate; ``replayed`` says
-    whether the module's ``reset_parameters()`` draws it so again.
+    re-initialised); ``adam`` and ``sgd`` are the factors :func:`initconv.param_groups` gives the
+    weight's (or, for a module that is not a layer, its parameters') learning rate; ``replayed``
+    says whether the module's ``reset_parameters()`` draws it so again.
     """
 
     name: str
@@ -665,7 +665,7 @@ def _apply(
     try:
         for name in changed:
             module, record = owners[name], records[name]
-            _set_record(module, record)
+            set_record(module, record)
             if isinstance(module, InitLayer):
                 module.reset_parameters()
             elif record.branch_end:
@@ -674,7 +674,7 @@ def _apply(
                         parameter.mul_(record.bias_scale)
     except BaseException:
         for name in changed:
-            _set_record(owners[name], None)
+            set_record(owners[name], None)
         _restore(saved)
         raise
     return MuPReport(rows, total, base_total, changed=True)

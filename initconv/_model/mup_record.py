@@ -12,7 +12,7 @@ from torch import nn
 from initconv._layers.base import InitLayer
 from initconv._layers.calibration import MuP
 
-__all__ = ["record_of"]
+__all__ = ["record_of", "set_record"]
 
 
 # The record of a module that is not an initconv layer (a norm, an embedding): a plain attribute,
@@ -28,7 +28,8 @@ def record_of(module: nn.Module) -> MuP | None:
     return record if isinstance(record, MuP) else None
 
 
-def _set_record(module: nn.Module, record: MuP | None) -> None:
+def set_record(module: nn.Module, record: MuP | None) -> None:
+    """Keep ``record`` as the module's µP record; ``None`` removes it."""
     if isinstance(module, InitLayer):
         module.set_mup(record)
     elif record is None:
