@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 import torch
 from torch import Tensor, nn
 
-from initconv._model.mup import OPTIMIZERS, param_groups
+from initconv._model.param_groups import OPTIMIZERS, param_groups
 from initconv._model.report import format_table
 from initconv._validate import check_choice, check_int, check_real, describe
 

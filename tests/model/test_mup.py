@@ -24,6 +24,8 @@ from torch import Tensor, nn
 
 import initconv
 from initconv._model import mup as mup_module
+from initconv._model import mup_record
+from initconv._model import param_groups as param_groups_module
 from initconv.testing import ALPHA_CHECK, assert_variance_matches
 
 KINDS: tuple[type[nn.Module], ...] = (
@@ -624,7 +626,7 @@ def _assert_unchanged(model: nn.Module, before: dict[str, Tensor], plain: bool =
     assert all(torch.equal(before[key], after[key]) for key in before)
     if plain:
         assert not any(isinstance(m, initconv.InitLayer) for m in model.modules())
-    assert all(mup_module.record_of(m) is None for m in model.modules())
+    assert all(mup_record.record_of(m) is None for m in model.modules())
 
 
 def _conv_net(width: int, kernel: int = 3, extra: bool = False) -> nn.Sequential:
@@ -754,7 +756,7 @@ def test_the_docstring_examples_run() -> None:
     globs = {"initconv": initconv, "nn": nn, "torch": torch}
     runner = doctest.DocTestRunner()
     tries = 0
-    for function in (mup_module.mup_, mup_module.param_groups):
+    for function in (mup_module.mup_, param_groups_module.param_groups):
         for test in doctest.DocTestFinder().find(function, function.__name__, globs=globs):
             runner.run(test)
             tries += len(test.examples)
