@@ -53,7 +53,8 @@ from initconv._model.convert import ConversionReport, convert, to_torch
 from initconv._model.convert import ConversionRow as ConversionRow  # for annotations
 from initconv._model.lsuv import LSUVReport, lsuv_
 from initconv._model.lsuv import LSUVRow as LSUVRow  # for annotations
-from initconv._model.mup import mup_
+from initconv._model.mup import MuPReport, mup_
+from initconv._model.mup import MuPRow as MuPRow  # for annotations
 from initconv._model.param_groups import param_groups
 from initconv._model.residual import GATE, ResidualReport, residual_init_
 from initconv._model.residual import ResidualRow as ResidualRow  # for annotations
@@ -109,6 +110,7 @@ __all__ = [
     "Layout",
     "LeCunNormal",
     "LeCunUniform",
+    "MuPReport",
     "Normal",
     "Orthogonal",
     "PixelShuffle",
