@@ -1,41 +1,105 @@
 """Mechanical mutants: one per numeric constant, comparison and arithmetic operator of the maths,
 rule and kit modules, found with ``ast`` and replaced at its exact source span.
 
-``python -m benchmarks mutation --mechanical [--modules initconv/_maths/fans.py ...] [--limit N]``
-plants each mutant in a scratch copy (as ``benchmarks/mutation.py`` does), runs the test files
-aimed at its module and writes the kill ratio by module to
-``benchmarks/results/mutation_mechanical.md``. Constants c become c + 1 (0 -> 1, 1 -> 2, 2.0 ->
-3.0); comparisons swap to their neighbour (< <=, > >=, == !=); arithmetic operators swap within
-their family (+ -, * /, // %, **  *). Docstrings and type annotations are left alone.
-"""
+``python -m benchmarks mutation --mechanical [--modules PATH ...] [--limit N | --sample N
+[--seed S]] [--workers K]`` plants each mutant in a scratch copy of the repository (as
+``benchmarks/mutation.py`` does), runs the few fast test files aimed at its module (``MODULES``)
+and writes the kill ratio by module to ``benchmarks/results/mutation_mechanical.md``. Constants c
+become c + 1 (0 -> 1, 1 -> 2, 2.0 -> 3.0); comparisons swap to their neighbour (< <=, > >=, ==
+!=); arithmetic operators swap within their family (+ -, * /, // %, ** *). Docstrings and type
+annotations are left alone.
+
+With no option every site of the chosen modules runs; ``--limit N`` runs the first N of each
+module; ``--sample N --seed S`` runs a uniform random sample without replacement of N sites across
+all the chosen modules, and the report gives the kill ratio k / n of the non-equivalent sampled
+mutants with its one-sided 95% Clopper-Pearson lower bound (``clopper_pearson_lower``). ``--workers
+K`` (default 2) runs K mutants at a time, each in its own scratch copy; the report is the same as
+a serial run's, in module then source order. Mutants argued equivalent in ``EQUIVALENT`` are
+listed with their argument and left out of the ratio."""
 
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import dataclasses
+import math
+import os
+import queue
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks import mutation
 
+# module -> the few fast default-run test files (or test ids) that reach its sites, chosen by
+# tracing which of each module's site lines every file of tests/maths, meanfield, inference,
+# testing, schemes and activations executes, and what each file costs; a file that reaches the
+# same lines at twice the cost is left out (test_scheme_properties.py reaches the kit's lines
+# too, at about twice test_testing_kit.py's time).
+_CONTRACT = "tests/layers/test_layer_contract.py::"
 MODULES: dict[str, tuple[str, ...]] = {
-    "initconv/_maths/fans.py": (
-        "tests/maths/test_fans.py", "tests/maths/test_fans_dilation.py",
-        "tests/schemes/test_scheme_properties.py",
-    ),
+    "initconv/_maths/fans.py": ("tests/maths/test_fans.py", "tests/maths/test_fans_dilation.py"),
     "initconv/_maths/sampling.py": (
         "tests/maths/test_sampling.py", "tests/maths/test_sampling_reach.py",
-        "tests/schemes/test_scheme_properties.py",
+        # the cache-sized pieces of draw_normal_ and the fan_avg branch of std_for
+        f"{_CONTRACT}test_normal_drawn_in_pieces_equals_one_normal_call_bit_for_bit",
+        f"{_CONTRACT}test_expected_variance_follows_the_scheme_formulas",
     ),
+    "initconv/_maths/derived_gain.py": (
+        "tests/maths/test_derived_gain.py", "tests/activations/test_activation_gains.py",
+    ),
+    "initconv/_maths/quadrature.py": (
+        "tests/maths/test_derived_gain.py", "tests/activations/test_activation_gains.py",
+        "tests/meanfield/test_line_end_zero_bias.py",
+    ),
+    "initconv/_maths/generators.py": ("tests/maths/test_generators.py", "tests/maths/test_sampling.py"),
+    "initconv/_maths/orthogonality.py": (
+        "tests/maths/test_orthogonality.py", "tests/schemes/test_structured_schemes.py",
+    ),
+    "initconv/_meanfield/gaussian.py": (
+        "tests/meanfield/test_correlation_map.py", "tests/schemes/test_critical_scheme.py",
+    ),
+    "initconv/_meanfield/variance_map.py": ("tests/meanfield/test_critical_line.py",),
+    "initconv/_meanfield/correlation_map.py": ("tests/meanfield/test_correlation_map.py",),
+    "initconv/_meanfield/critical_line.py": (
+        "tests/meanfield/test_critical_line.py", "tests/meanfield/test_line_end_zero_bias.py",
+    ),
+    "initconv/_meanfield/line_end.py": ("tests/meanfield/test_critical_line.py",),
+    "initconv/_inference/rule.py": (
+        "tests/inference/test_inference_rule.py", "tests/inference/test_gates.py",
+    ),
+    "initconv/_inference/roles.py": (
+        "tests/inference/test_inference_rule.py", "tests/inference/test_gates.py",
+    ),
+    "initconv/_inference/elementwise.py": (
+        "tests/inference/test_written_activations.py", "tests/inference/test_inference_rule.py",
+        "tests/inference/test_self_gate.py",
+    ),
+    "initconv/_inference/gates.py": ("tests/inference/test_gates.py",),
     "initconv/testing/_laws.py": (
         "tests/testing/test_testing_kit.py", "tests/testing/test_variance_about_mean.py",
     ),
     "initconv/testing/_assertions.py": (
         "tests/testing/test_testing_kit.py", "tests/testing/test_variance_about_mean.py",
     ),
-    "initconv/_inference/rule.py": ("tests/inference/test_inference_rule.py",),
-    "initconv/_inference/roles.py": ("tests/inference/test_inference_rule.py",),
+    "initconv/testing/_checks.py": ("tests/testing/test_testing_kit.py",),
+    "initconv/testing/_bias.py": ("tests/testing/test_testing_kit.py",),
 }  # fmt: skip
+# (path, line, old, new) -> why the mutant cannot change behaviour; every site with that key is
+# excluded from the ratio (while it survives: a killed one shows the argument wrong and is counted
+# killed). Only mutants argued from the code belong here.
+EQUIVALENT: dict[tuple[str, int, str, str], str] = {}
+# a mutant still running after TIMEOUT_FACTOR times its tests' unmutated time (and at least
+# TIMEOUT_FLOOR s, for a loaded machine) is stopped and counted killed (timeout): a loop it made
+# endless, say
+TIMEOUT_FACTOR, TIMEOUT_FLOOR = 10.0, 300.0
 COMPARE = {ast.Lt: "<=", ast.LtE: "<", ast.Gt: ">=", ast.GtE: ">", ast.Eq: "!=", ast.NotEq: "=="}
 ARITH = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.FloorDiv: "%",
          ast.Mod: "//", ast.Pow: "*"}  # fmt: skip
@@ -98,9 +162,10 @@ def sites(path: str) -> list[Site]:
     for node in ast.walk(tree):
         if id(node) in skip:
             continue
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            value = node.value
-            new = repr(value + 1)
+        # bool is an int subclass, but True + 1 is no mutant of a flag
+        if (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+                and not isinstance(node.value, bool)):  # fmt: skip
+            new = repr(node.value + 1)
             s, e = span(node)
             found.append(Site(path, node.lineno, s, e, data[s:e].decode("utf-8"), new))
         elif isinstance(node, ast.Compare):
@@ -119,41 +184,284 @@ def sites(path: str) -> list[Site]:
     return sorted(found, key=lambda site: site.start)
 
 
-def _run_site(site: Site, tests: tuple[str, ...]) -> dict[str, Any]:
-    scratch = mutation._scratch(None)
-    try:
-        target = scratch / site.path
-        data = target.read_bytes()
-        target.write_bytes(data[: site.start] + site.new.encode() + data[site.end :])
-        code, output, seconds = mutation._pytest(scratch, tests)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    # -1: the mutated copy does not import (a mutant that breaks the import is killed by every test)
-    status = {0: "survived", -1: "killed (import)", -2: "killed (timeout)"}.get(code, "killed")
-    killer, _ = mutation._first_failure(output)
-    return {**dataclasses.asdict(site), "status": status, "killed_by": killer,
-            "seconds": round(seconds, 1)}  # fmt: skip
+def clopper_pearson_lower(killed: int, scored: int, confidence: float = 0.95) -> float:
+    """One-sided Clopper-Pearson lower bound on the kill probability, from ``killed`` of ``scored``.
+
+    The bound p_L solves P(X >= k | n, p_L) = 1 - confidence for X ~ Binomial(n, p_L), k = killed,
+    n = scored; equivalently p_L = Beta.ppf(1 - confidence; k, n - k + 1) (scipy.stats.beta), and
+    p_L = 0 when k = 0. With no survivor, p_L = (1 - confidence)^(1/n): 60 of 60 gives
+    0.05^(1/60) = 0.9513. The tail sum is increasing in p, so bisection finds p_L to 1e-12.
+    Sampling sites without replacement from a finite set makes the binomial bound conservative.
+    """
+    if not 0 <= killed <= scored or scored == 0:
+        raise ValueError(f"need 0 <= killed <= scored and scored > 0, got {killed!r} of {scored!r}")
+    if killed == 0:
+        return 0.0
+    alpha = 1.0 - confidence
+
+    def upper_tail(p: float) -> float:
+        return sum(
+            math.comb(scored, i) * p**i * (1.0 - p) ** (scored - i)
+            for i in range(killed, scored + 1)
+        )
+
+    low, high = 0.0, 1.0
+    while high - low > 1e-12:
+        middle = (low + high) / 2
+        low, high = (middle, high) if upper_tail(middle) < alpha else (low, middle)
+    return (low + high) / 2
 
 
-def run(modules: list[str] | None, limit: int | None) -> tuple[dict[str, Any], str]:
+def choose(
+    modules: list[str] | None, limit: int | None = None, sample: int | None = None, seed: int = 0
+) -> tuple[list[Site], dict[str, int]]:
+    """The sites to run and, per module, how many are left unrun.
+
+    ``limit``: the first ``limit`` sites of each module. ``sample``: a uniform random sample
+    without replacement of ``sample`` sites across all the chosen modules' sites, drawn by
+    ``random.Random(seed)`` (the same seed, modules and code give the same sites). Neither: every
+    site. The result is in module order, then source order, whatever the draw order.
+    """  # fmt: skip
     chosen = modules or list(MODULES)
-    rows: list[dict[str, Any]] = []
-    unrun: dict[str, int] = {}
+    unknown = [path for path in chosen if path not in MODULES]
+    if unknown:
+        raise ValueError(f"modules must be among {tuple(MODULES)}, got {unknown[0]!r}")
+    if limit is not None and sample is not None:
+        raise ValueError(f"give limit or sample, not both: got limit={limit!r}, sample={sample!r}")
+    every = {path: sites(path) for path in chosen}
+    if sample is not None:
+        pool = [site for path in chosen for site in every[path]]
+        if not 0 < sample <= len(pool):
+            raise ValueError(f"sample must be in 1..{len(pool)} (the sites), got {sample!r}")
+        drawn = set(random.Random(seed).sample(range(len(pool)), sample))
+        picked = [site for index, site in enumerate(pool) if index in drawn]
+    else:
+        picked = [
+            site for path in chosen for site in (every[path][:limit] if limit else every[path])
+        ]
+    unrun = {path: len(every[path]) - sum(s.path == path for s in picked) for path in chosen}
+    return picked, unrun
+
+
+def _status(code: int) -> str:
+    # 1: a test failed; 2-4: collection, internal or conftest error (a mutant that breaks the
+    # import stops pytest before any test runs); 5: no test ran, which means the tests are wrong
+    if code == 0:
+        return "survived"
+    if code == 1:
+        return "killed"
+    if code in (2, 3, 4):
+        return "killed (collection)"
+    if code == -2:
+        return "killed (timeout)"
+    return "error"
+
+
+def _pytest(scratch: Path, tests: tuple[str, ...], timeout: float) -> tuple[int, str, float, float]:
+    """Run ``tests`` in ``scratch``: pytest's exit code, its output, wall and CPU seconds.
+
+    ``mutation._pytest`` without its import check (done once per scratch copy instead), and with
+    the CPU time of pytest and everything it waited for (``os.wait4``): a machine shared with
+    other work stretches the wall time, much less the CPU time. A run past ``timeout`` is killed
+    with its whole process group, fresh-process tests included.
+    """
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=scratch, env=mutation._environment(), stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.perf_counter() - started > timeout:
+                os.killpg(process.pid, signal.SIGKILL)
+                _, _, usage = os.wait4(process.pid, 0)
+                code = -2
+                break
+            time.sleep(0.1)
+        process.returncode = code  # reaped here, not by Popen
+        log.seek(0)
+        output = log.read().decode("utf-8", errors="replace")
+    if code == -2:
+        output += f"\ntimed out after {timeout:.0f} s"
+    return code, output, time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+class _Copies:
+    """``workers`` scratch copies of the repository, each lent to one mutant at a time."""
+
+    def __init__(self, workers: int) -> None:
+        self.free: queue.Queue[Path] = queue.Queue()
+        self.all: list[Path] = []
+        for _ in range(workers):
+            scratch = mutation._scratch(None)
+            self.all.append(scratch)
+            self.free.put(scratch)
+            where = subprocess.run(
+                [sys.executable, "-c", "import initconv; print(initconv.__file__)"],
+                cwd=scratch, env=mutation._environment(), capture_output=True, text=True,
+                check=False,
+            )  # fmt: skip
+            if not where.stdout.strip().startswith(str(scratch)):
+                self.close()
+                raise RuntimeError(f"initconv did not import from the copy: {where.stdout}"
+                                   f"{where.stderr}")  # fmt: skip
+
+    def close(self) -> None:
+        for scratch in self.all:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_in(
+    copies: _Copies, site: Site | None, tests: tuple[str, ...], timeout: float
+) -> tuple[int, str, float, float]:
+    """Plant ``site`` (None: nothing) in a free copy, run ``tests``, put the file back."""
+    scratch = copies.free.get()
+    target = scratch / site.path if site else None
+    original = target.read_bytes() if target else b""
+    try:
+        if target and site:
+            target.write_bytes(original[: site.start] + site.new.encode() + original[site.end :])
+        return _pytest(scratch, tests, timeout)
+    finally:
+        if target:
+            target.write_bytes(original)
+        copies.free.put(scratch)
+
+
+def _row(site: Site, code: int, output: str, seconds: float, cpu: float) -> dict[str, Any]:
+    status = _status(code)
+    killer, _ = mutation._first_failure(output) if status.startswith("killed") else ("", "")
+    argument = EQUIVALENT.get((site.path, site.line, site.old, site.new))
+    return {**dataclasses.asdict(site), "status": status, "killed_by": killer,
+            "equivalent": argument, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
+            "output": output[-2000:] if status == "error" else ""}  # fmt: skip
+
+
+def run(
+    modules: list[str] | None,
+    limit: int | None,
+    sample: int | None = None,
+    seed: int = 0,
+    workers: int = 2,
+) -> tuple[dict[str, Any], str]:
+    """Run the chosen mutants in ``workers`` scratch copies; the data and the markdown report.
+
+    Each mutant runs alone in a copy whose mutated file is put back byte for byte afterwards, and
+    the Hypothesis ``ci`` profile is derandomized with no example database, so a mutant's result
+    does not depend on which copy ran it, nor after which mutant: the report is the serial one.
+    Before any mutant, the unmutated copy runs each module's tests once; they must pass, and a
+    mutant taking over ``TIMEOUT_FACTOR`` times that baseline (at least ``TIMEOUT_FLOOR`` s) is
+    stopped and counted killed (timeout).
+    """  # fmt: skip
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    chosen = modules or list(MODULES)
+    picked, unrun = choose(chosen, limit, sample, seed)
+    test_sets = list(dict.fromkeys(MODULES[site.path] for site in picked))
+    copies = _Copies(min(workers, max(1, len(picked))))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            baselines = list(
+                pool.map(lambda t: _run_in(copies, None, t, mutation.TIMEOUT), test_sets)
+            )
+            for tests, (code, output, _, _) in zip(test_sets, baselines, strict=True):
+                if code != 0:
+                    raise RuntimeError(f"the unmutated copy fails {tests} (exit {code}):\n"
+                                       f"{output[-3000:]}")  # fmt: skip
+            limits = {tests: max(TIMEOUT_FLOOR, TIMEOUT_FACTOR * seconds)
+                      for tests, (_, _, seconds, _) in zip(test_sets, baselines, strict=True)}  # fmt: skip
+            done = 0
+            lock = threading.Lock()
+
+            def one(site: Site) -> dict[str, Any]:
+                nonlocal done
+                tests = MODULES[site.path]
+                row = _row(site, *_run_in(copies, site, tests, limits[tests]))
+                with lock:
+                    done += 1
+                    print(f"[{done}/{len(picked)}] {site.path}:{site.line} {site.old} -> "
+                          f"{site.new}: {row['status']} ({row['seconds']} s, "
+                          f"{row['cpu_seconds']} s CPU)", flush=True)  # fmt: skip
+                return row
+
+            rows = list(pool.map(one, picked))
+    finally:
+        copies.close()
+    baseline = {" ".join(t): {"seconds": round(b[2], 1), "cpu_seconds": round(b[3], 1)}
+                for t, b in zip(test_sets, baselines, strict=True)}  # fmt: skip
+    return _report(chosen, rows, unrun, baseline, sample, seed, workers)
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    killed = sum(r["status"].startswith("killed") for r in rows)
+    equivalent = sum(r["status"] == "survived" and r["equivalent"] is not None for r in rows)
+    errors = sum(r["status"] == "error" for r in rows)
+    return {"run": len(rows), "killed": killed, "survived": len(rows) - killed - equivalent - errors,
+            "equivalent": equivalent, "errors": errors}  # fmt: skip
+
+
+def _report(
+    chosen: list[str],
+    rows: list[dict[str, Any]],
+    unrun: dict[str, int],
+    baseline: dict[str, dict[str, float]],
+    sample: int | None,
+    seed: int,
+    workers: int,
+) -> tuple[dict[str, Any], str]:
+    by_module = {path: _counts([r for r in rows if r["path"] == path]) for path in chosen}
+    total = _counts(rows)
+    scored = total["killed"] + total["survived"]
+    ratio = total["killed"] / scored if scored else float("nan")
+    bound = clopper_pearson_lower(total["killed"], scored) if scored else float("nan")
+    how = (f"a uniform random sample of {sample} sites (seed {seed})" if sample is not None
+           else "every site" + (" up to --limit per module" if any(unrun.values()) else ""))  # fmt: skip
+    wall = sum(r["seconds"] for r in rows)
+    cpu = sum(r.get("cpu_seconds", 0.0) for r in rows)
+    lines = [
+        f"Mutants: {how}, {workers} worker(s). Killed **{total['killed']} / {scored}** "
+        f"non-equivalent mutants = {ratio:.3f}; one-sided 95% Clopper-Pearson lower bound "
+        f"{bound:.4f}. {total['equivalent']} argued equivalent (excluded), {total['errors']} "
+        "errors (excluded).",
+        "",
+        f"Per mutant: {wall / max(1, len(rows)):.1f} s wall, {cpu / max(1, len(rows)):.1f} s CPU "
+        "(pytest and its children), on average.",
+        "",
+        "| module | sites | mutants run | killed | survived | equivalent | kill ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for path in chosen:
-        every = sites(path)
-        picked = every[:limit] if limit else every
-        unrun[path] = len(every) - len(picked)
-        for index, site in enumerate(picked, 1):
-            rows.append(_run_site(site, MODULES[path]))
-            print(f"[{path} {index}/{len(picked)}] line {site.line} {site.old} -> {site.new}: "
-                  f"{rows[-1]['status']}", flush=True)  # fmt: skip
-    lines = ["| module | mutants run | killed | survived | not run |", "|---|---|---|---|---|"]
-    for path in chosen:
-        mine = [r for r in rows if r["path"] == path]
-        killed = sum(r["status"].startswith("killed") for r in mine)
-        lines.append(f"| {path} | {len(mine)} | {killed} | {len(mine) - killed} | {unrun[path]} |")
-    survivors = [r for r in rows if r["status"] == "survived"]
-    if survivors:
-        lines += ["", "Survivors:", ""]
-        lines += [f"- {r['path']}:{r['line']} `{r['old']}` -> `{r['new']}`" for r in survivors]
-    return {"mutants": rows, "not_run": unrun}, "\n".join(lines)
+        c = by_module[path]
+        mine = c["killed"] + c["survived"]
+        share = f"{c['killed'] / mine:.3f}" if mine else "-"
+        lines.append(f"| {path} | {c['run'] + unrun[path]} | {c['run']} | {c['killed']} | "
+                     f"{c['survived']} | {c['equivalent']} | {share} |")  # fmt: skip
+    survivors = [r for r in rows if r["status"] == "survived" and r["equivalent"] is None]
+    lines += ["", f"Survivors ({len(survivors)}):", ""]
+    lines += [f"- {r['path']}:{r['line']} `{r['old']}` -> `{r['new']}`" for r in survivors]
+    equivalent = [r for r in rows if r["status"] == "survived" and r["equivalent"] is not None]
+    if equivalent:
+        lines += ["", "Argued equivalent (excluded from the ratio):", ""]
+        lines += [f"- {r['path']}:{r['line']} `{r['old']}` -> `{r['new']}`: {r['equivalent']}"
+                  for r in equivalent]  # fmt: skip
+    contradicted = [r for r in rows if r["status"] != "survived" and r["equivalent"] is not None]
+    if contradicted:
+        lines += [
+            "",
+            "Listed as equivalent but killed (the argument is wrong; counted killed):",
+            "",
+        ]
+        lines += [f"- {r['path']}:{r['line']} `{r['old']}` -> `{r['new']}` by {r['killed_by']}"
+                  for r in contradicted]  # fmt: skip
+    errors = [r for r in rows if r["status"] == "error"]
+    if errors:
+        lines += ["", "Errors (no test ran; fix MODULES):", ""]
+        lines += [f"- {r['path']}:{r['line']} `{r['old']}` -> `{r['new']}`" for r in errors]
+    data = {"mutants": rows, "not_run": unrun, "by_module": by_module, "killed": total["killed"],
+            "non_equivalent": scored, "ratio": ratio, "lower_bound_95": bound,
+            "sample": sample, "seed": seed, "workers": workers, "baseline_seconds": baseline,
+            "hypothesis_profile": "ci"}  # fmt: skip
+    return data, "\n".join(lines)

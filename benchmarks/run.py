@@ -60,7 +60,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--modules", nargs="+", metavar="PATH", help="with --mechanical")
     parser.add_argument("--limit", type=int, help="with --mechanical: mutants per module")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="with --mechanical: a uniform random sample of N sites across the modules",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="with --sample (default 0)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="K",
+        help="with --mechanical: mutants run at a time, each in its own copy (default 2)",
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if not args.mechanical and (args.sample is not None or args.modules or args.limit):
+        parser.error("--modules, --limit and --sample go with mutation --mechanical")
+    if args.limit is not None and args.sample is not None:
+        parser.error(f"give --limit or --sample, not both (got {args.limit!r} and {args.sample!r})")
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
         parser.error(f"NAME must be one of {tuple(sorted(BENCHMARKS))}, got {unknown[0]!r}")
@@ -82,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         if name == "mutation" and args.mechanical:
             from benchmarks import mutation_mechanical
 
-            data, markdown = mutation_mechanical.run(args.modules, args.limit)
+            data, markdown = mutation_mechanical.run(
+                args.modules, args.limit, args.sample, args.seed, args.workers
+            )
             name = "mutation_mechanical"
         else:
             data, markdown = module.run(args.quick)
