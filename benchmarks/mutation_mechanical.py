@@ -420,7 +420,7 @@ def _report(
     how = (f"a uniform random sample of {sample} sites (seed {seed})" if sample is not None
            else "every site" + (" up to --limit per module" if any(unrun.values()) else ""))  # fmt: skip
     wall = sum(r["seconds"] for r in rows)
-    cpu = sum(r.get("cpu_seconds", 0.0) for r in rows)
+    cpu = sum(r["cpu_seconds"] for r in rows)
     lines = [
         f"Mutants: {how}, {workers} worker(s). Killed **{total['killed']} / {scored}** "
         f"non-equivalent mutants = {ratio:.3f}; one-sided 95% Clopper-Pearson lower bound "

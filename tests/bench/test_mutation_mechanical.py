@@ -91,7 +91,8 @@ def test_the_report_leaves_equivalent_mutants_out_of_the_ratio_and_lists_survivo
 
     def row(site: mechanical.Site, status: str, equivalent: str | None) -> dict[str, object]:
         return {"path": site.path, "line": site.line, "old": site.old, "new": site.new,
-                "status": status, "killed_by": "", "equivalent": equivalent}  # fmt: skip
+                "status": status, "killed_by": "", "equivalent": equivalent, "seconds": 2.0,
+                "cpu_seconds": 1.0}  # fmt: skip
 
     rows = [row(sites[0], "killed", None), row(sites[1], "survived", None),
             row(sites[2], "survived", "a reason")]  # fmt: skip
@@ -103,3 +104,4 @@ def test_the_report_leaves_equivalent_mutants_out_of_the_ratio_and_lists_survivo
     s = sites[1]
     assert f"- {path}:{s.line} `{s.old}` -> `{s.new}`" in markdown
     assert "a reason" in markdown
+    assert "Per mutant: 2.0 s wall, 1.0 s CPU" in markdown
