@@ -638,3 +638,9 @@ def test_a_detectable_error_that_needs_more_weights_than_a_pool_holds_is_refused
     assert torch.equal(layer.weight, before)
     with pytest.raises(ValueError, match=r"detectable=1e-06.*smallest detectable"):
         check_scheme(initconv.KaimingNormal, kinds=["linear"], detectable=1e-6)
+
+
+def test_a_detectable_error_below_float_resolution_is_named_as_detectable() -> None:
+    # 1 + 1e-300 == 1: the message must name the option the caller passed, not `ratios`.
+    with pytest.raises(ValueError, match=r"^detectable must be at least 2\*\*-53.*got 1e-300$"):
+        min_sample_size("normal", 1e-300)
