@@ -25,6 +25,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, fx, nn
+from torch.nn.utils import parametrize
 
 from initconv._activations import is_activation_module
 from initconv._inference.copies import copy_error, structural_copy
@@ -118,6 +119,11 @@ _LINEAR_FUNCTIONS = (
 )
 
 UnitKind = Literal["layer", "attention", "functional", "opaque"]
+
+
+def _stored(module: nn.Module) -> bool:
+    """Whether ``module.weight`` is a Parameter (or a parametrized one) that a write reaches."""
+    return "weight" in module._parameters or parametrize.is_parametrized(module, "weight")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -327,6 +333,15 @@ class _Reader:
                 shared = f"{name} runs more than once"
             elif self._tied(node):
                 shared = f"{name} shares a Parameter with another module"
+            if isinstance(module, (*KINDS, nn.Bilinear)) and not _stored(module):
+                # The deprecated torch.nn.utils.weight_norm and spectral_norm recompute .weight
+                # from other Parameters before every forward: a value written into it is lost.
+                what = (
+                    f"a {type(module).__name__} whose weight a forward pre-hook recomputes from "
+                    "other Parameters (the deprecated torch.nn.utils.weight_norm or "
+                    "spectral_norm), so a value written into it is lost"
+                )
+                return Unit(name, name, "opaque", (), (), what, shared)
             if isinstance(module, (*KINDS, nn.Bilinear)):
                 zeros: tuple[str, ...] = (f"{name}.weight",)
                 zeros += (f"{name}.bias",) if getattr(module, "bias", None) is not None else ()

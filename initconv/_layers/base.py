@@ -52,8 +52,23 @@ def write_parameter(module: nn.Module, name: str, value: Tensor) -> None:
     with torch.no_grad():
         if parametrize.is_parametrized(module, name):
             setattr(module, name, value)
+            # A right_inverse can store a value it cannot give back: weight_norm keeps a zero
+            # weight as g = 0, v = 0 and reads it as 0 / 0 = nan. Refused, not left nan; the
+            # caller (write_parameters, residual_init_) puts the originals back.
+            if bool(value.isfinite().all()) and not bool(getattr(module, name).isfinite().all()):
+                raise ValueError(
+                    f"the parametrization of {name!r} ({_parametrizations(module, name)}) "
+                    "cannot hold this value: its right_inverse stores it so that the "
+                    "parametrized tensor reads back as nan or inf (a zero weight under "
+                    "weight_norm is 0 / 0)"
+                )
         else:
             getattr(module, name).copy_(value)
+
+
+def _parametrizations(module: nn.Module, name: str) -> str:
+    chain = cast(nn.ModuleList, cast(nn.ModuleDict, module.parametrizations)[name])
+    return ", ".join(type(step).__name__ for step in chain)
 
 
 def write_parameters(module: nn.Module, values: list[tuple[str, Tensor]]) -> None:

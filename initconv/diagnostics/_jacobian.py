@@ -129,15 +129,17 @@ def jacobian_spectrum(
         # updates them in place, which torch.func refuses for a tensor from outside, and which
         # would change the model.
         copies = {name: buffer.clone() for name, buffer in buffers.items()}
-        output: Tensor = torch.func.functional_call(model, copies, (inputs,), strict=False)
+        output = torch.func.functional_call(model, copies, (inputs,), strict=False)
+        # Checked here, inside the transform: torch.func.vjp itself raises a RuntimeError on an
+        # integer output (an argmax) before it returns.
+        if not isinstance(output, Tensor) or not output.is_floating_point():
+            raise TypeError(
+                f"model must return a floating point Tensor, got {type(output).__name__}"
+                + (f" of dtype {output.dtype}" if isinstance(output, Tensor) else "")
+            )
         return output
 
     output, pullback, *_ = torch.func.vjp(f, x)
-    if not isinstance(output, Tensor) or not output.is_floating_point():
-        raise TypeError(
-            f"model must return a floating point Tensor, got {type(output).__name__}"
-            + (f" of dtype {output.dtype}" if isinstance(output, Tensor) else "")
-        )
     if not bool(torch.isfinite(output).all()):
         raise ValueError(
             "model(example_input) is not finite, so its Jacobian there has no singular values "

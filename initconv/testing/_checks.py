@@ -268,7 +268,8 @@ def check_layer(
         alpha: the false-alarm rate of each check.
         detectable: the relative variance error the check is for, or ``None``.
         power: the probability of seeing it that the warning and the pool are held to.
-        pool: pool fresh draws until ``detectable`` is seen with ``power``.
+        pool: pool fresh draws until ``detectable`` is seen with ``power``; a ``detectable``
+            that needs more than 2^24 pooled weights is a ``ValueError``.
         seed: the root of the fresh draws' seeds.
 
     Returns:
@@ -485,7 +486,8 @@ def check_scheme(
             need not be registered.
         kinds: the kinds to check, as torch classes or names (``"conv_transpose2d"``).
         alpha: the false-alarm rate of each check.
-        detectable: the relative variance error each kind's pooled sample must be able to see.
+        detectable: the relative variance error each kind's pooled sample must be able to see;
+            one that needs more than 2^24 pooled weights is a ``ValueError``.
         seed: the root of every layer's seed.
         shapes: constructor keywords of the layers to build, for a single kind.
         dtype: the layers' dtype.
@@ -567,6 +569,13 @@ def _check_kind(
     return _check_iid(first, build, served, distribution, alpha, detectable, checks)
 
 
+# The most weights a pool draws: 2^24 float64 values are 128 MiB, and the checks' copies of the
+# pool (the concatenation, the sorted sample of the KS test) keep the peak under about 0.5 GiB.
+# detectable=0.005 (normal, the default alpha) needs 11.8 million; a far smaller error would
+# need petabytes, and drawing towards it would exhaust the machine's memory.
+MAX_POOL = 2**24
+
+
 def _check_iid(
     first: list[InitLayer],
     build: Callable[[Mapping[str, Any]], InitLayer],
@@ -578,6 +587,15 @@ def _check_iid(
     power: float | None = None,
 ) -> SchemeReport:
     needed = min_sample_size(distribution, detectable, alpha, power)
+    if needed > MAX_POOL:
+        target = 1 - alpha if power is None else power
+        smallest = detectable_error(MAX_POOL, distribution, alpha, target)
+        raise ValueError(
+            f"detectable={detectable!r} needs {needed:,} pooled {distribution} weights at "
+            f"alpha={alpha!r} and power={target!r} ({needed * 8 / 2**30:.3g} GiB as float64), "
+            f"more than the {MAX_POOL:,} a pool holds; the smallest detectable it can check is "
+            f"{smallest:.3g}"
+        )
     mu4, mu6 = standard_moments(distribution)
     pooled: list[Array] = []
     channel_sum, channel_k = 0.0, np.zeros(3)

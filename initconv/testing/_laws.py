@@ -186,6 +186,12 @@ def min_sample_size(
     target = 1 - alpha if power is None else check_probability("power", power)
     detectable = check_probability("detectable", detectable)
     factors = (1 + detectable, 1 - detectable) if ratios is None else tuple(ratios)
+    if ratios is None and factors[0] == 1:
+        # 1 + detectable rounds to 1 below 2^-53: no sample size sees an error float64 cannot hold.
+        raise ValueError(
+            f"detectable must be at least 2**-53 (1 + detectable must differ from 1 in float64), "
+            f"got {detectable!r}"
+        )
     if not factors or any(not (r > 0 and r != 1 and math.isfinite(r)) for r in factors):
         raise ValueError(f"ratios must be finite floats > 0 other than 1, got {ratios!r}")
 

@@ -36,6 +36,11 @@ DESIGN_SLOPES = {
 DERIVED = {"tanh": _derived_gain(torch.tanh), "sigmoid": _derived_gain(torch.sigmoid)}
 
 
+class _Argmax(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.argmax(-1)
+
+
 @pytest.mark.parametrize("activation", sorted(DESIGN_SLOPES))
 def test_variance_map_slope_at_the_derived_gain_matches_design(activation: str) -> None:
     slope, verdict = DESIGN_SLOPES[activation]
@@ -284,6 +289,13 @@ def test_jacobian_spectrum_of_a_rank_deficient_map_reports_its_zero() -> None:
             lambda: torch.ones(1, 3, 5, 5, dtype=torch.int64),
             TypeError,
             r"example_input must be a floating point Tensor, got a Tensor of dtype torch\.int64",
+        ),
+        (
+            # A class decision (argmax) has no Jacobian: named, not torch.func's RuntimeError.
+            lambda: _Argmax(),
+            lambda: torch.randn(1, 4),
+            TypeError,
+            r"model must return a floating point Tensor, got Tensor of dtype torch\.int64",
         ),
     ],
 )

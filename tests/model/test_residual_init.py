@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import warnings
 
 import pytest
 import torch
@@ -874,3 +875,30 @@ def test_fixup_after_lsuv_scales_the_calibrated_draw_at_the_gain_it_was_calibrat
     torch.testing.assert_close(conv1.weight, calibrated * factor, rtol=1e-6, atol=0.0)
     conv1.reset_parameters()
     torch.testing.assert_close(conv1.weight, calibrated * factor, rtol=1e-6, atol=0.0)
+
+
+@pytest.mark.parametrize("method", ["zero", "fixup"])
+def test_a_weight_normed_last_layer_is_refused_not_written_nan(method: str) -> None:
+    # weight_norm's right_inverse stores a zero weight as g = 0, v = 0, which it reads back as
+    # 0 / 0 = nan: zeroing through it would leave a model that outputs nan.
+    model = nn.Sequential(Block(8), Block(8))
+    torch.nn.utils.parametrizations.weight_norm(model[0].conv2)
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"'0\.conv2'"):
+        initconv.residual_init_(model, method, seed=0)
+    assert _same(before, _state(model))
+    assert bool(torch.isfinite(model(_input())).all())
+
+
+def test_a_layer_whose_weight_a_pre_hook_recomputes_is_not_reported_zeroed() -> None:
+    # The deprecated torch.nn.utils.weight_norm recomputes .weight from weight_g and weight_v
+    # before every forward: a zero written into .weight is gone at the next call.
+    model = nn.Sequential(Block(8, nn.Conv2d))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.nn.utils.weight_norm(model[0].conv2)
+    before = copy.deepcopy(model.state_dict())
+    with pytest.warns(UserWarning, match=r"found no residual branch"):
+        report = initconv.residual_init_(model, "zero")
+    assert "pre-hook" in report.unchanged["0"]
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

@@ -621,3 +621,26 @@ def test_check_layer_fails_non_finite_weights_as_a_broken_scheme() -> None:
         layer.weight[0, 0, 0, 0] = math.nan
     with pytest.raises(AssertionError, match=r"1 of the weight's 108 values are not finite"):
         check_layer(layer)
+
+
+# --- What a pool can hold --------------------------------------------------------------------------
+
+
+def test_a_detectable_error_that_needs_more_weights_than_a_pool_holds_is_refused_before_drawing() -> (
+    None
+):
+    # 1e-6 needs ~3e14 pooled weights (petabytes of float64): drawing towards it would run the
+    # machine out of memory, so the check must say so up front, naming the option and its value.
+    layer = initconv.KaimingNormalConv2d(3, 32, 3, seed=0)
+    before = layer.weight.detach().clone()
+    with pytest.raises(ValueError, match=r"detectable=1e-06.*smallest detectable"):
+        check_layer(layer, detectable=1e-6, pool=True)
+    assert torch.equal(layer.weight, before)
+    with pytest.raises(ValueError, match=r"detectable=1e-06.*smallest detectable"):
+        check_scheme(initconv.KaimingNormal, kinds=["linear"], detectable=1e-6)
+
+
+def test_a_detectable_error_below_float_resolution_is_named_as_detectable() -> None:
+    # 1 + 1e-300 == 1: the message must name the option the caller passed, not `ratios`.
+    with pytest.raises(ValueError, match=r"^detectable must be at least 2\*\*-53.*got 1e-300$"):
+        min_sample_size("normal", 1e-300)
