@@ -564,18 +564,6 @@ def _stack(activation: str) -> nn.Sequential:
     return nn.Sequential(*layers[:-1])
 
 
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """200 small convs in sequence: on a busy 2-core machine, 2 OpenMP threads made one stack take
-    64 s against 2.5 s with 1 (benchmarks/lsuv_depth.py, --threads)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _second_moment(model: nn.Module, batch: Tensor) -> float:
     with torch.no_grad():
         return float(model(batch).double().pow(2).mean())
@@ -583,7 +571,7 @@ def _second_moment(model: nn.Module, batch: Tensor) -> float:
 
 @pytest.mark.parametrize("activation", slow_except(_ACTIVATIONS, keep="relu"))
 def test_lsuv_holds_a_200_layer_stack_at_unit_variance_where_the_gain_drifts(
-    one_thread: None, activation: str
+    activation: str,
 ) -> None:
     model = _stack(activation)
     batch, held_out = _batch(1, n=16, channels=_WIDTH), _batch(2, n=16, channels=_WIDTH)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -72,18 +72,6 @@ def _model(widths: tuple[int, ...]) -> Build:
         return nn.Sequential(*layers[:-1])
 
     return build
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Many small layers in sequence: on a busy machine a second thread only waits (the depth
-    tests in test_lsuv.py measured 25x)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _convs(model: nn.Module) -> list[initconv.InitConv2d]:
