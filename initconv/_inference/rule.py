@@ -44,6 +44,7 @@ from initconv._inference.roles import (
     arithmetic,
     elementwise,
     gated_halves,
+    is_normalising,
     is_template_use,
     role,
     steers_only,
@@ -54,10 +55,13 @@ __all__: list[str] = []
 
 @dataclasses.dataclass(frozen=True)
 class Inference:
-    """An inference outcome: the activation (``None`` when unresolved) and how it was reached."""
+    """An inference outcome: the activation (``None`` when unresolved) and how it was reached;
+    ``normalised`` when the path normalises the value before anything else reads it (a norm
+    first), so that this use does not depend on the value's scale."""
 
     spec: ActivationSpec | None
     detail: str
+    normalised: bool = False
 
 
 def checked(spec: ActivationSpec, detail: str) -> Inference:
@@ -287,10 +291,15 @@ class GraphWalk:
             return None
         if step == "weight":
             return Inference("linear", f"next weight layer {label}")
+        if step == "logits":
+            return Inference("linear", f"logits of {label}")
         if arithmetic(node) == "mul" and self._other(node, source) is not None:
             return self._product(source, Inference("linear", ""), node, get)
         if step == "pass":
-            return self.follow(node, label, get)
+            followed = self.follow(node, label, get)
+            if is_normalising(node, self.root) and isinstance(followed, Inference):
+                return dataclasses.replace(followed, normalised=True)
+            return followed
         halves = gated_halves(node, self.root)
         if halves is not None:
             beyond = get(self, node)
@@ -467,18 +476,36 @@ class GraphWalk:
 
 def merge(outcomes: list[Inference | None]) -> Inference | None:
     """What several uses of one value lead to together: the activation they agree on, the first
-    unresolved one, or unresolved when they disagree; ``None`` when none uses its values."""
+    unresolved one, or unresolved when they disagree; ``None`` when none uses its values.
+
+    A use that normalises the value first (a norm, then whatever follows) is the same at any
+    scale of the value, so the value's gain means nothing to it: where some uses do not
+    normalise, those decide (the diffusers ResNet block whose output goes to the next block's
+    GroupNorm and SiLU, and to its shortcut conv, is linear)."""
     found = [outcome for outcome in outcomes if outcome is not None]
     if not found:
         return None
+    scaled = [outcome for outcome in found if not outcome.normalised]
+    if scaled and len(scaled) < len(found):
+        decided = _agreed(scaled)
+        if decided.spec is None:
+            return decided
+        note = " (the other uses pass a norm first)"
+        detail = decided.detail if decided.detail.endswith(note) else decided.detail + note
+        return dataclasses.replace(decided, detail=detail)
+    return _agreed(found)
+
+
+def _agreed(found: list[Inference]) -> Inference:
     unresolved = [outcome for outcome in found if outcome.spec is None]
+    normalised = all(outcome.normalised for outcome in found)
     if unresolved:
-        return unresolved[0]
+        return dataclasses.replace(unresolved[0], normalised=normalised)
     names = {spec_name(outcome.spec) for outcome in found if outcome.spec is not None}
     if len(names) > 1:
         paths = "; ".join(sorted({outcome.detail for outcome in found}))
-        return Inference(None, f"several different consumers ({paths})")
-    return found[0]
+        return Inference(None, f"several different consumers ({paths})", normalised)
+    return dataclasses.replace(found[0], normalised=normalised)
 
 
 def combine(results: list[Inference]) -> Inference:
