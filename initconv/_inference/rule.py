@@ -18,6 +18,10 @@ use):
   the product reaches a weight op; a branch that only computes a multiplicative gate of the same
   tensor (squeeze-excite, a norm's statistics) is not a consumer of it
   (:mod:`initconv._inference.gates`), and the gate's own layer ends at its phi;
+- a softmax (log-softmax, softmin) ends the path as "linear": its input is logits, whose scale
+  is a temperature no gain preserves;
+- a use that reaches a norm first does not depend on the value's scale: where some uses do and
+  others do not, the others decide (:func:`merge`);
 - uses that only steer control flow or read the shape are not consumers; uses that lead to
   different activations, or through a step none of these is, leave the layer undecided, and
   convert() reports it as a fallback with the reason.
