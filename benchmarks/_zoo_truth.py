@@ -63,13 +63,13 @@ _PASS = _names(
     "max_pool3d_with_indices _unsafe_index _native_batch_norm_legit_no_stats embedding "
     "rms_norm _fused_rms_norm index reflection_pad1d reflection_pad3d replication_pad1d "
     "replication_pad3d upsample_trilinear3d upsample_bicubic2d _upsample_nearest_exact1d "
-    "_upsample_nearest_exact3d avg_pool3d adaptive_avg_pool1d"
+    "_upsample_nearest_exact3d avg_pool3d adaptive_avg_pool1d roi_align roi_pool"
 )
 _FIRST_OUTPUT = _names(
     "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training "
     "_native_batch_norm_legit_functional native_layer_norm native_group_norm "
     "max_pool2d_with_indices max_pool1d_with_indices max_pool3d_with_indices native_dropout "
-    "adaptive_max_pool2d _fused_rms_norm"
+    "adaptive_max_pool2d _fused_rms_norm roi_pool"
 )
 _META = _names("empty_like zeros_like ones_like new_empty new_zeros new_ones sym_size")
 _STEERING = _names(
@@ -567,8 +567,9 @@ def _merge(results: list[Outcome]) -> Outcome:
         return (*undecided[0][:2], True) if soft else undecided[0][:2]
     gains = {round(gain, 7) for _, (gain, _), *_ in used}
     if len(gains) > 1:
-        reason = "uses with different activations"
-        return ("undecided", reason, True) if soft else ("undecided", reason)
+        if soft:  # every use normalises first: any gain computes the same, linear
+            return ("act", (1.0, "linear"), True)
+        return ("undecided", "uses with different activations")
     return (*used[0][:2], True) if soft else used[0][:2]
 
 

@@ -331,11 +331,20 @@ def gated_halves(node: fx.Node, root: nn.Module) -> tuple[str, str] | None:
 # is. An attention kernel that takes its layers' weights computes q, k, v and the output
 # projection inside: its input reaches weight ops (the qkv projection), and its output is the
 # output projection's (the argument named here).
+# Swin's patch merging pads the feature map and interleaves its even and odd positions into the
+# channels (torchvision's ``_patch_merging_pad``): a rearrangement, as a pixel unshuffle is. RoI
+# align samples each region of interest bilinearly and averages the samples, and RoI pooling takes
+# their maximum: linear in the feature map, and a choice of its values, as pooling is.
 _THIRD_PARTY_PASS = frozenset(
     {
         "torchvision.ops.stochastic_depth.stochastic_depth",
         "timm.layers.drop.drop_path",
         "timm.models.layers.drop.drop_path",
+        "torchvision.models.swin_transformer._patch_merging_pad",
+        "torchvision.ops.roi_align.roi_align",
+        "torch._ops.torchvision.roi_align",
+        "torchvision.ops.roi_pool.roi_pool",
+        "torch._ops.torchvision.roi_pool",
     }
 )
 ATTENTION_KERNELS: dict[str, str] = {

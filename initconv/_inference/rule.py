@@ -21,7 +21,8 @@ use):
 - a softmax (log-softmax, softmin) ends the path as "linear": its input is logits, whose scale
   is a temperature no gain preserves;
 - a use that reaches a norm first does not depend on the value's scale: where some uses do and
-  others do not, the others decide (:func:`merge`);
+  others do not, the others decide; where all do and disagree, the value is linear
+  (:func:`merge`);
 - uses that only steer control flow or read the shape are not consumers; uses that lead to
   different activations, or through a step none of these is, leave the layer undecided, and
   convert() reports it as a fallback with the reason.
@@ -485,7 +486,9 @@ def merge(outcomes: list[Inference | None]) -> Inference | None:
     A use that normalises the value first (a norm, then whatever follows) is the same at any
     scale of the value, so the value's gain means nothing to it: where some uses do not
     normalise, those decide (the diffusers ResNet block whose output goes to the next block's
-    GroupNorm and SiLU, and to its shortcut conv, is linear)."""
+    GroupNorm and SiLU, and to its shortcut conv, is linear); where every use normalises and
+    they lead to different activations, no gain changes what the model computes, and the value
+    is linear."""
     found = [outcome for outcome in outcomes if outcome is not None]
     if not found:
         return None
@@ -508,6 +511,10 @@ def _agreed(found: list[Inference]) -> Inference:
     names = {spec_name(outcome.spec) for outcome in found if outcome.spec is not None}
     if len(names) > 1:
         paths = "; ".join(sorted({outcome.detail for outcome in found}))
+        if normalised:
+            # Every use divides the value's scale out: any gain computes the same function, and
+            # the identity's keeps the value at the scale of the layer's input.
+            return Inference("linear", f"every use passes a norm first ({paths})", True)
         return Inference(None, f"several different consumers ({paths})", normalised)
     return dataclasses.replace(found[0], normalised=normalised)
 

@@ -96,12 +96,36 @@ class NormsThatDisagree(nn.Module):
 
 
 @pytest.mark.parametrize("mode", ["traced", "run"])
-def test_uses_that_all_pass_a_norm_and_disagree_are_still_a_warned_fallback(mode: str) -> None:
+def test_uses_that_all_pass_a_norm_and_disagree_make_the_value_linear(mode: str) -> None:
+    # Both norms divide the scale out: no gain changes what the model computes.
+    report = _convert(NormsThatDisagree(), mode)
+    assert report["conv"].activation == "linear"
+    assert "every use passes a norm first" in report["conv"].detail
+    assert report["conv"] not in report.fallbacks
+
+
+class NormThenUnknown(nn.Module):
+    """An output read through a norm, then by a step the rule does not know, and by a conv:
+    the conv decides; with the conv gone, the unknown step is a warned fallback."""
+
+    def __init__(self, shortcut: bool) -> None:
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(4, 8, 1), nn.GroupNorm(2, 8)
+        self.shortcut = nn.Conv2d(8, 8, 1) if shortcut else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.conv(x)
+        out = torch.cumprod(self.norm(y), dim=1)
+        return out if self.shortcut is None else out + self.shortcut(y)
+
+
+@pytest.mark.parametrize("mode", ["traced", "run"])
+def test_an_unknown_step_after_a_norm_is_decided_only_by_another_use(mode: str) -> None:
+    assert _convert(NormThenUnknown(shortcut=True), mode)["conv"].activation == "linear"
     example = _IMAGE if mode == "run" else None
     with pytest.warns(UserWarning, match="could not be inferred"):
-        report = convert(NormsThatDisagree(), reinit=False, example_inputs=example)
+        report = convert(NormThenUnknown(shortcut=False), reinit=False, example_inputs=example)
     assert [row.name for row in report.fallbacks] == ["conv"]
-    assert "several different consumers" in report["conv"].detail
 
 
 class SelectiveKernel(nn.Module):
@@ -257,3 +281,44 @@ def test_a_config_without_the_forwards_required_arguments_is_no_declared_input()
     with pytest.warns(UserWarning, match="could not be inferred"):
         report = convert(Unknown(), reinit=False)
     assert report["conv_in"] in report.fallbacks
+
+
+def _patch_merging_pad(x: Tensor) -> Tensor:
+    """torchvision's Swin patch merging, as its module names it: pad to even sizes, interleave
+    the even and odd positions into the channels."""
+    height, width = x.shape[-3], x.shape[-2]
+    x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
+    parts = [x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :]]
+    return torch.cat([*parts, x[..., 1::2, 1::2, :]], -1)
+
+
+def roi_align(features: Tensor, size: int) -> Tensor:
+    """A stand-in for torchvision's RoI align (bilinear samples of each region, averaged)."""
+    return F.adaptive_avg_pool2d(features, size)
+
+
+_patch_merging_pad.__module__ = "torchvision.models.swin_transformer"
+roi_align.__module__ = "torchvision.ops.roi_align"
+torch.fx.wrap("_patch_merging_pad")  # torchvision keeps them whole in a trace, as here
+torch.fx.wrap("roi_align")
+
+
+class SwinMerging(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj, self.reduction = nn.Linear(8, 8), nn.Linear(32, 16)
+        self.conv, self.box_head = nn.Conv2d(4, 8, 1), nn.Linear(32, 8)
+
+    def forward(self, x: Tensor) -> Tensor:
+        merged = self.reduction(
+            _patch_merging_pad(self.proj(x.permute(0, 2, 3, 1).repeat(1, 1, 1, 2)))
+        )
+        boxes = self.box_head(F.relu(roi_align(self.conv(x), 2).flatten(1)))
+        return merged.mean() + boxes.mean()
+
+
+def test_swin_patch_merging_and_roi_align_are_pass_throughs() -> None:
+    report = _convert(SwinMerging(), "traced")
+    assert report["proj"].activation == "linear"
+    assert "_patch_merging_pad > next weight layer reduction" in report["proj"].detail
+    assert report["conv"].activation == "relu"
