@@ -63,7 +63,8 @@ _PASS = _names(
     "max_pool3d_with_indices _unsafe_index _native_batch_norm_legit_no_stats embedding "
     "rms_norm _fused_rms_norm index reflection_pad1d reflection_pad3d replication_pad1d "
     "replication_pad3d upsample_trilinear3d upsample_bicubic2d _upsample_nearest_exact1d "
-    "_upsample_nearest_exact3d avg_pool3d adaptive_avg_pool1d roi_align roi_pool"
+    "_upsample_nearest_exact3d avg_pool3d adaptive_avg_pool1d roi_align roi_pool index_put "
+    "index_put_"
 )
 _FIRST_OUTPUT = _names(
     "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training "
