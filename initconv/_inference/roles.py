@@ -332,7 +332,9 @@ def gated_halves(node: fx.Node, root: nn.Module) -> tuple[str, str] | None:
 # projection inside: its input reaches weight ops (the qkv projection), and its output is the
 # output projection's (the argument named here).
 # Swin's patch merging pads the feature map and interleaves its even and odd positions into the
-# channels (torchvision's ``_patch_merging_pad``): a rearrangement, as a pixel unshuffle is. RoI
+# channels (torchvision's ``_patch_merging_pad``): a rearrangement, as a pixel unshuffle is; its
+# relative position bias gathers a table's rows by each pair's relative position index and
+# permutes them (``_get_relative_position_bias``), a selection of the table's values. RoI
 # align samples each region of interest bilinearly and averages the samples, and RoI pooling takes
 # their maximum: linear in the feature map, and a choice of its values, as pooling is.
 _THIRD_PARTY_PASS = frozenset(
@@ -341,6 +343,7 @@ _THIRD_PARTY_PASS = frozenset(
         "timm.layers.drop.drop_path",
         "timm.models.layers.drop.drop_path",
         "torchvision.models.swin_transformer._patch_merging_pad",
+        "torchvision.models.swin_transformer._get_relative_position_bias",
         "torchvision.ops.roi_align.roi_align",
         "torch._ops.torchvision.roi_align",
         "torchvision.ops.roi_pool.roi_pool",

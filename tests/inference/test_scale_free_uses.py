@@ -297,6 +297,36 @@ def roi_align(features: Tensor, size: int) -> Tensor:
     return F.adaptive_avg_pool2d(features, size)
 
 
+def _get_relative_position_bias(table: Tensor, index: Tensor, window: int) -> Tensor:
+    """Swin's relative position bias: the table's rows gathered by relative position index."""
+    bias = table[index].view(window * window, window * window, -1)
+    return bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+
+
+class PositionBiasMLP(nn.Module):
+    """Swin V2's continuous position bias: an MLP of the relative coordinates, gathered, then
+    ``16 * sigmoid`` before it is added to the attention logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpb_mlp = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2, bias=False))
+        self.register_buffer("index", torch.arange(16).remainder(9))
+
+    def forward(self, coords: Tensor) -> Tensor:
+        bias = _get_relative_position_bias(self.cpb_mlp(coords).view(-1, 2), self.index, 2)
+        return 16 * torch.sigmoid(bias)
+
+
+def test_swin_v2_position_bias_gather_is_a_pass_through() -> None:
+    coords = torch.randn(9, 2, generator=torch.Generator().manual_seed(0))
+    row = _convert(PositionBiasMLP(), "traced")["cpb_mlp.2"]
+    assert "_get_relative_position_bias" in row.detail
+    assert row.activation == "16 * sigmoid(x)"
+    assert _convert(PositionBiasMLP(), "run", coords)["cpb_mlp.2"].gain == row.gain
+
+
+_get_relative_position_bias.__module__ = "torchvision.models.swin_transformer"
+torch.fx.wrap("_get_relative_position_bias")
 _patch_merging_pad.__module__ = "torchvision.models.swin_transformer"
 roi_align.__module__ = "torchvision.ops.roi_align"
 torch.fx.wrap("_patch_merging_pad")  # torchvision keeps them whole in a trace, as here
