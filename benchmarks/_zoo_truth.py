@@ -527,10 +527,34 @@ class _Truth:
             return beyond
         return ("undecided", "a gated unit followed by another nonlinearity")
 
+    def _normalised_output(self, index: int) -> bool:
+        """Whether every use of the weight operator's output reaches a norm through
+        pass-throughs only."""
+        frontier = list(self._values(index))
+        seen, found = set(frontier), False
+        while frontier:
+            value = frontier.pop()
+            if value in self.outputs:
+                return False
+            for user in self.users.get(value, []):
+                name = self.ops[user].name
+                if self._steers(user) or name in _META:
+                    continue
+                if name in _NORMALISING:
+                    found = True
+                    continue
+                if name not in _PASS or len(seen) >= 64:
+                    return False
+                for out in self._values(user):
+                    if out not in seen:
+                        seen.add(out)
+                        frontier.append(out)
+        return found
+
     def _classify(self, index: int, source: Value) -> Outcome:
         op = self.ops[index]
         if op.name in _WEIGHT:
-            return _LINEAR
+            return (*_LINEAR, True) if self._normalised_output(index) else _LINEAR
         if op.name in _META:
             return ("unused", None)
         if self._product_other(index, source) is not None:

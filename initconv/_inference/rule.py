@@ -20,9 +20,9 @@ use):
   (:mod:`initconv._inference.gates`), and the gate's own layer ends at its phi;
 - a softmax (log-softmax, softmin) ends the path as "linear": its input is logits, whose scale
   is a temperature no gain preserves;
-- a use that reaches a norm first does not depend on the value's scale: where some uses do and
-  others do not, the others decide; where all do and disagree, the value is linear
-  (:func:`merge`);
+- a use that reaches a norm first (or a weight op whose output does) does not depend on the
+  value's scale: where some uses do and others do not, the others decide; where all do and
+  disagree, the value is linear (:func:`merge`);
 - uses that only steer control flow or read the shape are not consumers; uses that lead to
   different activations, or through a step none of these is, leave the layer undecided, and
   convert() reports it as a fallback with the reason.
@@ -117,6 +117,10 @@ OutputRule = Callable[[], "Inference | list[Follow] | None"]
 EnterRule = Callable[
     ["GraphWalk", fx.Node, fx.Node], "Inference | tuple[GraphWalk, fx.Node] | None"
 ]
+
+
+# How far the path from a weight op to its norm is followed: a reshape or two, a residual add.
+_NORM_SEARCH = 64
 
 
 def _model_output() -> Inference:
@@ -295,6 +299,8 @@ class GraphWalk:
         if step == "meta":
             return None
         if step == "weight":
+            if self._normalised_output(node):
+                return Inference("linear", f"next weight layer {label}, then a norm", True)
             return Inference("linear", f"next weight layer {label}")
         if step == "logits":
             return Inference("linear", f"logits of {label}")
@@ -335,6 +341,29 @@ class GraphWalk:
                 None, f"{label} ({type(module).__name__}) is no activation, weight layer or norm"
             )
         return Inference(None, f"{label} is neither an activation nor a known pass-through")
+
+    def _normalised_output(self, node: fx.Node) -> bool:
+        """Whether every use of ``node``'s output reaches a norm through pass-throughs only (a
+        conv followed by its BatchNorm): the weight op is linear, so the norm divides the scale
+        of the value it takes out as well."""
+        frontier, seen, found = [node], {node}, False
+        while frontier:
+            current = frontier.pop()
+            for user in current.users:
+                if is_template_use(user, current) or steers_only(user):
+                    continue
+                step = role(user, self.root)
+                if step == "meta":
+                    continue
+                if is_normalising(user, self.root):
+                    found = True
+                    continue
+                if step != "pass" or len(seen) >= _NORM_SEARCH:
+                    return False
+                if user not in seen:
+                    seen.add(user)
+                    frontier.append(user)
+        return found
 
     def _leave(self, get: Get) -> Any:
         left = self.on_output()

@@ -352,3 +352,32 @@ def test_swin_patch_merging_and_roi_align_are_pass_throughs() -> None:
     assert report["proj"].activation == "linear"
     assert "_patch_merging_pad > next weight layer reduction" in report["proj"].detail
     assert report["conv"].activation == "relu"
+
+
+class XceptionBlock(nn.Module):
+    """timm's Xception block input: read by a ReLU (then separable convs) and by the shortcut,
+    a conv whose output goes to its BatchNorm, which divides the scale out."""
+
+    def __init__(self, bn_on_shortcut: bool) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(4, 8, 3, padding=1)
+        self.sep = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 8, 1))
+        self.sep_bn = nn.BatchNorm2d(8)
+        self.shortcut = nn.Conv2d(8, 8, 1)
+        self.shortcut_bn = nn.BatchNorm2d(8) if bn_on_shortcut else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.stem(x)
+        out = self.sep_bn(self.sep(F.relu(y))) + self.shortcut_bn(self.shortcut(y))
+        return out  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("mode", ["traced", "run"])
+def test_a_weight_op_followed_by_its_norm_leaves_the_decision_to_the_other_uses(mode: str) -> None:
+    report = _convert(XceptionBlock(bn_on_shortcut=True), mode)
+    assert report["stem"].activation == "relu"
+    assert "pass a norm first" in report["stem"].detail
+    example = _IMAGE if mode == "run" else None
+    with pytest.warns(UserWarning, match="could not be inferred"):
+        report = convert(XceptionBlock(bn_on_shortcut=False), reinit=False, example_inputs=example)
+    assert "several different consumers" in report["stem"].detail
