@@ -14,6 +14,7 @@ that they can be compared with what convert() chose without sharing its names.
 
 from __future__ import annotations
 
+import collections
 import copy
 import math
 from collections.abc import Callable
@@ -62,13 +63,14 @@ _PASS = _names(
     "max_pool3d_with_indices _unsafe_index _native_batch_norm_legit_no_stats embedding "
     "rms_norm _fused_rms_norm index reflection_pad1d reflection_pad3d replication_pad1d "
     "replication_pad3d upsample_trilinear3d upsample_bicubic2d _upsample_nearest_exact1d "
-    "_upsample_nearest_exact3d avg_pool3d adaptive_avg_pool1d"
+    "_upsample_nearest_exact3d avg_pool3d adaptive_avg_pool1d roi_align roi_pool index_put "
+    "index_put_"
 )
 _FIRST_OUTPUT = _names(
     "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training "
     "_native_batch_norm_legit_functional native_layer_norm native_group_norm "
     "max_pool2d_with_indices max_pool1d_with_indices max_pool3d_with_indices native_dropout "
-    "adaptive_max_pool2d _fused_rms_norm"
+    "adaptive_max_pool2d _fused_rms_norm roi_pool"
 )
 _META = _names("empty_like zeros_like ones_like new_empty new_zeros new_ones sym_size")
 _STEERING = _names(
@@ -106,8 +108,19 @@ _NAMED = {
     "tanh": torch.tanh,
     "leaky_relu": F.leaky_relu,
 }
+# Norms that divide by a statistic of their input: a use through one is indifferent to the
+# value's scale, and where some uses are not, those decide.
+_NORMALISING = _names(
+    "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training "
+    "_native_batch_norm_legit_functional native_layer_norm native_group_norm rms_norm "
+    "_fused_rms_norm _native_batch_norm_legit_no_stats"
+)
+# Normalised exponentials: their input is logits, linear.
+_LOGITS = _names("_softmax _log_softmax softmax log_softmax")
 Value = tuple[int, int]  # (operator index, output position)
-Outcome = tuple[str, Any]  # ("act", (gain, label)), ("unused", None), ("undecided", reason)
+# ("act", (gain, label)), ("unused", None), ("undecided", reason), with a third element True
+# while the outcome's path normalises the value first.
+Outcome = tuple[Any, ...]
 _LINEAR: Outcome = ("act", (1.0, "linear"))
 
 
@@ -208,9 +221,9 @@ class _Truth:
         return found
 
     def _derived(self, value: Value, source: Value) -> bool:
-        frontier, seen = [value], set()
+        frontier, seen = collections.deque([value]), set()
         while frontier and len(seen) < 64:
-            v = frontier.pop()
+            v = frontier.popleft()  # breadth first: the nearest inputs before far history
             if v == source:
                 return True
             if v not in seen:
@@ -514,17 +527,46 @@ class _Truth:
             return beyond
         return ("undecided", "a gated unit followed by another nonlinearity")
 
+    def _normalised_output(self, index: int) -> bool:
+        """Whether every use of the weight operator's output reaches a norm through
+        pass-throughs only."""
+        frontier = list(self._values(index))
+        seen, found = set(frontier), False
+        while frontier:
+            value = frontier.pop()
+            if value in self.outputs:
+                return False
+            for user in self.users.get(value, []):
+                name = self.ops[user].name
+                if self._steers(user) or name in _META:
+                    continue
+                if name in _NORMALISING:
+                    found = True
+                    continue
+                if name not in _PASS or len(seen) >= 64:
+                    return False
+                for out in self._values(user):
+                    if out not in seen:
+                        seen.add(out)
+                        frontier.append(out)
+        return found
+
     def _classify(self, index: int, source: Value) -> Outcome:
         op = self.ops[index]
         if op.name in _WEIGHT:
-            return _LINEAR
+            return (*_LINEAR, True) if self._normalised_output(index) else _LINEAR
         if op.name in _META:
             return ("unused", None)
         if self._product_other(index, source) is not None:
             return self._product(source, None, _LINEAR, index)
+        if op.name in _LOGITS:
+            return _LINEAR
         if op.name in _PASS:
             results = [self.outcome(v) for v in self._values(index)]
-            return _merge(results)
+            merged = _merge(results)
+            if op.name in _NORMALISING and merged[0] != "unused":
+                return (merged[0], merged[1], True)
+            return merged
         if op.name == "glu":
             beyond = _merge([self.outcome(v) for v in self._values(index)])
             if beyond[0] == "act" and beyond[1][1] != "linear":
@@ -533,17 +575,27 @@ class _Truth:
         return ("undecided", f"aten.{op.name}")
 
 
+def _normalised(outcome: Outcome) -> bool:
+    return len(outcome) > 2 and bool(outcome[2])
+
+
 def _merge(results: list[Outcome]) -> Outcome:
     used = [r for r in results if r[0] != "unused"]
     if not used:
         return ("unused", None)
+    scaled = [r for r in used if not _normalised(r)]
+    if scaled:
+        used = scaled  # uses through a norm are indifferent to the value's scale
+    soft = all(_normalised(r) for r in used)
     undecided = [r for r in used if r[0] == "undecided"]
     if undecided:
-        return undecided[0]
-    gains = {round(gain, 7) for _, (gain, _) in used}
+        return (*undecided[0][:2], True) if soft else undecided[0][:2]
+    gains = {round(gain, 7) for _, (gain, _), *_ in used}
     if len(gains) > 1:
+        if soft:  # every use normalises first: any gain computes the same, linear
+            return ("act", (1.0, "linear"), True)
         return ("undecided", "uses with different activations")
-    return used[0]
+    return (*used[0][:2], True) if soft else used[0][:2]
 
 
 def ground_truth(
@@ -599,7 +651,7 @@ def ground_truth(
             result[name] = ("undecided", "not called")
             continue
         merged = _merge([truth.outcome(value) for value in calls[name]])
-        result[name] = _LINEAR if merged[0] == "unused" else merged
+        result[name] = _LINEAR if merged[0] == "unused" else merged[:2]
     return result
 
 

@@ -15,6 +15,8 @@ elementwise region, swish (:mod:`initconv._inference.elementwise`).
 
 from __future__ import annotations
 
+import collections
+
 from torch import fx, nn
 
 from initconv._inference.roles import (
@@ -64,10 +66,14 @@ def _ends_gate(step: fx.Node, came_from: fx.Node, main: set[fx.Node]) -> bool:
 
 
 def derived(node: fx.Node, source: fx.Node) -> bool:
-    """Whether ``node`` is computed from ``source`` (within a few steps back)."""
-    frontier, seen = [node], set[fx.Node]()
+    """Whether ``node`` is computed from ``source`` (within a few steps back).
+
+    Breadth first: the nearest inputs are looked at before the far history of any one of them,
+    so that a GRU's reset gate ``sigmoid(conv(cat(h, x)))`` is found to come from ``h`` however
+    long the computation of ``x`` is."""
+    frontier, seen = collections.deque([node]), set[fx.Node]()
     while frontier and len(seen) < _ANCHOR_BUDGET:
-        step = frontier.pop()
+        step = frontier.popleft()
         if step is source:
             return True
         if step not in seen:

@@ -12,6 +12,8 @@ is changed.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import math
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -98,11 +100,84 @@ def _transformers_input(model: nn.Module, dummy: Mapping[str, Any]) -> tuple[Inp
     return ((), inputs), where
 
 
+# A declared sample larger than this many elements per channel (a 64 x 64 latent) is halved
+# along each dimension (while even, as a UNet's down-sampling needs) for the run: the layers and
+# the path between them are the same at any size the model accepts, while attention over a
+# 65,536-sample signal would hold a matrix of 2^32 scores.
+_SAMPLE_ELEMENTS = 2**12
+
+
+def _config_value(config: object, key: str) -> Any:
+    if isinstance(config, Mapping):
+        return config.get(key)
+    return getattr(config, key, None)
+
+
+def _sample_shape(model: nn.Module, size: object) -> list[int] | None:
+    """The spatial shape of a declared ``sample_size``, with as many dimensions as the model's
+    first convolution has."""
+    conv = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
+    if conv is None:
+        return None
+    dims = conv.weight.dim() - 2
+    shape = [size] * dims if _positive(size) else size
+    if not isinstance(shape, (list, tuple)) or len(shape) != dims:
+        return None
+    if not all(_positive(n) for n in shape):
+        return None
+    spatial = [int(n) for n in shape]
+    while math.prod(spatial) > _SAMPLE_ELEMENTS and all(n % 2 == 0 for n in spatial):
+        spatial = [n // 2 for n in spatial]
+    return spatial
+
+
+def _diffusers_input(model: nn.Module) -> tuple[Inputs, str] | None:
+    """A diffusers model's declared sample: a batch of one of its config's ``in_channels`` and
+    ``sample_size``, passed as the forward's first argument (``sample`` or ``hidden_states``),
+    with a timestep, text states of its ``cross_attention_dim`` and a class label where the
+    forward takes them and the config declares them."""
+    config = getattr(model, "config", None)
+    channels = _config_value(config, "in_channels")
+    if config is None or not _positive(channels):
+        return None
+    try:
+        parameters = list(inspect.signature(type(model).forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
+    if not parameters or parameters[0].name not in ("sample", "hidden_states"):
+        return None
+    spatial = _sample_shape(model, _config_value(config, "sample_size"))
+    if spatial is None:
+        return None
+    inputs: dict[str, Any] = {parameters[0].name: _sample(model, 1, channels, *spatial)}
+    device = inputs[parameters[0].name].device
+    cross = _config_value(config, "cross_attention_dim")
+    labelled = any(
+        _positive(_config_value(config, key)) for key in ("num_class_embeds", "num_embeds_ada_norm")
+    )
+    for parameter in parameters[1:]:
+        if parameter.name in ("timestep", "timesteps"):
+            inputs[parameter.name] = torch.tensor([1], device=device)
+        elif parameter.name == "encoder_hidden_states" and _positive(cross):
+            inputs[parameter.name] = _sample(model, 1, 4, cross)
+        elif parameter.name == "class_labels" and labelled:
+            inputs[parameter.name] = torch.tensor([0], device=device)
+        elif parameter.default is inspect.Parameter.empty and parameter.kind not in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
+            return None  # an argument the config does not declare
+    shape = (channels, *spatial)
+    return ((), inputs), f"a sample of its config's in_channels and sample_size {shape}"
+
+
 def declared_inputs(model: nn.Module) -> tuple[Inputs, str] | None:
     """The example input the model's library declares for it, and where it came from: a
     transformers model's ``dummy_inputs`` (keyword arguments; an image of its config's size for
     a vision model), or a batch of one image of a timm model's ``pretrained_cfg["input_size"]``
-    (seeded, on the model's device)."""
+    (seeded, on the model's device), or a diffusers model's sample of its config's
+    ``in_channels`` and ``sample_size`` (with a timestep, and text states or a class label where
+    the config declares them)."""
     try:
         dummy = getattr(model, "dummy_inputs", None)
     except Exception:  # a library's property may fail on a model it was not built for
@@ -114,7 +189,7 @@ def declared_inputs(model: nn.Module) -> tuple[Inputs, str] | None:
     if isinstance(size, (tuple, list)) and size and all(_positive(n) for n in size):
         image = _sample(model, 1, *size)
         return ((image,), {}), f"pretrained_cfg['input_size'] {tuple(size)}"
-    return None
+    return _diffusers_input(model)
 
 
 def _run(model: nn.Module, inputs: Inputs, wanted: list[str]) -> dict[str, Inference]:

@@ -106,7 +106,7 @@ _META_METHODS = frozenset(
     _words(
         "size dim numel shape dtype device ndim is_contiguous stride storage_offset element_size "
         "is_floating_point is_complex requires_grad get_device nelement layout is_cuda is_sparse "
-        "data_ptr new_empty new_zeros new_ones new_full __len__"
+        "data_ptr new_empty new_zeros new_ones new_full __len__ is_quantized is_meta"
     )
 )
 _META_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
@@ -158,7 +158,31 @@ _STEERING_FUNCTIONS: frozenset[object] = frozenset(
     + (bool,)
 )
 
-NodeRole = Literal["meta", "activation", "weight", "pass", "module", "output", "other"]
+NodeRole = Literal["meta", "activation", "weight", "pass", "logits", "module", "output", "other"]
+
+# Normalised exponentials (softmax, log-softmax, softmin): their input is logits, and the scale of
+# logits is the distribution's temperature, which no gain preserves; a layer that computes logits
+# is linear, as a classifier's head and attention's queries and keys (whose product is the logits
+# of a softmax) are.
+_LOGITS_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    _existing(F, "softmax log_softmax softmin")
+    + _existing(torch, "softmax log_softmax")
+    + _existing(torch.special, "softmax log_softmax")
+)
+_LOGITS_METHODS = frozenset({"softmax", "log_softmax"})
+
+# Norms that divide by a statistic of their input (a batch's in training, the regime an
+# initialisation serves; a sample's or a group's always): what follows them does not depend on the
+# scale of the value they normalise.
+_NORMALISING_MODULES: tuple[type[nn.Module], ...] = (
+    nn.modules.batchnorm._BatchNorm,
+    nn.modules.instancenorm._InstanceNorm,
+    *_existing(nn, "LayerNorm GroupNorm RMSNorm"),
+)
+_NORMALISING_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset(
+    _existing(F, "batch_norm instance_norm layer_norm group_norm rms_norm")
+    + _existing(torch, "batch_norm instance_norm layer_norm group_norm rms_norm")
+)
 
 # --- Elementwise maths: what an activation written out is made of -------------------------------
 
@@ -307,11 +331,23 @@ def gated_halves(node: fx.Node, root: nn.Module) -> tuple[str, str] | None:
 # is. An attention kernel that takes its layers' weights computes q, k, v and the output
 # projection inside: its input reaches weight ops (the qkv projection), and its output is the
 # output projection's (the argument named here).
+# Swin's patch merging pads the feature map and interleaves its even and odd positions into the
+# channels (torchvision's ``_patch_merging_pad``): a rearrangement, as a pixel unshuffle is; its
+# relative position bias gathers a table's rows by each pair's relative position index and
+# permutes them (``_get_relative_position_bias``), a selection of the table's values. RoI
+# align samples each region of interest bilinearly and averages the samples, and RoI pooling takes
+# their maximum: linear in the feature map, and a choice of its values, as pooling is.
 _THIRD_PARTY_PASS = frozenset(
     {
         "torchvision.ops.stochastic_depth.stochastic_depth",
         "timm.layers.drop.drop_path",
         "timm.models.layers.drop.drop_path",
+        "torchvision.models.swin_transformer._patch_merging_pad",
+        "torchvision.models.swin_transformer._get_relative_position_bias",
+        "torchvision.ops.roi_align.roi_align",
+        "torch._ops.torchvision.roi_align",
+        "torchvision.ops.roi_pool.roi_pool",
+        "torch._ops.torchvision.roi_pool",
     }
 )
 ATTENTION_KERNELS: dict[str, str] = {
@@ -395,12 +431,28 @@ def role(node: fx.Node, root: nn.Module) -> NodeRole:
         return "weight"
     if target in (_PASS_METHODS if method else _PASS_FUNCTIONS):
         return "pass"
+    if target in (_LOGITS_METHODS if method else _LOGITS_FUNCTIONS):
+        return "logits"
     if not method and callable(target):
         if attention_kernel(target) is not None:
             return "weight"
         if qualified_name(target) in _THIRD_PARTY_PASS:
             return "pass"
     return "other"
+
+
+def is_normalising(node: fx.Node, root: nn.Module) -> bool:
+    """A norm that divides its input by a statistic of it (batch, layer, group, instance, RMS
+    norm run as torch's own), so that what follows is the same at any scale of the input."""
+    if node.op == "call_module":
+        module = root.get_submodule(str(node.target))
+        return isinstance(module, _NORMALISING_MODULES) and is_pass_module(module)
+    if node.op == "call_function":
+        try:
+            return node.target in _NORMALISING_FUNCTIONS
+        except TypeError:  # an unhashable target
+            return False
+    return False
 
 
 def is_arithmetic(node: fx.Node, name: str) -> bool:

@@ -18,6 +18,11 @@ use):
   the product reaches a weight op; a branch that only computes a multiplicative gate of the same
   tensor (squeeze-excite, a norm's statistics) is not a consumer of it
   (:mod:`initconv._inference.gates`), and the gate's own layer ends at its phi;
+- a softmax (log-softmax, softmin) ends the path as "linear": its input is logits, whose scale
+  is a temperature no gain preserves;
+- a use that reaches a norm first (or a weight op whose output does) does not depend on the
+  value's scale: where some uses do and others do not, the others decide; where all do and
+  disagree, the value is linear (:func:`merge`);
 - uses that only steer control flow or read the shape are not consumers; uses that lead to
   different activations, or through a step none of these is, leave the layer undecided, and
   convert() reports it as a fallback with the reason.
@@ -44,6 +49,7 @@ from initconv._inference.roles import (
     arithmetic,
     elementwise,
     gated_halves,
+    is_normalising,
     is_template_use,
     role,
     steers_only,
@@ -54,10 +60,13 @@ __all__: list[str] = []
 
 @dataclasses.dataclass(frozen=True)
 class Inference:
-    """An inference outcome: the activation (``None`` when unresolved) and how it was reached."""
+    """An inference outcome: the activation (``None`` when unresolved) and how it was reached;
+    ``normalised`` when the path normalises the value before anything else reads it (a norm
+    first), so that this use does not depend on the value's scale."""
 
     spec: ActivationSpec | None
     detail: str
+    normalised: bool = False
 
 
 def checked(spec: ActivationSpec, detail: str) -> Inference:
@@ -108,6 +117,10 @@ OutputRule = Callable[[], "Inference | list[Follow] | None"]
 EnterRule = Callable[
     ["GraphWalk", fx.Node, fx.Node], "Inference | tuple[GraphWalk, fx.Node] | None"
 ]
+
+
+# How far the path from a weight op to its norm is followed: a reshape or two, a residual add.
+_NORM_SEARCH = 64
 
 
 def _model_output() -> Inference:
@@ -286,11 +299,18 @@ class GraphWalk:
         if step == "meta":
             return None
         if step == "weight":
+            if self._normalised_output(node):
+                return Inference("linear", f"next weight layer {label}, then a norm", True)
             return Inference("linear", f"next weight layer {label}")
+        if step == "logits":
+            return Inference("linear", f"logits of {label}")
         if arithmetic(node) == "mul" and self._other(node, source) is not None:
             return self._product(source, Inference("linear", ""), node, get)
         if step == "pass":
-            return self.follow(node, label, get)
+            followed = self.follow(node, label, get)
+            if is_normalising(node, self.root) and isinstance(followed, Inference):
+                return dataclasses.replace(followed, normalised=True)
+            return followed
         halves = gated_halves(node, self.root)
         if halves is not None:
             beyond = get(self, node)
@@ -321,6 +341,29 @@ class GraphWalk:
                 None, f"{label} ({type(module).__name__}) is no activation, weight layer or norm"
             )
         return Inference(None, f"{label} is neither an activation nor a known pass-through")
+
+    def _normalised_output(self, node: fx.Node) -> bool:
+        """Whether every use of ``node``'s output reaches a norm through pass-throughs only (a
+        conv followed by its BatchNorm): the weight op is linear, so the norm divides the scale
+        of the value it takes out as well."""
+        frontier, seen, found = [node], {node}, False
+        while frontier:
+            current = frontier.pop()
+            for user in current.users:
+                if is_template_use(user, current) or steers_only(user):
+                    continue
+                step = role(user, self.root)
+                if step == "meta":
+                    continue
+                if is_normalising(user, self.root):
+                    found = True
+                    continue
+                if step != "pass" or len(seen) >= _NORM_SEARCH:
+                    return False
+                if user not in seen:
+                    seen.add(user)
+                    frontier.append(user)
+        return found
 
     def _leave(self, get: Get) -> Any:
         left = self.on_output()
@@ -467,18 +510,42 @@ class GraphWalk:
 
 def merge(outcomes: list[Inference | None]) -> Inference | None:
     """What several uses of one value lead to together: the activation they agree on, the first
-    unresolved one, or unresolved when they disagree; ``None`` when none uses its values."""
+    unresolved one, or unresolved when they disagree; ``None`` when none uses its values.
+
+    A use that normalises the value first (a norm, then whatever follows) is the same at any
+    scale of the value, so the value's gain means nothing to it: where some uses do not
+    normalise, those decide (the diffusers ResNet block whose output goes to the next block's
+    GroupNorm and SiLU, and to its shortcut conv, is linear); where every use normalises and
+    they lead to different activations, no gain changes what the model computes, and the value
+    is linear."""
     found = [outcome for outcome in outcomes if outcome is not None]
     if not found:
         return None
+    scaled = [outcome for outcome in found if not outcome.normalised]
+    if scaled and len(scaled) < len(found):
+        decided = _agreed(scaled)
+        if decided.spec is None:
+            return decided
+        note = " (the other uses pass a norm first)"
+        detail = decided.detail if decided.detail.endswith(note) else decided.detail + note
+        return dataclasses.replace(decided, detail=detail)
+    return _agreed(found)
+
+
+def _agreed(found: list[Inference]) -> Inference:
     unresolved = [outcome for outcome in found if outcome.spec is None]
+    normalised = all(outcome.normalised for outcome in found)
     if unresolved:
-        return unresolved[0]
+        return dataclasses.replace(unresolved[0], normalised=normalised)
     names = {spec_name(outcome.spec) for outcome in found if outcome.spec is not None}
     if len(names) > 1:
         paths = "; ".join(sorted({outcome.detail for outcome in found}))
-        return Inference(None, f"several different consumers ({paths})")
-    return found[0]
+        if normalised:
+            # Every use divides the value's scale out: any gain computes the same function, and
+            # the identity's keeps the value at the scale of the layer's input.
+            return Inference("linear", f"every use passes a norm first ({paths})", True)
+        return Inference(None, f"several different consumers ({paths})", normalised)
+    return dataclasses.replace(found[0], normalised=normalised)
 
 
 def combine(results: list[Inference]) -> Inference:

@@ -319,12 +319,19 @@ def test_a_bad_example_input_is_an_error_that_leaves_the_model_alone(
 # --- Fallbacks are never silent ------------------------------------------------------------------
 
 
-def _softmax_sequential() -> nn.Module:
-    return nn.Sequential(nn.Conv2d(4, 8, 1), nn.Softmax(dim=1), nn.Conv2d(8, 8, 1))
+class CumProd(nn.Module):
+    """A step the rule does not know: a running product along the channels."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cumprod(x, dim=1)
+
+
+def _unknown_step_sequential() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(4, 8, 1), CumProd(), nn.Conv2d(8, 8, 1))
 
 
 @pytest.mark.parametrize(
-    "build", [_softmax_sequential, zoo.DataDependentBranch], ids=["unknown-step", "control"]
+    "build", [_unknown_step_sequential, zoo.DataDependentBranch], ids=["unknown-step", "control"]
 )
 def test_every_fallback_is_warned_and_listed(build: Callable[[], nn.Module]) -> None:
     with pytest.warns(UserWarning, match=r"could not be inferred") as caught:
