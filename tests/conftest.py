@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 # One intra-op thread, here and in the interpreters the tests start: the suite's tensors are small,
 # and on a busy machine torch's idle threads spin, so its CPU time would depend on the load and the
@@ -70,7 +71,7 @@ os.environ["OMP_NUM_THREADS"] = "1"
 
 import pytest
 import torch
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 import initconv
 from initconv import _activations
@@ -97,11 +98,14 @@ _OTHER_FILES = 3 * 1e-6  # test_layers (2) and test_structured (1) at their own 
 
 torch.set_num_threads(1)
 
+# No timing in a test's verdict: no deadline per example, and no health check on how long drawing
+# takes (a drawn critical layer solves its critical line; on a loaded machine that tripped it).
+_UNTIMED: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile(
-    "ci", derandomize=True, max_examples=CI_EXAMPLES, deadline=None, database=None, print_blob=True
+    "ci", derandomize=True, max_examples=CI_EXAMPLES, database=None, print_blob=True, **_UNTIMED
 )
-settings.register_profile("dev", max_examples=DEV_EXAMPLES, deadline=None)
-settings.register_profile("local", max_examples=CI_EXAMPLES, deadline=None)
+settings.register_profile("dev", max_examples=DEV_EXAMPLES, **_UNTIMED)
+settings.register_profile("local", max_examples=CI_EXAMPLES, **_UNTIMED)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE")
     or ("ci" if os.environ.get("CI", "").lower() == "true" else "local")
