@@ -18,7 +18,7 @@ from typing import Literal
 
 import torch
 
-from initconv._activations import ActivationSpec, resolve
+from initconv._activations import ActivationSpec
 from initconv._meanfield.gaussian import (
     Phi,
     activation_context,
@@ -27,6 +27,7 @@ from initconv._meanfield.gaussian import (
     cross_slope_moment,
     illinois,
     log_grid_roots,
+    resolve_for,
     second_moment,
     second_moment_slope,
     slope_moment,
@@ -175,7 +176,7 @@ def correlation_map(
         >>> correlation_map("relu", 2**0.5).phase
         'critical'
     """
-    resolved = resolve(activation)
+    resolved = resolve_for("correlation_map", activation)
     sigma_w = (
         resolved.gain
         if weight_std is None
@@ -246,7 +247,7 @@ def correlation_step(
         >>> round(correlation_step("relu", 0.0, 2**0.5), 6)  # 1 / pi, the arc-cosine kernel
         0.31831
     """
-    resolved = resolve(activation)
+    resolved = resolve_for("correlation_step", activation)
     sigma_w = (
         resolved.gain
         if weight_std is None

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from initconv._activations import ActivationSpec, Resolved, resolve
+from initconv._activations import ActivationSpec, Resolved
 from initconv._maths.derived_gain import fingerprint, same
 from initconv._meanfield.gaussian import (
     Phi,
@@ -39,6 +39,7 @@ from initconv._meanfield.gaussian import (
     line_deficit,
     log_grid_roots,
     one_sided_slopes,
+    resolve_for,
     root_log,
     second_moment,
     second_moment_slope,
@@ -387,7 +388,9 @@ def critical(activation: ActivationSpec, bias_std: float = 0.0) -> CriticalPoint
         0.6905
     """
     # + 0.0: a bias_std of -0.0 is 0.0.
-    return solve(resolve(activation), check_real("bias_std", bias_std, minimum=0.0) + 0.0)
+    return solve(
+        resolve_for("critical", activation), check_real("bias_std", bias_std, minimum=0.0) + 0.0
+    )
 
 
 def solve(activation: Resolved, bias_std: float) -> CriticalPoint:

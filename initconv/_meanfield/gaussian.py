@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from initconv._maths.derived_gain import fingerprint, precision_of, untouched
+from initconv._activations import ActivationSpec, Resolved, resolve
+from initconv._maths.derived_gain import GainError, fingerprint, precision_of, untouched
 from initconv._maths.quadrature import (
     FLOAT64_PRECISION,
     QuadratureError,
@@ -60,6 +61,25 @@ _JUMP_FLOOR = 1e-6
 # |z| = 10 the density is below 8e-23.
 _GRID_PANELS = 128
 _GRID_HALF_WIDTH = 10.0
+
+
+def resolve_for(function: str, activation: ActivationSpec) -> Resolved:
+    """``resolve(activation)`` for the mean-field function ``function``: a callable whose gain
+    cannot be derived is refused for what it means to the maps, not with the gain's remedy
+    (``pass gain=``), which ``critical()`` has no parameter for."""
+    try:
+        return resolve(activation)
+    except GainError as error:
+        zero = error.zero
+        why = (
+            "so chi_1 = sigma_w^2 E[phi'(u)^2] is 0 and the variance map is sigma_b^2 at every "
+            "sigma_w: there is nothing for"
+            if zero
+            else "which"
+        )
+        raise ValueError(
+            f"{error.reason}, {why} {function}() {'to solve' if zero else 'needs'}"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -7,12 +7,13 @@ import functools
 import math
 from typing import Literal
 
-from initconv._activations import ActivationSpec, resolve
+from initconv._activations import ActivationSpec
 from initconv._meanfield.gaussian import (
     Phi,
     activation_context,
     check_slopes,
     log_grid_roots,
+    resolve_for,
     second_moment,
     second_moment_slope,
 )
@@ -119,7 +120,7 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
         >>> variance_map("tanh").verdict
         'stable'
     """
-    resolved = resolve(activation)
+    resolved = resolve_for("variance_map", activation)
     g = resolved.gain if gain is None else check_squarable("gain", check_nonnegative("gain", gain))
     with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         check_slopes(resolved.name, resolved.phi)
