@@ -61,10 +61,11 @@ class CorrelationMap(FixedPoint):
             critical line, below 1 in the chaotic one.
         chi_c: :math:`\sigma_w^2\, \mathbb{E}[\phi'(u_1)\phi'(u_2)]` at :math:`c^*`, the
             correlation map's slope there (:math:`\chi_1` where :math:`c^* = 1`).
-        depth_q: :math:`\xi_q = -1/\ln M'(q^*)`, the layers over which a deviation of the second
-            moment from :math:`q^*` shrinks by e (``inf`` where it does not shrink).
-        depth_c: :math:`\xi_c = -1/\ln \chi_c`, the same for the correlation (``inf`` on the
-            critical line: correlations travel arbitrarily deep).
+        depth_q: :math:`\xi_q = -1/\ln |M'(q^*)|`, the layers over which a deviation of the
+            second moment from :math:`q^*` shrinks by e (``inf`` where it does not shrink, 0 where
+            :math:`M'(q^*) = 0`, as at :math:`\sigma_w = 0`: it is forgotten in one layer).
+        depth_c: :math:`\xi_c = -1/\ln |\chi_c|`, the same for the correlation (``inf`` on the
+            critical line: correlations travel arbitrarily deep; 0 where :math:`\chi_c = 0`).
         phase: ``"ordered"`` (:math:`\chi_1 < 1`: all inputs converge to one), ``"chaotic"``
             (:math:`\chi_1 > 1`: nearby inputs decorrelate) or ``"critical"`` (:math:`\chi_1 = 1`).
     """
@@ -85,8 +86,14 @@ class CorrelationMap(FixedPoint):
 
 
 def _depth(slope: float) -> float:
-    # A slope within rounding of 1 (relu at sqrt 2) keeps deviations: the scale is infinite.
-    return math.inf if not 0 < slope < 1 - _CRITICAL else -1.0 / math.log(slope)
+    # A deviation is multiplied by the slope s every layer, so after l layers it is |s|^l times
+    # itself, e^(-l / xi) with xi = -1 / ln|s| (a negative s alternates its sign on the way).
+    # |s| within rounding of 1 (relu at sqrt 2) keeps deviations: the scale is infinite. s = 0
+    # (sigma_w = 0) forgets them in one layer: the limit of -1 / ln|s| as s -> 0 is 0.
+    size = abs(slope)
+    if size == 0.0:
+        return 0.0
+    return math.inf if size >= 1 - _CRITICAL else -1.0 / math.log(size)
 
 
 def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float) -> float:
@@ -152,7 +159,7 @@ def correlation_map(
 
     .. math::
         \chi_1 = \sigma_w^2\, \mathbb{E}[\phi'(\sqrt{q^*} z)^2], \qquad
-        \xi_q^{-1} = -\ln M'(q^*), \qquad \xi_c^{-1} = -\ln \chi_c,
+        \xi_q^{-1} = -\ln |M'(q^*)|, \qquad \xi_c^{-1} = -\ln |\chi_c|,
 
     with :math:`\chi_c = \sigma_w^2 \mathbb{E}[\phi'(u_1)\phi'(u_2)]` at the correlation map's
     stable fixed point :math:`c^*` (1 when :math:`\chi_1 \le 1`). :math:`\chi_1 < 1` is the ordered

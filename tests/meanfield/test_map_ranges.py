@@ -8,6 +8,7 @@ sigma_b^2 / (1 - sigma_w^2).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pytest
@@ -39,3 +40,23 @@ def test_a_zero_activation_is_refused_for_the_map_not_for_a_gain_parameter(
         call()
     assert "gain=" not in str(caught.value)
     assert "chi_1" in str(caught.value)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "linear"])
+def test_at_zero_weight_std_a_deviation_is_forgotten_in_one_layer(activation: str) -> None:
+    # sigma_w = 0: every layer outputs the bias alone, M(q) = sigma_b^2 and C(c) = 1 whatever
+    # came in, so M' = chi = 0 and xi = -1 / ln 0 = 0 (e^(-l / xi) is 0 after one layer).
+    result = diagnostics.correlation_map(activation, 0.0, 0.5)
+    assert result.q_star == pytest.approx(0.25, rel=1e-12)
+    assert result.variance_slope == 0.0
+    assert result.chi_c == 0.0
+    assert result.depth_q == 0.0
+    assert result.depth_c == 0.0
+
+
+def test_a_negative_slope_has_the_depth_of_its_size() -> None:
+    # cos at sigma_w = 1, sigma_b = 0.1: E[cos(u)^2] = (1 + e^(-2q)) / 2, a map with M'(q) =
+    # -e^(-2q) < 0; a deviation shrinks by |M'| per layer, alternating in sign.
+    result = diagnostics.correlation_map(torch.cos, 1.0, 0.1)
+    assert result.variance_slope < 0
+    assert result.depth_q == pytest.approx(-1 / math.log(-result.variance_slope), rel=1e-12)
