@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import mpmath
 import pytest
 import torch
 
@@ -60,3 +61,27 @@ def test_a_negative_slope_has_the_depth_of_its_size() -> None:
     result = diagnostics.correlation_map(torch.cos, 1.0, 0.1)
     assert result.variance_slope < 0
     assert result.depth_q == pytest.approx(-1 / math.log(-result.variance_slope), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("activation", "kink", "sides", "weight_std2"),
+    [("hardtanh", 1.0, 2, 1.0), ("relu6", 6.0, 1, 2.0)],
+)
+def test_a_line_flat_to_rounding_below_a_kink_ends_at_zero(
+    activation: str, kink: float, sides: int, weight_std2: float
+) -> None:
+    # phi is linear with slope 1 for 0 < x < k (and -k < x < 0 for hardtanh), constant beyond
+    # (relu6 is 0 for x < 0). With u = sqrt(q) z, a = k / sqrt(q) and E[z^2; 0 < z < a] =
+    # Phi(a) - 1/2 - a n(a), each capped side gives D(q) = q E[phi'^2] - E[phi^2] the term
+    # k sqrt(q) n(a) - k^2 (1 - Phi(a)) = k sqrt(q) (n(a) - a (1 - Phi(a))), positive by the
+    # Mills ratio 1 - Phi(a) < n(a) / a. So D(q) = 0, the line without bias, holds only as
+    # q -> 0, where sigma_w^2 = 2 / (phi'(0-)^2 + phi'(0+)^2). At the q* previously returned
+    # (2^-8 and 1/4) D is positive in 60-digit arithmetic: neither is a fixed point.
+    with mpmath.workdps(60):
+        for q in (mpmath.mpf(2) ** -8, mpmath.mpf(1) / 4):
+            a = kink / mpmath.sqrt(q)
+            deficit = sides * kink * mpmath.sqrt(q) * (mpmath.npdf(a) - a * (1 - mpmath.ncdf(a)))
+            assert deficit > 0
+    point = initconv.critical(activation)
+    assert point.q_star == 0.0
+    assert point.weight_std**2 == pytest.approx(weight_std2, rel=1e-12)
