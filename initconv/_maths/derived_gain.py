@@ -193,6 +193,17 @@ def untouched(phi: object) -> Iterator[None]:
                 buffer.copy_(value)
 
 
+class GainError(ValueError):
+    """A callable's gain cannot be derived. ``reason`` says why without the gain (what else that
+    derivation was for, such as the mean-field maps, reports it with its own remedy), and the
+    message is the gain's reason with ``remedy``; ``zero`` where the callable is 0 almost
+    everywhere."""
+
+    def __init__(self, message: str, reason: str, remedy: str, *, zero: bool = False) -> None:
+        super().__init__(f"{message}; {remedy}")
+        self.reason, self.zero = reason, zero
+
+
 def _integrate(label: str, phi: Callable[[Tensor], Tensor], probed: Probed) -> float:
     # phi / 2^k, with 2^k its size on the probe: an exact rescaling, so that phi = 1e-200 x
     # (whose square underflows) or 1e200 x (whose square overflows) has its gain too.
@@ -211,14 +222,18 @@ def _integrate(label: str, phi: Callable[[Tensor], Tensor], probed: Probed) -> f
     try:
         moment = gaussian_expectation(second_moment, precision=probed.precision)
     except QuadratureError as error:
-        raise ValueError(
-            f"activation {label} has no gain: E[phi(z)^2] cannot be computed ({error}); pass "
-            "gain= explicitly"
+        raise GainError(
+            f"activation {label} has no gain: E[phi(z)^2] cannot be computed ({error})",
+            f"activation {label}: its Gaussian moments cannot be computed ({error})",
+            "pass gain= explicitly",
         ) from None
     if not moment > 0.0:
-        raise ValueError(
+        raise GainError(
             f"activation {label} is zero for almost every input (E[phi(z)^2] = {moment}), "
-            "so no gain can give its output unit variance; pass gain= explicitly"
+            "so no gain can give its output unit variance",
+            f"activation {label} is zero for almost every input (E[phi(z)^2] = {moment})",
+            "pass gain= explicitly",
+            zero=True,
         )
     return 1.0 / (scale * math.sqrt(moment))
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import Literal
 
 import torch
 
-from initconv._activations import ActivationSpec, resolve
+from initconv._activations import ActivationSpec
 from initconv._meanfield.gaussian import (
+    Q_TOP,
     Phi,
     activation_context,
     check_slopes,
@@ -27,11 +29,12 @@ from initconv._meanfield.gaussian import (
     cross_slope_moment,
     illinois,
     log_grid_roots,
+    resolve_for,
     second_moment,
     second_moment_slope,
     slope_moment,
 )
-from initconv._meanfield.variance_map import FixedPoint
+from initconv._meanfield.variance_map import FixedPoint, extend_up
 from initconv._validate import check_nonnegative, check_real, check_squarable
 
 __all__ = ["CorrelationMap", "Phase", "correlation_map", "correlation_step"]
@@ -44,14 +47,31 @@ _CRITICAL = 1e-9
 _GRID = [2.0**k for k in range(-24, 13, 2)]
 
 
+# Above this q the two-dimensional moments (C(c), c*, chi_c) are not resolved: the fixed grid of
+# gaussian.cross_moment steps over features of width 1 / sqrt(q). Against erf's arcsine kernel
+# (Williams, 1997) at c = 0.5 and 0.99 its error is 3e-10 at q = 2^12, 4e-8 at 2^14, 1e-5 at 2^16
+# and 2e-4 from 2^20 on; chi_c, an integral of two slope spikes, is off by 1% at 2^16 (tanh).
+_PAIRS_RESOLVED = 2.0**12
+
+
+def _warn_unresolved(what: str, q: float, consequence: str, level: int) -> None:
+    warnings.warn(
+        f"{what}: q = {q:.6g} is above 2^12, where the two-dimensional Gaussian moments of the "
+        f"correlation map are not resolved (errors of 1e-5 to 1e-2 and more), so {consequence}",
+        RuntimeWarning,
+        stacklevel=level,
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class CorrelationMap(FixedPoint):
     r"""Where an activation at :math:`(\sigma_w, \sigma_b)` puts a deep plain network.
 
     A :class:`FixedPoint` (``activation``, ``weight_std``, ``bias_std``, ``q_star``,
     ``variance_slope``) whose ``q_star`` is the fixed point that a signal of second moment ``q0``
-    settles at (0 or ``inf`` where it vanishes or grows without one; every :math:`q` is a fixed
-    point of relu at :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported), and:
+    settles at (0 or ``inf`` where it vanishes or grows without one, the maps then evaluated at
+    :math:`q = 2^{-24}` or :math:`2^{12}`; every :math:`q` is a fixed point of relu at
+    :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported), and:
 
     Attributes:
         chi_1: :math:`\sigma_w^2\, \mathbb{E}[\phi'(\sqrt{q^*} z)^2]`, the slope of the correlation
@@ -60,10 +80,11 @@ class CorrelationMap(FixedPoint):
             critical line, below 1 in the chaotic one.
         chi_c: :math:`\sigma_w^2\, \mathbb{E}[\phi'(u_1)\phi'(u_2)]` at :math:`c^*`, the
             correlation map's slope there (:math:`\chi_1` where :math:`c^* = 1`).
-        depth_q: :math:`\xi_q = -1/\ln M'(q^*)`, the layers over which a deviation of the second
-            moment from :math:`q^*` shrinks by e (``inf`` where it does not shrink).
-        depth_c: :math:`\xi_c = -1/\ln \chi_c`, the same for the correlation (``inf`` on the
-            critical line: correlations travel arbitrarily deep).
+        depth_q: :math:`\xi_q = -1/\ln |M'(q^*)|`, the layers over which a deviation of the
+            second moment from :math:`q^*` shrinks by e (``inf`` where it does not shrink, 0 where
+            :math:`M'(q^*) = 0`, as at :math:`\sigma_w = 0`: it is forgotten in one layer).
+        depth_c: :math:`\xi_c = -1/\ln |\chi_c|`, the same for the correlation (``inf`` on the
+            critical line: correlations travel arbitrarily deep; 0 where :math:`\chi_c = 0`).
         phase: ``"ordered"`` (:math:`\chi_1 < 1`: all inputs converge to one), ``"chaotic"``
             (:math:`\chi_1 > 1`: nearby inputs decorrelate) or ``"critical"`` (:math:`\chi_1 = 1`).
     """
@@ -84,11 +105,17 @@ class CorrelationMap(FixedPoint):
 
 
 def _depth(slope: float) -> float:
-    # A slope within rounding of 1 (relu at sqrt 2) keeps deviations: the scale is infinite.
-    return math.inf if not 0 < slope < 1 - _CRITICAL else -1.0 / math.log(slope)
+    # A deviation is multiplied by the slope s every layer, so after l layers it is |s|^l times
+    # itself, e^(-l / xi) with xi = -1 / ln|s| (a negative s alternates its sign on the way).
+    # |s| within rounding of 1 (relu at sqrt 2) keeps deviations: the scale is infinite. s = 0
+    # (sigma_w = 0) forgets them in one layer: the limit of -1 / ln|s| as s -> 0 is 0.
+    size = abs(slope)
+    if size == 0.0:
+        return 0.0
+    return math.inf if size >= 1 - _CRITICAL else -1.0 / math.log(size)
 
 
-def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float) -> float:
+def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float, parameters: str) -> float:
     """The fixed point that the variance map carries ``q0`` to: the next root in the direction
     it moves (0 or inf where there is none)."""
 
@@ -96,10 +123,28 @@ def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float) -> float:
         moment = sigma_w2 * second_moment(phi, q) + sigma_b2
         return math.log(moment / q) if moment > 0 else -math.inf
 
-    values = [excess(q) for q in _GRID]
+    grid = list(_GRID)
+    values = [excess(q) for q in grid]
     if max(values) - min(values) < 1e-9 and abs(values[0]) < 1e-9:
         return q0  # M(q) = q everywhere: relu at sigma_w^2 = 2, linear at 1
-    roots = log_grid_roots(excess, _GRID, values)
+    if q0 > Q_TOP:
+        raise ValueError(
+            f"q0 must be at most 2^68 = {Q_TOP:.6g}, where the variance map's Gaussian moments are "
+            f"computed, got {q0!r}"
+        )
+    # Down to sigma_b^2: M(q) >= sigma_b^2, so every fixed point is at least sigma_b^2, and at
+    # sigma_b^2 the excess is >= 0 (a signal fading below 2^-24 with a bias settles, not at 0).
+    # At most 2^16-fold steps: near 0 phi is its tangent line, so M is linear there, one root.
+    while values[0] < 0 and grid[0] > sigma_b2 > 0:
+        grid.insert(0, max(grid[0] / 2.0**16, sigma_b2))
+        values.insert(0, excess(grid[0]))
+    # Up to q0 at least, then on while the signal still grows (extend_up: where the fixed point
+    # of a bounded activation can lie).
+    while grid[-1] < q0:
+        grid.append(min(grid[-1] * 16, Q_TOP))
+        values.append(excess(grid[-1]))
+    extend_up(excess, grid, values, lambda q: sigma_w2 * second_moment(phi, q) / q, parameters)
+    roots = log_grid_roots(excess, grid, values)
     start = excess(q0)
     if abs(start) < 1e-12:
         return q0
@@ -151,7 +196,7 @@ def correlation_map(
 
     .. math::
         \chi_1 = \sigma_w^2\, \mathbb{E}[\phi'(\sqrt{q^*} z)^2], \qquad
-        \xi_q^{-1} = -\ln M'(q^*), \qquad \xi_c^{-1} = -\ln \chi_c,
+        \xi_q^{-1} = -\ln |M'(q^*)|, \qquad \xi_c^{-1} = -\ln |\chi_c|,
 
     with :math:`\chi_c = \sigma_w^2 \mathbb{E}[\phi'(u_1)\phi'(u_2)]` at the correlation map's
     stable fixed point :math:`c^*` (1 when :math:`\chi_1 \le 1`). :math:`\chi_1 < 1` is the ordered
@@ -169,13 +214,15 @@ def correlation_map(
         A :class:`CorrelationMap`.
 
     Examples:
-        >>> result = correlation_map("tanh", 1.0905, 0.0316)
+        >>> from initconv import critical
+        >>> point = critical("tanh", bias_std=0.0316)  # sigma_w = 1.090457: 1.0905 is chaotic
+        >>> result = correlation_map("tanh", point.weight_std, 0.0316)
         >>> result.phase, round(result.chi_1, 3)
         ('critical', 1.0)
         >>> correlation_map("relu", 2**0.5).phase
         'critical'
     """
-    resolved = resolve(activation)
+    resolved = resolve_for("correlation_map", activation)
     sigma_w = (
         resolved.gain
         if weight_std is None
@@ -186,15 +233,16 @@ def correlation_map(
     with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         check_slopes(resolved.name, resolved.phi)
         # k phi at sigma_w is phi at k sigma_w: every answer but sigma_w itself is the same.
-        found = _correlation_map(resolved.name, phi, sigma_w * scale, sigma_b, start)
+        parameters = f"weight_std={sigma_w!r}, bias_std={sigma_b!r}"
+        found = _correlation_map(resolved.name, phi, sigma_w * scale, sigma_b, start, parameters)
     return dataclasses.replace(found, weight_std=sigma_w)
 
 
 def _correlation_map(
-    name: str, phi: Phi, sigma_w: float, sigma_b: float, start: float
+    name: str, phi: Phi, sigma_w: float, sigma_b: float, start: float, parameters: str
 ) -> CorrelationMap:
     sigma_w2, sigma_b2 = sigma_w**2, sigma_b**2
-    q_star = _settled(phi, sigma_w2, sigma_b2, start)
+    q_star = _settled(phi, sigma_w2, sigma_b2, start, parameters)
     q = _limit(q_star)
     with torch.no_grad():
         at_zero = float(phi(torch.zeros(1, dtype=torch.float64, device="cpu"))[0])
@@ -206,13 +254,20 @@ def _correlation_map(
     else:
         chi_1 = sigma_w2 * slope_moment(phi, q)
         slope = sigma_w2 * second_moment_slope(phi, q)
-    c_star = _c_star(phi, sigma_w2, sigma_b2, q, chi_1)
-    chi_c = chi_1 if c_star == 1.0 else sigma_w2 * cross_slope_moment(phi, q, c_star)
+    if chi_1 > 1 + _CRITICAL and q > _PAIRS_RESOLVED:
+        # Chaotic at a q* the two-dimensional moments behind c* and chi_c do not resolve.
+        _warn_unresolved(
+            f"the chaotic phase of {parameters}", q, "c*, chi_c and depth_c are NaN", level=4
+        )
+        c_star = chi_c = math.nan
+    else:
+        c_star = _c_star(phi, sigma_w2, sigma_b2, q, chi_1)
+        chi_c = chi_1 if c_star == 1.0 else sigma_w2 * cross_slope_moment(phi, q, c_star)
     if abs(chi_1 - 1) <= _CRITICAL:
         phase: Phase = "critical"
     else:
         phase = "ordered" if chi_1 < 1 else "chaotic"
-    depth_c = math.inf if phase == "critical" else _depth(chi_c)
+    depth_c = math.inf if phase == "critical" else _depth(chi_c) if chi_c == chi_c else math.nan
     return CorrelationMap(
         name,
         sigma_w,
@@ -246,7 +301,7 @@ def correlation_step(
         >>> round(correlation_step("relu", 0.0, 2**0.5), 6)  # 1 / pi, the arc-cosine kernel
         0.31831
     """
-    resolved = resolve(activation)
+    resolved = resolve_for("correlation_step", activation)
     sigma_w = (
         resolved.gain
         if weight_std is None
@@ -259,6 +314,12 @@ def correlation_step(
     with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         w2 = (sigma_w * scale) ** 2
         if q is None:
-            q = _limit(_settled(phi, w2, sigma_b**2, 1.0))
+            parameters = f"weight_std={sigma_w!r}, bias_std={sigma_b!r}"
+            q = _limit(_settled(phi, w2, sigma_b**2, 1.0, parameters))
+            what = f"C(c) at the fixed point of {parameters}"
+        else:
+            what = f"C(c) at q={q!r}"
         moment = check_real("q", q, positive=True)
+        if moment > _PAIRS_RESOLVED:
+            _warn_unresolved(what, moment, "the value returned may be off by as much", level=3)
         return (w2 * cross_moment(phi, moment, value) + sigma_b**2) / moment

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from initconv._activations import ActivationSpec, Resolved, resolve
+from initconv._activations import ActivationSpec, Resolved
 from initconv._maths.derived_gain import fingerprint, same
 from initconv._meanfield.gaussian import (
     Phi,
@@ -39,6 +39,7 @@ from initconv._meanfield.gaussian import (
     line_deficit,
     log_grid_roots,
     one_sided_slopes,
+    resolve_for,
     root_log,
     second_moment,
     second_moment_slope,
@@ -177,6 +178,17 @@ def _candidates(line: _Line, sigma_b2: float) -> list[float]:
         return line.excess(q, sigma_b2)
 
     values = [excess(q) for q in _GRID]
+    if sigma_b2 == 0:
+        # Without bias the line's points solve D(q) = 0. An activation linear on both sides of 0
+        # up to a kink at x = k (hardtanh: k = 1; relu6: k = 6 on the right, relu's line on
+        # the left) has D(q) > 0 at every q > 0 but only e^(-k^2 / 2q)-small: hardtanh's is
+        # D(q) = 2 sqrt(q) n(a) - 2 (1 - Phi(a)), a = 1 / sqrt(q) (Gaussian integration by
+        # parts on |u| < 1), positive by the Mills ratio 1 - Phi(a) < n(a) / a, and about
+        # 2 q^1.5 n(a), below float64's resolution of q G(q) once q is below about 1/70. There the deficit
+        # rounds to exactly 0 at every grid point: not a fixed point but an unresolved one, so
+        # no root is taken from it, and the line's end q* -> 0 (added by the caller) remains,
+        # as for tanh.
+        values = [math.nan if value == 0.0 else value for value in values]
     return [
         root for grid, run in _runs(_GRID, values) for root in log_grid_roots(excess, grid, run)
     ]
@@ -356,7 +368,12 @@ def critical(activation: ActivationSpec, bias_std: float = 0.0) -> CriticalPoint
     :math:`q^*`) count, and the one nearest to :math:`q^* = 1` is returned. At :math:`\sigma_b =
     0` the line ends at :math:`q^* \to 0`, where :math:`\mathbb{E}[\phi'(\sqrt{q} z)^2]` tends
     to the mean of the squared one-sided slopes at 0, :math:`\sigma_w = \sqrt{2 /
-    (\phi'(0^-)^2 + \phi'(0^+)^2)}` (tanh: 1, Xiao et al. (2018); selu at its kink: 0.6905); a
+    (\phi'(0^-)^2 + \phi'(0^+)^2)}` (tanh: 1, Xiao et al. (2018); selu at its kink: 0.6905).
+    So does the line of an activation linear on each side of 0 up to a kink at :math:`x = k`
+    (hardtanh: :math:`\sigma_w = 1`; relu6: :math:`\sqrt 2`): its :math:`D(q)` is positive but
+    :math:`e^{-k^2/2q}`-small, so every small :math:`q` is a fixed point to float64's rounding
+    (a deep stack drifts from it by far less than 1e-16 per layer), yet only :math:`q^* \to 0`
+    is one exactly, and that is what is returned. A
     positively homogeneous activation (relu: :math:`\sigma_w^2 = 2`) is critical at every
     :math:`q` there, and nowhere with a bias.
 
@@ -387,7 +404,9 @@ def critical(activation: ActivationSpec, bias_std: float = 0.0) -> CriticalPoint
         0.6905
     """
     # + 0.0: a bias_std of -0.0 is 0.0.
-    return solve(resolve(activation), check_real("bias_std", bias_std, minimum=0.0) + 0.0)
+    return solve(
+        resolve_for("critical", activation), check_real("bias_std", bias_std, minimum=0.0) + 0.0
+    )
 
 
 def solve(activation: Resolved, bias_std: float) -> CriticalPoint:

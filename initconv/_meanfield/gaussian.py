@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from initconv._maths.derived_gain import fingerprint, precision_of, untouched
+from initconv._activations import ActivationSpec, Resolved, resolve
+from initconv._maths.derived_gain import GainError, fingerprint, precision_of, untouched
 from initconv._maths.quadrature import (
     FLOAT64_PRECISION,
     QuadratureError,
@@ -56,10 +57,37 @@ _JUMP_ROUNDS = 40
 # below what float32 activations resolve and moves no moment by more than it.
 _JUMP_FLOOR = 1e-6
 
+# The highest q the fixed points of the variance map are searched at. The one-dimensional moments
+# lose accuracy with q, as phi(sqrt(q) z) of a saturating activation turns into a step of width
+# 1 / sqrt(q): against tanh's asymptotic forms (E[phi'^2] ~ 4 / (3 sqrt(2 pi q)), 1 - E[phi^2] ~
+# 2 / sqrt(2 pi q), dE[phi^2]/dq ~ 1 / (sqrt(2 pi) q^1.5)) they are within 1e-12 up to q = 2^24,
+# 2e-7 at 2^64, 1e-6 at 2^68 and 6e-5 at 2^80, so the search stops at 2^68 (a pre-activation
+# standard deviation of 1.7e10; tanh at gain 1e10 settles at 1e20, below it).
+Q_TOP = 2.0**68
+
 # The two-dimensional grid: 128 panels of 16 Gauss-Legendre nodes on [-10, 10] per axis; beyond
 # |z| = 10 the density is below 8e-23.
 _GRID_PANELS = 128
 _GRID_HALF_WIDTH = 10.0
+
+
+def resolve_for(function: str, activation: ActivationSpec) -> Resolved:
+    """``resolve(activation)`` for the mean-field function ``function``: a callable whose gain
+    cannot be derived is refused for what it means to the maps, not with the gain's remedy
+    (``pass gain=``), which ``critical()`` has no parameter for."""
+    try:
+        return resolve(activation)
+    except GainError as error:
+        zero = error.zero
+        why = (
+            "so chi_1 = sigma_w^2 E[phi'(u)^2] is 0 and the variance map is sigma_b^2 at every "
+            "sigma_w: there is nothing for"
+            if zero
+            else "which"
+        )
+        raise ValueError(
+            f"{error.reason}, {why} {function}() {'to solve' if zero else 'needs'}"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -325,8 +353,21 @@ def _cancelled(f: Callable[[Tensor], Tensor], size: float) -> float:
 
 def second_moment_slope(phi: Phi, q: float) -> float:
     r""":math:`\frac{d}{dq}\mathbb{E}[\phi(\sqrt{q} z)^2]
-    = \mathbb{E}[\phi(\sqrt{q} z)\, \phi'(\sqrt{q} z)\, z] / \sqrt{q}`."""
+    = \mathbb{E}[\phi(\sqrt{q} z)\, \phi'(\sqrt{q} z)\, z] / \sqrt{q}
+    = \mathbb{E}[(z^2 - 1)\, \phi(\sqrt{q} z)^2] / (2q)`.
+
+    The second form (the derivative of the density of :math:`u = \sqrt{q} z` in :math:`q`,
+    :math:`\partial_q n_q(u) = n_q(u) (u^2/q - 1) / (2q)`) is used above :math:`q = 1`: there
+    :math:`\phi'(\sqrt{q} z)` of a saturating activation is a spike of width
+    :math:`1/\sqrt{q}` at 0 that the quadrature's panels step over (tanh's slope came out 0 from
+    :math:`q = 2^{26}` on), while :math:`\phi^2` is only a step there. Below 1 the first, whose
+    integrand does not cancel to :math:`O(q)` where :math:`\phi(0) \ne 0`, is used.
+    """
     root = math.sqrt(q)
+    if q > 1.0:
+        return relative_expectation(
+            lambda z: (z * z - 1) * phi(root * z).to(torch.float64) ** 2
+        ) / (2 * q)
 
     def integrand(z: Tensor) -> Tensor:
         x = root * z

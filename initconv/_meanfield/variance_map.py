@@ -5,28 +5,31 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Callable
 from typing import Literal
 
-from initconv._activations import ActivationSpec, resolve
+from initconv._activations import ActivationSpec
 from initconv._meanfield.gaussian import (
+    Q_TOP,
     Phi,
     activation_context,
     check_slopes,
     log_grid_roots,
+    resolve_for,
     second_moment,
     second_moment_slope,
 )
 from initconv._validate import check_nonnegative, check_squarable
 
-__all__ = ["FixedPoint", "VarianceMap", "Verdict", "variance_map", "verdict_of"]
+__all__ = ["FixedPoint", "VarianceMap", "Verdict", "extend_up", "variance_map", "verdict_of"]
 
 Verdict = Literal["stable", "marginal", "unstable"]
 
 # A slope this close to 1 changes a deviation by less than 1e-3 over 1000 layers; the quadrature
 # behind it is exact to ~1e-12, so only a map that is linear in q (relu at sqrt 2) lands here.
 _MARGINAL = 1e-6
-# Fixed points are searched for on q in [2^-32, 2^32], where float64 quadrature still resolves
-# M(q) / q; outside it a signal has under- or overflowed float32 long before.
+# Fixed points are searched for on q in [2^-32, 2^32], and above it up to Q_TOP while M(q) > q
+# there (extend_up); below it a signal has underflowed float32 long before.
 _LOG2_Q_RANGE = 32
 
 
@@ -82,6 +85,47 @@ class VarianceMap:
         )
 
 
+def extend_up(
+    excess: Callable[[float], float],
+    grid: list[float],
+    values: list[float],
+    ratio: Callable[[float], float],
+    parameters: str,
+) -> None:
+    r"""Extend ``grid`` (and ``excess`` on it, ``values``) upward, 16-fold a step up to
+    :data:`Q_TOP`, while the excess :math:`\log(M(q)/q)` at its top is positive: the signal still
+    grows there, so a fixed point may lie above.
+
+    Where one can lie: :math:`q^* = M(q^*) = \sigma_w^2 \mathbb{E}[\phi(\sqrt{q^*} z)^2] +
+    \sigma_b^2`, so for a bounded activation, :math:`|\phi| \le B`, every fixed point is at most
+    :math:`\sigma_w^2 B^2 + \sigma_b^2`, and above that :math:`M(q) \le \sigma_w^2 B^2 +
+    \sigma_b^2 < q`: the excess is negative, and the extension stops within a step of the bound
+    (tanh at :math:`\sigma_w = 1, \sigma_b = 100`: :math:`q^* \le 10001`, above the fixed grid's
+    :math:`2^{12}`). An activation growing like :math:`|x|` (relu, gelu, softplus) has
+    :math:`r(q) = \sigma_w^2 \mathbb{E}[\phi^2]/q`, ``ratio``, tending to a constant: where it
+    stays at least 1, :math:`M(q)/q = r(q) + \sigma_b^2/q > 1` at every larger :math:`q` and the
+    signal grows without a fixed point. Still positive at :data:`Q_TOP` (:math:`2^{68}`)
+    otherwise (:math:`r` below 1, or falling so fast that it may reach 1 before
+    :math:`2^{4000}`), the fixed point may lie beyond what is computed: a ValueError naming
+    ``parameters``.
+    """
+    while values[-1] > 0 and grid[-1] < Q_TOP:
+        q = min(grid[-1] * 16, Q_TOP)
+        grid.append(q)
+        values.append(excess(q))
+    if values[-1] > 0:
+        now, before = ratio(grid[-1]), ratio(grid[-2])
+        # Falling by before - now per 16-fold step, r stays above 1 for 1000 more steps at least.
+        if not (now >= 1 - 1e-9 and now - 1 + 1e-9 >= 1e3 * (before - now)):
+            raise ValueError(
+                f"{parameters}: the variance map M(q) stays above q up to q = 2^68, and M(q) / q "
+                f"without the bias is not settled at 1 or above there ({before:.6g} at 2^64, "
+                f"{now:.6g} at 2^68), so its fixed point lies above q = 2^68, where the Gaussian "
+                "moments are not computed (a bounded activation's q* is at most sigma_w^2 "
+                "sup phi^2 + sigma_b^2): use a smaller one"
+            )
+
+
 def _slope(phi: Phi, gain: float, q: float) -> float:
     return gain**2 * second_moment_slope(phi, q)
 
@@ -119,7 +163,7 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
         >>> variance_map("tanh").verdict
         'stable'
     """
-    resolved = resolve(activation)
+    resolved = resolve_for("variance_map", activation)
     g = resolved.gain if gain is None else check_squarable("gain", check_nonnegative("gain", gain))
     with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         check_slopes(resolved.name, resolved.phi)
@@ -136,6 +180,7 @@ def _variance_map(name: str, phi: Phi, g: float) -> VarianceMap:
 
     grid = [2.0**k for k in range(-_LOG2_Q_RANGE, _LOG2_Q_RANGE + 1, 4)]
     values = [excess(q) for q in grid]
+    extend_up(excess, grid, values, lambda q: g * g * second_moment(phi, q) / q, f"gain={g!r}")
     if max(values) - min(values) < _MARGINAL and abs(values[0]) < _MARGINAL:
         # M(q) = q for every q (relu at sqrt 2, linear at 1): every variance is a fixed point.
         return VarianceMap(name, g, 1.0, _slope(phi, g, 1.0), "marginal")
