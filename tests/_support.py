@@ -11,12 +11,13 @@ from torch import Tensor, nn
 
 
 def slow_except(cases: Iterable[Any], keep: Any) -> list[Any]:
-    """``cases`` for ``pytest.mark.parametrize``, every one but ``keep`` marked slow: the default
-    run checks one case and stays within its CPU budget; the slow suite checks them all. A tuple
-    case is one value per parameter name."""
+    """``cases`` for ``pytest.mark.parametrize``, every one but ``keep`` (a case, or a list of
+    cases) marked slow: the default run checks those and stays within its CPU budget; the slow
+    suite checks them all. A tuple case is one value per parameter name."""
+    kept = keep if isinstance(keep, list) else [keep]
     out: list[Any] = []
     for case in cases:
-        if case == keep:
+        if case in kept:
             out.append(case)
         else:
             values = case if isinstance(case, tuple) else (case,)
