@@ -824,3 +824,13 @@ def test_layers_sharing_a_weight_with_different_activations_fall_back_warned(
     assert "shares its weight with" in report["a"].detail
     assert report["a"].gain == report["b"].gain
     assert model.b.weight is model.a.weight
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("function", [convert, to_torch])
+def test_a_scripted_model_is_refused_by_name(function: Callable[[nn.Module], object]) -> None:
+    """Before: a ScriptModule's layers are no torch layers, so nothing was replaced and the
+    report said "0 of 0 layers converted", unwarned."""
+    scripted = torch.jit.script(nn.Sequential(nn.Linear(4, 4), nn.GELU(), nn.Linear(4, 4)))
+    with pytest.raises(TypeError, match=r"model must not be a ScriptModule.*before torch\.jit"):
+        function(scripted)
