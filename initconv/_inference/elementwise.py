@@ -91,6 +91,12 @@ class PerChannel(Undefined):
     """An operand whose values differ along the tensor (a per-channel scale)."""
 
 
+class Unknown(Undefined):
+    """A constant whose value a trace does not know: a number read from a tensor's shape
+    (``y.shape[-1]``, ``y.numel()``) is the same for every element, not a second value that
+    varies, but torch.fx traces no shapes."""
+
+
 ConstantRule = Callable[[fx.Node], Any]
 
 
@@ -107,6 +113,8 @@ class Graph:
     def is_constant(self, node: fx.Node) -> bool:
         try:
             self.constant(node)
+        except Unknown:
+            return True
         except Undefined:
             return False
         return True

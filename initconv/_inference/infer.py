@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from initconv._inference.copies import copy_error, preserved_rng, structural_copy
 from initconv._inference.recorded import Inputs, run
-from initconv._inference.rule import Inference
+from initconv._inference.rule import Inference, combine
 from initconv._inference.symbolic import TRACE_LOCK, Symbolic, sequential
 from initconv._validate import describe
 
@@ -250,6 +250,7 @@ def infer_activations(
     undecided = [name for name in order if found[name][0].spec is None]
     if inputs is None and undecided:
         _declared(model, undecided, found)
+    _tie(model, order, found)
     result: dict[str, tuple[Inference, str]] = {}
     for name in order:
         outcome, source = found[name]
@@ -263,6 +264,34 @@ def infer_activations(
         else:
             result[name] = (Inference(None, f"{outcome.detail}; {neighbour.detail}"), "default")
     return Inferred(result, notes)
+
+
+def _weights(module: nn.Module) -> tuple[int, ...]:
+    """The identities of the Parameters a layer's weight is (a parametrized one's originals)."""
+    return tuple(
+        id(p)
+        for n, p in module.named_parameters()
+        if n == "weight" or n.startswith("parametrizations.weight.")
+    )
+
+
+def _tie(model: nn.Module, order: list[str], found: dict[str, tuple[Inference, str]]) -> None:
+    """Layers that hold one weight (tied weights) get one draw for it: like a layer called more
+    than once, the same activation for all, or none."""
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for name in order:
+        key = _weights(model.get_submodule(name))
+        if key:
+            groups.setdefault(key, []).append(name)
+    for names in groups.values():
+        outcomes = [found[n][0] for n in names]
+        undecided = all(o.spec is None for o in outcomes)
+        if len(names) < 2 or undecided or combine(outcomes).spec is not None:
+            continue
+        for name in names:
+            others = ", ".join(n for n in names if n != name)
+            detail = f"shares its weight with {others}, whose activation differs"
+            found[name] = (Inference(None, f"{detail} ({found[name][0].detail})"), found[name][1])
 
 
 def _declared(

@@ -397,6 +397,26 @@ def is_meta(op: str, target: object) -> bool:
     return op == "call_function" and target in _META_FUNCTIONS
 
 
+def reads_size(node: fx.Node) -> bool:
+    """Whether ``node`` reads a number from a tensor's shape (``y.shape``, ``y.size(-1)``,
+    ``y.numel()``, ``y.dim()``), not a tensor shaped like it (``y.new_zeros(...)``)."""
+    if node.op == "call_function" and node.target is getattr:
+        return len(node.args) > 1 and node.args[1] in ("shape", "ndim")
+    if not is_meta(node.op, node.target):
+        return False
+    name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
+    return not (name.startswith("new_") or name.endswith("_like"))
+
+
+def is_number_arithmetic(node: fx.Node) -> bool:
+    """Whether ``node`` is Python's own arithmetic or indexing (``operator``, ``math``), which
+    on numbers read from a shape gives a number (``y.shape[-1] ** -0.5``)."""
+    module = getattr(node.target, "__module__", None) or ""
+    return node.op == "call_function" and (
+        module in ("_operator", "operator", "math") or node.target in (pow, abs, min, max, round)
+    )
+
+
 def activation_name(node: fx.Node) -> str | None:
     """The built-in activation a method or function node calls, if it is one."""
     if node.op == "call_method":

@@ -50,7 +50,9 @@ from initconv._inference.roles import (
     elementwise,
     gated_halves,
     is_normalising,
+    is_number_arithmetic,
     is_template_use,
+    reads_size,
     role,
     steers_only,
 )
@@ -206,7 +208,7 @@ class GraphWalk:
         self.constant_rule = constant
         self.engine = engine or Engine()
         self._graph: ew.Graph | None = None
-        self._constants: dict[fx.Node, bool] = {}
+        self._constants: dict[fx.Node, ew.Undefined] = {}
         self._regions: dict[fx.Node, ew.Region | None] = {}
         self._functions: dict[tuple[fx.Node, fx.Node], Inference] = {}
 
@@ -220,19 +222,38 @@ class GraphWalk:
 
     def _constant(self, node: fx.Node) -> Any:
         """The value of a node computed from constants only (iteratively: one level of
-        ``self.weight[:, None, None]`` is a get_attr and a getitem)."""
-        if self._constants.get(node) is False:
-            raise ew.Undefined(f"{node.name} varies with the input")
+        ``self.weight[:, None, None]`` is a get_attr and a getitem). A read of a tensor's shape
+        is a constant of unknown value (:class:`initconv._inference.elementwise.Unknown`), and
+        so is what is computed from such reads and constants; a node computed from a value that
+        varies is no constant."""
+        if node in self._constants:
+            raise self._constants[node]
         if node.op == "get_attr":
             return self.constant_rule(node)
+        if reads_size(node):
+            read = ew.Unknown("c is read from a shape, which a trace does not know")
+            self._constants[node] = read
+            raise read
         if node.op not in ("call_function", "call_method") or not node.all_input_nodes:
-            self._constants[node] = False
-            raise ew.Undefined(f"{node.name} varies with the input")
-        try:
-            values = [self._constant(n) for n in node.all_input_nodes[:8]]
-        except ew.Undefined:
-            self._constants[node] = False
-            raise
+            self._constants[node] = ew.Undefined(f"{node.name} varies with the input")
+            raise self._constants[node]
+        values: list[Any] = []
+        unknown: ew.Undefined | None = None
+        for n in node.all_input_nodes[:8]:
+            try:
+                values.append(self._constant(n))
+            except ew.Unknown as error:
+                unknown = unknown or error
+            except ew.Undefined as error:
+                self._constants[node] = error
+                raise
+        if unknown is not None:
+            # A number computed from shapes is one number; a tensor made from one
+            # (torch.arange(y.shape[1])) may differ per element, a value of its own.
+            if not is_number_arithmetic(node):
+                unknown = ew.Undefined(f"{node.name} varies with the input")
+            self._constants[node] = unknown
+            raise unknown
         env = dict(zip(node.all_input_nodes, values, strict=False))
         args, kwargs = fx.node.map_arg((node.args, node.kwargs), lambda n: env[n])
         try:

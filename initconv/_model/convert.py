@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar, cast
 
+import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
@@ -137,6 +138,13 @@ def check_model(model: object, function: str) -> nn.Module:
     """A model that contains layers to replace, not a single layer."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {describe(model)}")
+    if isinstance(model, torch.jit.ScriptModule):
+        # A scripted model's submodules are compiled copies, not the torch layers it was
+        # built from: there would be nothing to replace, silently.
+        raise TypeError(
+            f"model must not be a ScriptModule, got a {type(model).__name__}: {function}() "
+            "replaces torch layers, which scripting compiles away; call it before torch.jit.script"
+        )
     if isinstance(model, KINDS):
         raise TypeError(
             f"model must contain the layers to replace, not be one: {function}() replaces "

@@ -169,3 +169,53 @@ def test_a_per_channel_affine_first_is_a_pass_through_and_after_an_activation_un
     row = _convert(model, mode)["first"]
     assert row.source == "default"
     assert "values differ" in row.detail
+
+
+@pytest.mark.parametrize(
+    ("formula", "truth"),
+    [
+        (lambda y: F.relu(y) / y.shape[-1], lambda z: torch.relu(z) / 8),
+        (lambda y: F.relu(y) * y.numel(), lambda z: torch.relu(z) * 32),
+        (lambda y: F.gelu(y) * y.dim(), lambda z: F.gelu(z) * 2),
+    ],
+    ids=["div-shape", "mul-numel", "mul-dim"],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_a_scale_read_from_the_shape_is_a_constant_not_a_gate(
+    formula: Phi, truth: Phi, mode: str
+) -> None:
+    """Before, traced: the shape read was taken for a second value, so relu(y) / y.shape[-1]
+    was a gate of y ("relu", sqrt(2)) and relu(y) * y.numel() a gated unit ("reglu"), neither
+    warned. A trace does not know the shape: a fallback, warned; a run reads it."""
+    row = _convert(Written(formula), mode)["first"]
+    if mode == "run":
+        assert row.source == "run", row.detail
+        assert math.isclose(row.gain or 0.0, derived_gain("truth", truth), rel_tol=1e-9)
+    else:
+        assert row.source == "default", (row.activation, row.detail)
+        assert "shape" in row.detail
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_scaling_read_from_the_shape_alone_is_linear_arithmetic(mode: str) -> None:
+    row = _convert(Written(lambda y: y / y.shape[-1] ** 0.5), mode)["first"]
+    assert (row.activation, row.source) == ("linear", mode)
+
+
+class PositionShift(nn.Module):
+    """relu(y + a tensor made from y's shape): a shift that may differ per element."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = nn.Linear(8, 8), nn.Linear(8, 8)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.first(x)
+        return self.second(F.relu(y + torch.arange(y.shape[-1], dtype=y.dtype)))  # type: ignore[no-any-return]
+
+
+def test_a_tensor_made_from_a_shape_is_a_value_not_a_number() -> None:
+    """A tensor built from the shape is not one number: the sum is read as before, a residual
+    add of two values, then relu."""
+    row = _convert(PositionShift(), "traced")["first"]
+    assert (row.activation, row.source) == ("relu", "traced"), row.detail

@@ -796,3 +796,41 @@ def test_python_dash_m_initconv_convert_runs_the_command() -> None:
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[2:-1]]
     assert {row[0]: row[3] for row in rows} == CONVNEXT_ACTIVATIONS
+
+
+class TiedDifferently(nn.Module):
+    """Two layers holding one weight, read by different activations: one draw serves both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.out = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 4)
+        self.b.weight = self.a.weight
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.out(torch.relu(self.a(x)) + self.b(x))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("inputs", [None, torch.randn(2, 16)], ids=["traced", "run"])
+def test_layers_sharing_a_weight_with_different_activations_fall_back_warned(
+    inputs: Tensor | None,
+) -> None:
+    """Before: a got relu's gain and b linear's, unwarned, and each drew into the one weight,
+    so the weight had b's draw while the report gave a relu's. One weight is one layer called
+    twice: the same activation each time, or a fallback."""
+    model = TiedDifferently()
+    with pytest.warns(UserWarning, match=r"could not be inferred \(a, b\)"):
+        report = convert(model, example_inputs=inputs)
+    assert {row.name for row in report.fallbacks} == {"a", "b"}
+    assert "shares its weight with" in report["a"].detail
+    assert report["a"].gain == report["b"].gain
+    assert model.b.weight is model.a.weight
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("function", [convert, to_torch])
+def test_a_scripted_model_is_refused_by_name(function: Callable[[nn.Module], object]) -> None:
+    """Before: a ScriptModule's layers are no torch layers, so nothing was replaced and the
+    report said "0 of 0 layers converted", unwarned."""
+    scripted = torch.jit.script(nn.Sequential(nn.Linear(4, 4), nn.GELU(), nn.Linear(4, 4)))
+    with pytest.raises(TypeError, match=r"model must not be a ScriptModule.*before torch\.jit"):
+        function(scripted)
