@@ -32,10 +32,14 @@ BENCHMARKS = {
         "benchmarks.width",
         "µP against SP: the best Adam learning rate across width and depth on digits",
     ),
+    "setup_times": (
+        "benchmarks.setup_times",
+        "the README's set-up commands in a fresh clone and virtual environment",
+    ),
 }
 # Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
-# takes about 23 minutes, the width run trains 576 models.
-OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation", "width"})
+# takes about 23 minutes, the width run trains 576 models, setup_times installs into a new venv.
+OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation", "width", "setup_times"})
 
 
 def main(argv: list[str] | None = None) -> int:
