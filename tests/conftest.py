@@ -45,7 +45,7 @@ Exact checks are not in the sum: they fail only on a wrong value, except the tes
 groups of a structured layer hold the same block, whose chance tie is below 2^-64 per pair
 (3 x 2N examples x 6 pairs: < 1e-16).
 
-The default run draws a quarter of N for the two per-scheme property tests (the table counts all
+The default run draws a tenth of N for the two per-scheme property tests (the table counts all
 N, so it stays an upper bound); the slow run draws them at full N.
 
 Tests marked slow run apart (``-m slow``): the pooled n >= 1e6 check_scheme per scheme (S x K x 7),

@@ -119,7 +119,21 @@ def _claims() -> list[str]:
     fell_back = {mode: sum(row[mode]["fallback"] for row in zoos) for mode in ("run", "symbolic")}
     tanh_100 = [accuracy("plain", "tanh", "100", init) for init in PLAIN]
     full, quick = _demo("demo.txt"), _demo("demo-quick.txt")
+    setup = json.loads((RESULTS / "setup_times.json").read_text(encoding="utf-8"))["results"]
+    took = {
+        row["command"]: f"{row['seconds']:.0f} s ({row['cpu_seconds']:.0f})"
+        for row in setup["rows"]
+    }
+    demo_extra, test_extra = (
+        'python -m pip install -e ".[demo]"',
+        'python -m pip install -e ".[test]"',
+    )
     return [
+        # Quick start
+        f"(a) took {took['python -m pip install torch==2.13.0']}, the demo line "
+        f"{took[demo_extra]} + {took['python -m initconv demo --quick']}, the test line "
+        f"{took[test_extra]} + {took['python -m pytest']}, and the full `python -m initconv demo` "
+        f"{took['python -m initconv demo']}: wall seconds (CPU seconds)",
         # The demo
         f"correlated {full['start']} at the input",
         f"it alone trains, to {full['critical']} test accuracy after {full['steps']} steps, where "

@@ -136,9 +136,9 @@ _CRITICAL_FALLBACK = pytest.mark.filterwarnings(
 )
 
 
-# The default run draws a quarter of the profile's examples for each scheme; the slow run draws
+# The default run draws a tenth of the profile's examples for each scheme; the slow run draws
 # them all (the same derandomized examples first), so CI holds every scheme to the full sweep.
-QUICK = settings(max_examples=max(10, settings.default.max_examples // 4))
+QUICK = settings(max_examples=max(10, settings.default.max_examples // 10))
 # The critical scheme solves its activation's critical line by quadrature and draws
 # delta-orthogonal kernels, a thread-independent Householder product per tap group; ICNR's kit
 # check pools many small kernels. Each costs seconds, so their default-run cases run in the slow
