@@ -51,7 +51,8 @@ def _time(command: str, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
-        raise RuntimeError(f"{command!r} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        output = (done.stdout + done.stderr)[-4000:]
+        raise RuntimeError(f"{command!r} failed ({done.returncode}):\n{output}")
     return {"command": command, "seconds": round(wall, 1), "cpu_seconds": round(cpu, 1)}
 
 

@@ -197,11 +197,22 @@ class GainError(ValueError):
     """A callable's gain cannot be derived. ``reason`` says why without the gain (what else that
     derivation was for, such as the mean-field maps, reports it with its own remedy), and the
     message is the gain's reason with ``remedy``; ``zero`` where the callable is 0 almost
-    everywhere."""
+    everywhere.
 
-    def __init__(self, message: str, reason: str, remedy: str, *, zero: bool = False) -> None:
-        super().__init__(f"{message}; {remedy}")
-        self.reason, self.zero = reason, zero
+    Built from a message alone too, as ``type(error)(text)`` re-raises and unpickling build an
+    exception: ``reason`` is then the message."""
+
+    def __init__(
+        self,
+        message: str,
+        reason: str | None = None,
+        remedy: str | None = None,
+        *,
+        zero: bool = False,
+    ) -> None:
+        super().__init__(message if remedy is None else f"{message}; {remedy}")
+        self.reason = message if reason is None else reason
+        self.zero = zero
 
 
 def _integrate(label: str, phi: Callable[[Tensor], Tensor], probed: Probed) -> float:

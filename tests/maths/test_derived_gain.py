@@ -5,6 +5,7 @@ bounded number of evaluations, whatever the activation's scale, dtype or roughne
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Callable
 
 import pytest
@@ -97,3 +98,17 @@ def test_a_prelu_on_the_meta_device_gives_the_gain_of_its_init_slope() -> None:
     with torch.device("meta"):
         model = nn.Sequential(Conv(4, 8, 3, activation=nn.PReLU()), nn.PReLU())
     assert model[0].gain == expected
+
+
+def test_a_gain_that_cannot_be_derived_keeps_its_message_through_re_raises_and_pickling() -> None:
+    # convert() re-raises a bad argument's error as type(error)(f"{parameter}: {error}"), and
+    # exceptions cross processes pickled: both build the error from one message. The derivation's
+    # error took three arguments, so convert(activation=exp(x^2)) raised a TypeError instead.
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+    with pytest.raises(ValueError, match=r"activation: activation .* has no gain"):
+        initconv.convert(model, activation=lambda x: torch.exp(x * x))
+    with pytest.raises(ValueError) as caught:
+        initconv.gain(lambda x: torch.exp(x * x))
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert type(again) is type(caught.value)
+    assert str(again) == str(caught.value)
