@@ -107,7 +107,7 @@ def test_a_gain_that_cannot_be_derived_keeps_its_message_through_re_raises_and_p
     model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
     with pytest.raises(ValueError, match=r"activation: activation .* has no gain"):
         initconv.convert(model, activation=lambda x: torch.exp(x * x))
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="has no gain") as caught:
         initconv.gain(lambda x: torch.exp(x * x))
     again = pickle.loads(pickle.dumps(caught.value))
     assert type(again) is type(caught.value)
