@@ -202,7 +202,9 @@ def correlation_map(
     stable fixed point :math:`c^*` (1 when :math:`\chi_1 \le 1`). :math:`\chi_1 < 1` is the ordered
     phase, :math:`\chi_1 > 1` the chaotic one, :math:`\chi_1 = 1` the critical line
     (:func:`initconv.critical` finds it). One-dimensional expectations are exact to ~1e-12; the
-    correlation map's two-dimensional ones to ~1e-14 for smooth activations, ~3e-8 at a kink.
+    correlation map's two-dimensional ones to ~1e-14 for smooth activations, ~3e-8 at a kink at 0,
+    and only ~1e-3 where a kink lies away from 0 (hardtanh, relu6, hardswish: their chaotic
+    phase's c* and chi_c carry that error).
 
     Args:
         activation: a name, an ``nn.Module`` class or instance, or an elementwise callable.

@@ -6,8 +6,11 @@ With :math:`z, z_1, z_2 \sim \mathcal{N}(0, 1)` independent, :math:`u = \sqrt{q}
 first, and the cross moments :math:`\mathbb{E}[\phi(u_1)\phi(u_2)]` and
 :math:`\mathbb{E}[\phi'(u_1)\phi'(u_2)]`. The one-dimensional ones use the adaptive quadrature
 (exact to ~1e-12 relative, kinks included); the two-dimensional ones a fixed composite
-Gauss-Legendre grid, exact to ~1e-14 for smooth activations and ~3e-8 at a kink (relu against its
-closed form, the arc-cosine kernel). :math:`\phi'` comes from autograd; at :math:`q = 0` the
+Gauss-Legendre grid, exact to ~1e-14 for smooth activations and ~3e-8 at a kink at 0 (relu against
+its closed form, the arc-cosine kernel). A kink or jump away from 0 falls inside a panel: the slope
+cross moment of hardtanh (a jump in phi' at +-1) is 3e-4 off at q = 1 and 1e-3 at q = 4 (against
+the bivariate normal's probability of the square), and so are c* and chi_c in the chaotic phase of
+such activations (hardtanh, relu6, hardswish). :math:`\phi'` comes from autograd; at :math:`q = 0` the
 slope moment is its limit :math:`q \to 0^+`, the mean of the two one-sided slopes at 0 squared
 (autograd's value at a kink is one of them, not the limit). Everything is computed on the CPU
 in float64, whatever the default device.
