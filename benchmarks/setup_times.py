@@ -13,7 +13,6 @@ the CPU time of its processes. The numbers need an idle machine: the metadata ha
 from __future__ import annotations
 
 import os
-import re
 import resource
 import shutil
 import subprocess
@@ -86,9 +85,3 @@ def run(quick: bool) -> tuple[dict[str, Any], str]:
     if not rows:
         lines += [f"| `{step}` | - | - |" for step in steps]
     return {"commands": steps, "rows": rows}, "\n".join(lines)
-
-
-def seconds(rows: list[dict[str, Any]], pattern: str) -> int:
-    """The rounded wall seconds of the first row whose command matches ``pattern``."""
-    row = next(row for row in rows if re.search(pattern, row["command"]))
-    return round(row["seconds"])
