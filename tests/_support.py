@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,16 @@ def slow_except(cases: Iterable[Any], keep: Any) -> list[Any]:
             values = case if isinstance(case, tuple) else (case,)
             out.append(pytest.param(*values, marks=pytest.mark.slow))
     return out
+
+
+def saved_state(model: nn.Module) -> dict[str, Tensor]:
+    """``model``'s ``state_dict`` after a ``torch.save`` / ``torch.load(weights_only=True)`` round
+    trip, as a checkpoint on disk would give it back."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    state: dict[str, Tensor] = torch.load(buffer, weights_only=True)
+    return state
 
 
 def snapshot(model: nn.Module) -> dict[str, Tensor]:

@@ -180,6 +180,17 @@ def _c_star(phi: Phi, sigma_w2: float, sigma_b2: float, q: float, chi_1: float) 
     return illinois(gap, a, b, fa, fb, x_tol=1e-12, f_tol=1e-13, iterations=60)
 
 
+def _stds(gain: float, weight_std: float | None, bias_std: float) -> tuple[float, float]:
+    """``(sigma_w, sigma_b)`` checked: ``sigma_w`` the activation's gain when ``None``, and each
+    a std whose square is a float64."""
+    sigma_w = (
+        gain
+        if weight_std is None
+        else check_squarable("weight_std", check_nonnegative("weight_std", weight_std))
+    )
+    return sigma_w, check_squarable("bias_std", check_real("bias_std", bias_std, minimum=0.0))
+
+
 def correlation_map(
     activation: ActivationSpec,
     weight_std: float | None = None,
@@ -225,12 +236,7 @@ def correlation_map(
         'critical'
     """
     resolved = resolve_for("correlation_map", activation)
-    sigma_w = (
-        resolved.gain
-        if weight_std is None
-        else check_squarable("weight_std", check_nonnegative("weight_std", weight_std))
-    )
-    sigma_b = check_squarable("bias_std", check_real("bias_std", bias_std, minimum=0.0))
+    sigma_w, sigma_b = _stds(resolved.gain, weight_std, bias_std)
     start = check_real("q0", q0, positive=True)
     with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         check_slopes(resolved.name, resolved.phi)
@@ -304,12 +310,7 @@ def correlation_step(
         0.31831
     """
     resolved = resolve_for("correlation_step", activation)
-    sigma_w = (
-        resolved.gain
-        if weight_std is None
-        else check_squarable("weight_std", check_nonnegative("weight_std", weight_std))
-    )
-    sigma_b = check_squarable("bias_std", check_real("bias_std", bias_std, minimum=0.0))
+    sigma_w, sigma_b = _stds(resolved.gain, weight_std, bias_std)
     value = check_real("c", c)
     if not -1.0 <= value <= 1.0:
         raise ValueError(f"c must be a correlation in [-1, 1], got {c!r}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from _support import slow_except
+from _support import saved_state, slow_except
 from torch import Tensor, nn
 
 import initconv
@@ -647,14 +647,6 @@ def _relu_net(activation: str = "relu", bias_init: initconv.BiasInit = "zeros") 
     )
 
 
-def _state(model: nn.Module) -> dict[str, object]:
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    buffer.seek(0)
-    state: dict[str, object] = torch.load(buffer, weights_only=True)
-    return state
-
-
 def _reset(model: nn.Module) -> None:
     model.apply(lambda m: m.reset_parameters() if isinstance(m, nn.Conv2d) else None)
 
@@ -672,7 +664,7 @@ def test_a_fresh_model_declaring_another_activation_replays_the_calibrated_weigh
     lsuv_(model, _batch())
     calibrated = _weights(model)
     fresh = _relu_net(activation, bias_init)
-    fresh.load_state_dict(_state(model))
+    fresh.load_state_dict(saved_state(model))
     _reset(fresh)
     assert _same(fresh, calibrated)
     layer = fresh[0]
@@ -688,7 +680,7 @@ def test_the_repr_says_where_the_replay_differs_from_what_the_layer_declares(see
     model = _relu_net("relu")
     lsuv_(model, _batch())
     fresh = _relu_net("linear", "torch")
-    fresh.load_state_dict(_state(model))
+    fresh.load_state_dict(saved_state(model))
     assert repr(fresh[0]).endswith(
         "calibrated_base='orthogonal', calibrated_gain=1.414, calibrated_bias_init='zeros')"
     )
@@ -703,7 +695,7 @@ def test_a_calibration_of_the_layers_own_scheme_replays_its_options(seeded: None
     calibrated = _weights(model)
     assert model[0].calibration.options == {"mode": "fan_out"}
     fresh = nn.Sequential(initconv.KaimingNormalConv2d(3, 16, 3, activation="tanh"))
-    fresh.load_state_dict(_state(model))
+    fresh.load_state_dict(saved_state(model))
     _reset(fresh)
     assert _same(fresh, calibrated)
 

@@ -11,7 +11,6 @@ slow variant draws ten times as many, on wider layers and a deeper model.
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import torch
+from _support import saved_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
@@ -78,14 +78,6 @@ def _convs(model: nn.Module) -> list[initconv.InitConv2d]:
     return [m for m in model.modules() if isinstance(m, initconv.InitConv2d)]
 
 
-def _round_trip(model: nn.Module) -> dict[str, Tensor]:
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    buffer.seek(0)
-    state: dict[str, Tensor] = torch.load(buffer, weights_only=True)
-    return state
-
-
 def _weights(model: nn.Module) -> list[Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
@@ -124,7 +116,7 @@ def _check_replay_follows_the_calibrated_law(
     model, _ = _calibrated(scenario, build, channels)
     calibrated = _weights(model)
     fresh = build(scenario["declared"], scenario["declared_bias"])
-    fresh.load_state_dict(_round_trip(model))
+    fresh.load_state_dict(saved_state(model))
     # The state dict's own weights load first; a reset must draw the same ones again.
     with torch.random.fork_rng():
         torch.manual_seed(scenario["seed"] + 1)
@@ -148,7 +140,7 @@ def _check_a_legacy_calibration_replays_at_the_declared_gain_and_says_so(
     scenario: dict[str, Any], build: Build, channels: int
 ) -> None:
     model, _ = _calibrated(scenario, build, channels)
-    state = _round_trip(model)
+    state = saved_state(model)
     metadata = state._metadata  # type: ignore[attr-defined]
     for key in metadata:
         recorded = metadata[key].get(METADATA_KEY)
@@ -216,7 +208,7 @@ def test_a_corrupt_calibration_refuses_to_load_by_name_and_leaves_the_model(
     scenario: dict[str, Any], corruption: tuple[str, object, str]
 ) -> None:
     model, _ = _calibrated(scenario, _model(_SMALL), _SMALL[0])
-    state = _round_trip(model)
+    state = saved_state(model)
     key, value, match = corruption
     state._metadata["2"][METADATA_KEY][key] = value  # type: ignore[attr-defined]
     fresh = _model(_SMALL)(scenario["declared"], scenario["declared_bias"])
