@@ -59,6 +59,8 @@ _JUMP_ROUNDS = 40
 # A jump smaller than this share of the activation's range on the probe is not looked for: it is
 # below what float32 activations resolve and moves no moment by more than it.
 _JUMP_FLOOR = 1e-6
+# How far relative_expectation moves its probe to measure an integrand's rounding: a few ulps.
+_NUDGE = 4 * FLOAT64_PRECISION
 
 # The highest q the fixed points of the variance map are searched at. The one-dimensional moments
 # lose accuracy with q, as phi(sqrt(q) z) of a saturating activation turns into a step of width
@@ -241,9 +243,12 @@ def _check_increments(phi: Phi, lo: Tensor, hi: Tensor, values: Tensor) -> None:
         slopes = derivative(phi, x)
         integral = (slopes * weights).sum(dim=1) * half
         change = (end - start - integral).abs()
-        # At a kink inside an interval, Gauss-Legendre misses at most about the width times the
-        # slope's jump; a jump in phi misses its whole size whatever the width.
-        allowed = 2 * half * slopes.abs().amax(dim=1) + floor
+        # At a kink inside an interval, Gauss-Legendre misses at most the width times the
+        # slope's jump, which the spread of the slopes at the nodes bounds once nodes lie on both
+        # sides (until then the interval is halved); where phi is smooth the quadrature is exact
+        # to rounding. A jump in phi misses its whole size whatever the width.
+        spread = slopes.amax(dim=1) - slopes.amin(dim=1)
+        allowed = 2 * half * spread + floor
         # NaN (an activation undefined somewhere) is the quadrature's to report, not a jump.
         suspicious = change > allowed
         if not bool(suspicious.any()):
@@ -261,15 +266,25 @@ def _check_increments(phi: Phi, lo: Tensor, hi: Tensor, values: Tensor) -> None:
 
 def relative_expectation(f: Callable[[Tensor], Tensor]) -> float:
     """E[f(z)] to ~1e-12 relative to f's size: the quadrature's tolerance is absolute, and the
-    moments span many orders of magnitude over the q searched."""
+    moments span many orders of magnitude over the q searched.
+
+    No more is asked than f's values hold. An activation written as a difference of growing
+    terms, ``s * relu(x) - s * relu(x - 1)``, is exact only to about eps s |x|, which at a large
+    q (|x| = 1e5) is 1e-10 of its size, and no panel's halves agree closer than that. So f's
+    relative precision is measured where its size is: the largest change of f on the probe when
+    every point moves by a few units in the last place, which also holds the change the argument's
+    own rounding makes (eps |z f'(z)|)."""
     probe = torch.linspace(-8.0, 8.0, 257, dtype=torch.float64, device="cpu")
     with on_cpu(), torch.no_grad():
-        scale = float(f(probe).abs().max())
+        values = f(probe)
+        nudged = f(probe * (1 + _NUDGE))
+    finite = torch.isfinite(values) & torch.isfinite(nudged)
+    scale = float(values.abs().max())
     if not math.isfinite(scale) or scale == 0.0:
         scale = 1.0
-    return scale * gaussian_expectation(
-        lambda z: f(z) / scale, tol=1e-12, precision=_PRECISION.get()
-    )
+    change = float((nudged - values)[finite].abs().max()) if bool(finite.any()) else 0.0
+    precision = max(_PRECISION.get(), change / scale)
+    return scale * gaussian_expectation(lambda z: f(z) / scale, tol=1e-12, precision=precision)
 
 
 def second_moment(phi: Phi, q: float) -> float:
