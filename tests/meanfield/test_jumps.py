@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
@@ -90,3 +91,35 @@ def test_the_probe_reaches_the_ends_of_its_range() -> None:
     # A jump at 7.9 lies in the last interval of the scanned [-8, 8]: still refused.
     with pytest.raises(ValueError, match=r"jumps by 0\.5 near x = 7\.9"):
         diagnostics.variance_map(lambda x: torch.tanh(x) + 0.5 * (x > 7.9).to(x.dtype))
+
+
+class _TwiceTheSlope(torch.autograd.Function):
+    """tanh forward, twice its derivative backward: continuous values, a wrong phi'."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return torch.tanh(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * 2 / torch.cosh(x) ** 2
+
+
+def test_a_slope_that_is_not_the_derivative_of_the_values_is_refused() -> None:
+    # The maps take chi_1 from autograd's phi'; one that is twice the true slope would double it.
+    with pytest.raises(ValueError, match=r"has a slope that does not integrate to its values"):
+        diagnostics.variance_map(_TwiceTheSlope.apply)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_an_activation_rounded_to_a_narrow_dtype_is_refused(dtype: torch.dtype) -> None:
+    # Its values are a staircase of steps one ulp high, while autograd's slope is tanh's: both
+    # the steps (jumps) and the flat treads between them (values that do not follow phi') are
+    # refusals; which one is met first depends on the grid.
+    def rounded(x: Tensor) -> Tensor:
+        return torch.tanh(x.to(dtype)).to(x.dtype)
+
+    with pytest.raises(ValueError, match=r"jumps by|does not integrate to its values"):
+        diagnostics.variance_map(rounded)
