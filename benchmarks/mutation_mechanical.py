@@ -15,13 +15,18 @@ all the chosen modules, and the report gives the kill ratio k / n of the non-equ
 mutants with its one-sided 95% Clopper-Pearson lower bound (``clopper_pearson_lower``). ``--workers
 K`` (default 2) runs K mutants at a time, each in its own scratch copy; the report is the same as
 a serial run's, in module then source order. Mutants argued equivalent in ``EQUIVALENT`` are
-listed with their argument and left out of the ratio."""
+listed with their argument and left out of the ratio.
+
+``--rerun-survivors`` runs the survivors of the last run again on the code as it stands (after
+new tests), each found by its line's unchanged text, and reports the same sample's ratio to
+``benchmarks/results/mutation_mechanical_rerun.md``."""
 
 from __future__ import annotations
 
 import ast
 import concurrent.futures
 import dataclasses
+import json
 import math
 import os
 import queue
@@ -37,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import mutation
+from benchmarks._common import RESULTS
 
 # module -> the few fast default-run test files (or test ids) that reach its sites, chosen by
 # tracing which of each module's site lines every file of tests/maths, meanfield, inference,
@@ -520,4 +526,100 @@ def _report(
             "non_equivalent": scored, "ratio": ratio, "lower_bound_95": bound,
             "sample": sample, "seed": seed, "workers": workers, "baseline_seconds": baseline,
             "hypothesis_profile": "ci"}  # fmt: skip
+    return data, "\n".join(lines)
+
+
+# --- Survivors run again -----------------------------------------------------------------------
+
+
+def _text_at(commit: str, path: str) -> str:
+    return subprocess.run(["git", "show", f"{commit}:{path}"], cwd=mutation.ROOT,
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+
+
+def current_site(row: dict[str, Any], then: str) -> Site | None:
+    """The site of the present code that ``row`` names, a mutant of the file whose text was
+    ``then``: the same operator or constant at the same column of the one line whose text is
+    unchanged, or None where that line changed or is no longer unique (reported as moved)."""
+    before = then.splitlines()[row["line"] - 1]
+    column = row["start"] - _offsets(then)[row["line"] - 1]
+    text = (mutation.ROOT / row["path"]).read_text(encoding="utf-8").splitlines()
+    lines = [i + 1 for i, line in enumerate(text) if line == before]
+    if len(lines) != 1:
+        return None
+    for site in sites(row["path"]):
+        if (site.line, site.column, site.old, site.new) == (lines[0], column, row["old"],
+                                                             row["new"]):  # fmt: skip
+            return site
+    return None
+
+
+def rerun_survivors(workers: int = 2) -> tuple[dict[str, Any], str]:
+    """Run the last mechanical run's surviving mutants again on the code as it stands.
+
+    Reads ``results/mutation_mechanical.json`` and its commit; each survivor is found again by
+    its line's text (``current_site``). A survivor now argued equivalent leaves the ratio, a
+    killed one counts killed, and one whose line changed counts as surviving: the ratio is then
+    of the same sample, ``(first-pass killed + killed now) / (scored - newly equivalent)``, with
+    its one-sided 95% Clopper-Pearson lower bound.
+    """
+    stored = json.loads((RESULTS / "mutation_mechanical.json").read_text(encoding="utf-8"))
+    commit, first = stored["metadata"]["commit"], stored["results"]
+    survivors = [r for r in first["mutants"]
+                 if r["status"] == "survived" and r["equivalent"] is None]  # fmt: skip
+    texts = {path: _text_at(commit, path) for path in {row["path"] for row in survivors}}
+    found = [(row, current_site(row, texts[row["path"]])) for row in survivors]
+    runnable = [site for _, site in found if site is not None and equivalence(site) is None]
+    test_sets = list(dict.fromkeys(MODULES[site.path] for site in runnable))
+    copies = _Copies(min(workers, max(1, len(runnable))))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            baselines = list(
+                pool.map(lambda t: _run_in(copies, None, t, mutation.TIMEOUT), test_sets)
+            )
+            for tests, (code, output, _, _) in zip(test_sets, baselines, strict=True):
+                if code != 0:
+                    raise RuntimeError(f"the unmutated copy fails {tests} (exit {code}):\n"
+                                       f"{output[-3000:]}")  # fmt: skip
+            limits = {tests: max(TIMEOUT_FLOOR, TIMEOUT_FACTOR * seconds)
+                      for tests, (_, _, seconds, _) in zip(test_sets, baselines, strict=True)}  # fmt: skip
+            rows = list(pool.map(
+                lambda s: _row(s, *_run_in(copies, s, MODULES[s.path], limits[MODULES[s.path]])),
+                runnable,
+            ))  # fmt: skip
+    finally:
+        copies.close()
+    now = {(r["path"], r["start"]): r for r in rows}
+    outcome: list[dict[str, Any]] = []
+    for row, site in found:
+        was = f"{row['path']}:{row['line']} `{row['old']}` -> `{row['new']}`"
+        if site is None:
+            outcome.append({"mutant": was, "now": "moved (its line changed): counted surviving"})
+        elif equivalence(site) is not None:
+            outcome.append({"mutant": was, "now": "equivalent", "argument": equivalence(site)})
+        else:
+            again = now[(site.path, site.start)]
+            outcome.append({"mutant": was, "now": again["status"], "by": again["killed_by"]})
+    equivalent = sum(o["now"] == "equivalent" for o in outcome)
+    killed_now = sum(o["now"].startswith("killed") for o in outcome)
+    errors = sum(o["now"] == "error" for o in outcome)
+    scored = first["non_equivalent"] - equivalent - errors
+    killed = first["killed"] + killed_now
+    ratio, bound = killed / scored, clopper_pearson_lower(killed, scored)
+    remaining = [o for o in outcome if o["now"] == "survived" or o["now"].startswith("moved")]
+    lines = [
+        f"The {len(survivors)} survivors of the mechanical run at {commit} "
+        f"({first['killed']} / {first['non_equivalent']} killed = {first['ratio']:.3f}), run "
+        f"again on the code as it stands: {killed_now} killed by the new tests, {equivalent} "
+        f"argued equivalent, {len(remaining)} left, {errors} errors. The same sample now: "
+        f"**{killed} / {scored}** non-equivalent mutants killed = {ratio:.3f}; one-sided 95% "
+        f"Clopper-Pearson lower bound {bound:.4f}.",
+        "",
+        "| mutant (line of the first run) | now | by / why |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {o['mutant']} | {o['now']} | {o.get('by') or o.get('argument', '')} |"
+              for o in outcome]  # fmt: skip
+    data = {"first_run_commit": commit, "outcome": outcome, "killed": killed,
+            "non_equivalent": scored, "ratio": ratio, "lower_bound_95": bound}  # fmt: skip
     return data, "\n".join(lines)

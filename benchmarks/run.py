@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0, help="with --sample (default 0)")
     parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="with --mechanical: run the last run's survivors again on the code as it stands",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=2,
@@ -79,8 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         help="with --mechanical: mutants run at a time, each in its own copy (default 2)",
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if not args.mechanical and (args.sample is not None or args.modules or args.limit):
-        parser.error("--modules, --limit and --sample go with mutation --mechanical")
+    if not args.mechanical and (
+        args.sample is not None or args.modules or args.limit or args.rerun_survivors
+    ):
+        parser.error(
+            "--modules, --limit, --sample and --rerun-survivors go with mutation --mechanical"
+        )
     if args.limit is not None and args.sample is not None:
         parser.error(f"give --limit or --sample, not both (got {args.limit!r} and {args.sample!r})")
     unknown = [name for name in args.names if name not in BENCHMARKS]
@@ -104,10 +113,14 @@ def main(argv: list[str] | None = None) -> int:
         if name == "mutation" and args.mechanical:
             from benchmarks import mutation_mechanical
 
-            data, markdown = mutation_mechanical.run(
-                args.modules, args.limit, args.sample, args.seed, args.workers
-            )
-            name = "mutation_mechanical"
+            if args.rerun_survivors:
+                data, markdown = mutation_mechanical.rerun_survivors(args.workers)
+                name = "mutation_mechanical_rerun"
+            else:
+                data, markdown = mutation_mechanical.run(
+                    args.modules, args.limit, args.sample, args.seed, args.workers
+                )
+                name = "mutation_mechanical"
         else:
             data, markdown = module.run(args.quick)
         meta["seconds"] = round(time.perf_counter() - started, 1)

@@ -7,6 +7,7 @@ pytest on a path that is gone; these fail first, naming the path.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -107,3 +108,28 @@ def test_the_report_leaves_equivalent_mutants_out_of_the_ratio_and_lists_survivo
     assert f"- {path}:{s.line} `{s.old}` -> `{s.new}`" in markdown
     assert "a reason" in markdown
     assert "Per mutant: 2.0 s wall, 1.0 s CPU" in markdown
+
+
+def test_a_survivor_is_found_again_by_its_line_and_column_or_reported_moved() -> None:
+    # current_site(row, then): row is a mutant of the file that read ``then``; it is looked up
+    # in the file as it stands.
+    path = "initconv/_maths/orthogonality.py"
+    text = (mechanical.mutation.ROOT / path).read_text(encoding="utf-8")
+    every = mechanical.sites(path)
+    # A line holding the same operator twice: each mutant finds itself, not its twin.
+    line = next(
+        s.line for s in every if sum(t.line == s.line and t.old == s.old for t in every) > 1
+    )
+    lines = text.splitlines(keepends=True)
+    removed = len((lines[1] + lines[2]).encode("utf-8"))
+    earlier = "".join(lines[:1] + lines[3:])  # the file before two lines were added near its top
+    for site in (s for s in every if s.line == line):
+        row = dataclasses.asdict(site)
+        assert mechanical.current_site(row, text) == site
+        moved = {**row, "line": site.line - 2, "start": site.start - removed}
+        assert mechanical.current_site(moved, earlier) == site
+        # A line whose text has changed since is not found again.
+        other = "".join(
+            [*lines[: line - 1], lines[line - 1].rstrip("\n") + "  # x\n", *lines[line:]]
+        )
+        assert mechanical.current_site(row, other) is None
