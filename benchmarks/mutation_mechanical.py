@@ -80,7 +80,9 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_jumps.py",
     ),
     "initconv/_meanfield/variance_map.py": ("tests/meanfield/test_critical_line.py",),
-    "initconv/_meanfield/correlation_map.py": ("tests/meanfield/test_correlation_map.py",),
+    "initconv/_meanfield/correlation_map.py": (
+        "tests/meanfield/test_correlation_map.py", "tests/meanfield/test_correlation_defaults.py",
+    ),
     "initconv/_meanfield/critical_line.py": (
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_line_end_zero_bias.py",
     ),
