@@ -434,6 +434,13 @@ def register_activation(
         _REGISTERED[name] = (fn, value)
 
 
+def registered_function(name: str) -> object:
+    """The function registered under ``name`` (None for a built-in or unknown name): what a result
+    cached by name must be keyed with too, as ``overwrite=True`` can replace it."""
+    entry = _REGISTERED.get(name)
+    return None if entry is None else entry[0]
+
+
 def _check_free(name: str, overwrite: bool) -> None:
     if name in _REGISTERED and not overwrite:
         raise ValueError(

@@ -132,6 +132,11 @@ def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float, parameters: 
             f"q0 must be at most 2^68 = {Q_TOP:.6g}, where the variance map's Gaussian moments are "
             f"computed, got {q0!r}"
         )
+    # Down to q0 at least: a signal starting below the grid settles at a root near it (tanh
+    # just above sigma_w = 1 without bias, at q* ~ 1e-8), which the grid must bracket.
+    while grid[0] > q0:
+        grid.insert(0, max(grid[0] / 2.0**16, q0))
+        values.insert(0, excess(grid[0]))
     # Down to sigma_b^2: M(q) >= sigma_b^2, so every fixed point is at least sigma_b^2, and at
     # sigma_b^2 the excess is >= 0 (a signal fading below 2^-24 with a bias settles, not at 0).
     # At most 2^16-fold steps: near 0 phi is its tangent line, so M is linear there, one root.

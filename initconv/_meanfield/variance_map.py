@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
-from initconv._activations import ActivationSpec
+from initconv._activations import ActivationSpec, registered_function
 from initconv._meanfield.gaussian import (
     Q_TOP,
     Phi,
@@ -200,8 +200,15 @@ def _variance_map(name: str, phi: Phi, g: float) -> VarianceMap:
     return VarianceMap(name, g, q_star, slope, verdict)
 
 
-@functools.lru_cache(maxsize=256)
 def verdict_of(activation: str, gain: float) -> str:
+    """``variance_map(activation, gain).verdict``, or "?" where there is none; cached per name,
+    gain and the function registered under the name, so that a name registered again (with
+    ``overwrite=True``) is judged again."""
+    return _verdict(activation, gain, registered_function(activation))
+
+
+@functools.lru_cache(maxsize=256)
+def _verdict(activation: str, gain: float, registered: object) -> str:
     try:
         return variance_map(activation, gain).verdict
     except (ValueError, TypeError, KeyError):
