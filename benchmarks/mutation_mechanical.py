@@ -77,11 +77,22 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "initconv/_meanfield/gaussian.py": (
         "tests/meanfield/test_correlation_map.py", "tests/schemes/test_critical_scheme.py",
-        "tests/meanfield/test_jumps.py",
+        "tests/meanfield/test_jumps.py", "tests/meanfield/test_log_grid_roots.py",
+        "tests/meanfield/test_line_deficit.py", "tests/meanfield/test_one_sided_slopes.py",
+        "tests/meanfield/test_moments_of_a_dead_zone.py",
+        "tests/meanfield/test_fixed_points_up_to_q_top.py",
+        "tests/meanfield/test_jump_check_is_scale_free.py",
     ),
-    "initconv/_meanfield/variance_map.py": ("tests/meanfield/test_critical_line.py",),
+    "initconv/_meanfield/variance_map.py": (
+        "tests/meanfield/test_critical_line.py", "tests/meanfield/test_variance_map_verdicts.py",
+        "tests/meanfield/test_variance_map_scaling.py",
+        "tests/meanfield/test_variance_map_far_fixed_points.py",
+        "tests/meanfield/test_verdict_after_registering_again.py",
+    ),
     "initconv/_meanfield/correlation_map.py": (
         "tests/meanfield/test_correlation_map.py", "tests/meanfield/test_correlation_defaults.py",
+        "tests/meanfield/test_correlation_map_grid_ends.py",
+        "tests/meanfield/test_correlation_map_below_grid.py",
     ),
     "initconv/_meanfield/critical_line.py": (
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_line_end_zero_bias.py",
@@ -140,6 +151,47 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ("initconv/_maths/orthogonality.py", 134, ">", ">=", 71): (
         "the inner where differs from the outer only where largest == 0, where the outer where "
         "takes 1.0 and drops the inner value"
+    ),
+    ("initconv/_meanfield/gaussian.py", 57, "8.0", "9.0"): (
+        "the jump probe's 1,024 intervals cover [-9, 9] instead of [-8, 8]: every jump in [-8, 8] "
+        "is still refused with the same six digits and every continuous activation still passes; "
+        "its floor is by definition a share of the range on the probe"
+    ),
+    ("initconv/_meanfield/gaussian.py", 259, "+", "-", 37): (
+        "Gauss-Legendre nodes and weights are symmetric about 0, so mid - half * nodes is the same "
+        "node set reversed with matching weights: the integral and the slopes' spread move by "
+        "rounding, 1e-16, far below the 1e-6 floor that decides"
+    ),
+    ("initconv/_meanfield/gaussian.py", 393, "16", "17"): (
+        "the first pass only sets the second pass's tolerance, 16 eps sqrt(rough size), which "
+        "moves by under 3% and never past the documented bound (bit-identical deficits for tanh "
+        "and hardtanh at 20 values of q)"
+    ),
+    ("initconv/_meanfield/gaussian.py", 483, ">", ">=", 24): (
+        "the elif is reached only where values[i] != 0 (the if before it takes 0.0 and -0.0), and "
+        "NaN compares False either way"
+    ),
+    ("initconv/_meanfield/gaussian.py", 483, ">", ">=", 47): (
+        "> and >= differ only at values[i + 1] = +-0.0, where the and's values[i + 1] != 0.0 is "
+        "False either way"
+    ),
+    ("initconv/_meanfield/variance_map.py", 193, "<", "<="): (
+        "reached only with no root, and log_grid_roots takes grid[0] as a root whenever "
+        "values[0] == 0.0; excess never returns NaN (-inf where the moment is not > 0)"
+    ),
+    ("initconv/_meanfield/variance_map.py", 210, "256", "257"): (
+        "the cache's size decides only when an entry is evicted, and a verdict recomputed from "
+        "the same (name, gain, registered function) is the same"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 143, "0", "1", 22): (
+        "adds grid points only below the lowest one, where log(M / q) >= 0 and, M being linear "
+        "in q below 2^-24 (the tangent line of phi near 0), strictly decreasing: no sign change, "
+        "the same roots from the same brackets"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 144, "0", "1", 32): (
+        "steps down by 2^14 and 4 alternately instead of 2^16, reaching every original point and "
+        "stopping at sigma_b^2 as before; with M linear there, one root, bracketed by both "
+        "(bit-identical q*, chi_1 and M' for relu, linear, tanh, elu, gelu and sigmoid)"
     ),
     ("initconv/_maths/generators.py", 32, "0x80000000", "2147483649"): (
         "sets a low bit of MT19937's state word 0, which no output reads: the first draw twists "
