@@ -96,8 +96,17 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "initconv/_meanfield/critical_line.py": (
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_line_end_zero_bias.py",
+        "tests/meanfield/test_critical_point_display.py",
+        "tests/meanfield/test_critical_marginal_line.py",
+        "tests/meanfield/test_critical_without_a_slope_in_reach.py",
+        "tests/meanfield/test_critical_tiny_bias_beside_a_kink.py",
+        "tests/meanfield/test_critical_large_bias.py",
+        "tests/meanfield/test_critical_stable_from_crossings.py",
     ),
-    "initconv/_meanfield/line_end.py": ("tests/meanfield/test_critical_line.py",),
+    "initconv/_meanfield/line_end.py": (
+        "tests/meanfield/test_critical_line.py", "tests/meanfield/test_line_end_by_exact_moments.py",
+        "tests/meanfield/test_critical_tiny_bias_beside_a_kink.py",
+    ),
     "initconv/_inference/rule.py": (
         "tests/inference/test_inference_rule.py", "tests/inference/test_gates.py",
     ),
@@ -192,6 +201,38 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "steps down by 2^14 and 4 alternately instead of 2^16, reaching every original point and "
         "stopping at sigma_b^2 as before; with M linear there, one root, bracketed by both "
         "(bit-identical q*, chi_1 and M' for relu, linear, tanh, elu, gelu and sigmoid)"
+    ),
+    ("initconv/_meanfield/critical_line.py", 306, "<", "<="): (
+        "within the stated accuracy: differs only where the excess at q = 2^-24 is exactly 0.0, "
+        "a fixed point on the grid's first point, where which side wins is quadrature error "
+        "(1e-12) and at the neighbouring float the original behaves as the mutant does"
+    ),
+    ("initconv/_meanfield/critical_line.py", 321, "1", "2", 37): (
+        "phi is elementwise (checked when it is resolved), so element 0 of phi on two zeros is "
+        "phi(0), as on one"
+    ),
+    ("initconv/_meanfield/line_end.py", 131, "+", "-", 61): (
+        "j + k and j - k have the same parity, so (+-1.0) to either power is the same float"
+    ),
+    ("initconv/_meanfield/line_end.py", 139, "2", "3", 54): (
+        "adds only an incomplete q^4.5 part to D, beyond its documented completeness (q^4): "
+        "q^2.5 <= 2^-60 of D's lowest term below 2^-24, zero for tanh"
+    ),
+    ("initconv/_meanfield/line_end.py", 146, "0.0", "1.0"): (
+        "the default is used only when terms is empty, and then nothing is kept whatever it is"
+    ),
+    ("initconv/_meanfield/line_end.py", 169, "8.0", "9.0"): (
+        "within the stated accuracy: the bracket only has to hold the root; at 8 or 9 e-folds "
+        "from the leading balance the leading term alone fixes the signs, the top is capped at "
+        "2^-24 where the series was checked, and Illinois agrees to its 1e-15"
+    ),
+    ("initconv/_meanfield/line_end.py", 171, "<", "<="): (
+        "differs only at a log-excess of exactly 0.0 at a bracket end: -8 times the leading term "
+        "at the lower end, the on-grid tie of critical_line.py:306 at the upper"
+    ),
+    ("initconv/_meanfield/line_end.py", 194, "<=", "<"): (
+        "differs only at exact equality with the 1e-7 agreement tolerance, far above the "
+        "quadrature's 1e-12"
     ),
     ("initconv/_maths/generators.py", 32, "0x80000000", "2147483649"): (
         "sets a low bit of MT19937's state word 0, which no output reads: the first draw twists "
