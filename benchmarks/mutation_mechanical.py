@@ -124,8 +124,15 @@ MODULES: dict[str, tuple[str, ...]] = {
     "initconv/testing/_assertions.py": (
         "tests/testing/test_testing_kit.py", "tests/testing/test_variance_about_mean.py",
     ),
-    "initconv/testing/_checks.py": ("tests/testing/test_testing_kit.py",),
-    "initconv/testing/_bias.py": ("tests/testing/test_testing_kit.py",),
+    "initconv/testing/_checks.py": (
+        "tests/testing/test_testing_kit.py", "tests/testing/test_checks_default_shapes.py",
+        "tests/testing/test_checks_second_moment_atol.py",
+        "tests/testing/test_checks_means_and_constants.py",
+        "tests/testing/test_checks_pool_limits.py",
+    ),
+    "initconv/testing/_bias.py": (
+        "tests/testing/test_testing_kit.py", "tests/testing/test_checks_pool_limits.py",
+    ),
 }  # fmt: skip
 # (path, line, old, new) -> why the mutant cannot change behaviour; every site with that key is
 # excluded from the ratio (while it survives: a killed one shows the argument wrong and is counted
@@ -136,7 +143,38 @@ _PIECES_OF_16 = (
     "values at a time, so both splits use the same uniforms in the same order (checked in every "
     "float dtype, and by the contract test's remainder-16 case)"
 )
+_SHAPE = (
+    "a default shape's size changed by one where it still builds: every documented property of "
+    "each kind's shape set still holds (plain, grouped, depthwise, even and rectangular kernels, "
+    "strided, wide and narrow; strided grouped transposed; tests/testing/"
+    "test_checks_default_shapes.py), and the checks' bands are computed for whatever n it gives"
+)
+_CHECKS = "initconv/testing/_checks.py"
 EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str] = {
+    (_CHECKS, 61, "<", "<=", 19): _SHAPE,
+    (_CHECKS, 64, ">", ">=", 37): "for d = 1 both branches return sides[:1]",
+    (_CHECKS, 68, "1", "2", 70): _SHAPE,
+    (_CHECKS, 68, "5", "6", 73): _SHAPE,
+    (_CHECKS, 71, "1", "2", 75): _SHAPE,
+    (_CHECKS, 71, "2", "3", 72): _SHAPE,
+    (_CHECKS, 72, "36", "37", 44): _SHAPE,
+    (_CHECKS, 77, "2", "3", 40): _SHAPE,
+    (_CHECKS, 92, "32", "33", 24): _SHAPE,
+    (_CHECKS, 92, "96", "97", 44): _SHAPE,
+    (_CHECKS, 94, "5", "6", 24): _SHAPE,
+    (_CHECKS, 239, "0", "1"): (
+        "the default root of fresh pool seeds: every root gives draws of the same law and runs "
+        "stay reproducible; no promise names the value"
+    ),
+    (_CHECKS, 399, "4", "5"): "only how much of the storage pointer an error message shows",
+    (_CHECKS, 601, "0.0", "1.0", 29): (
+        "within the stated false-alarm rate: adds 1 to a sum of at least 1e5 squares whose band's "
+        "half-width is at least 2,500"
+    ),
+    (_CHECKS, 602, "0", "1", 38): "channel_count appears only in the failure message",
+    (_CHECKS, 621, ">=", ">", 13): (
+        "at n == needed it pools one more round: more weights and more power, never fewer"
+    ),
     ("initconv/_maths/sampling.py", 68, ">=", ">"): _PIECES_OF_16,
     ("initconv/_maths/sampling.py", 68, "16", "17"): _PIECES_OF_16,
     ("initconv/_maths/quadrature.py", 215, "<=", "<", 37): (
