@@ -177,6 +177,8 @@ class Region:
     kinds: dict[fx.Node, str]
     affine: bool
     exits: list[fx.Node]
+    # Stopped at REGION_BUDGET steps with more to follow: what it computes is not known.
+    truncated: bool = False
 
     def path(self, exit_node: fx.Node) -> list[fx.Node]:
         """The members ``exit_node`` is computed from, in order, ``exit_node`` included."""
@@ -237,7 +239,10 @@ def grow(
         or not node.users
     ]
     affine = all(_affine(node, graph, kinds[node]) for node in members)
-    return Region(source, members, kinds, affine, exits)
+    truncated = len(members) >= REGION_BUDGET and any(
+        elementwise(node, graph.root) is not None for _, _, node in heap
+    )
+    return Region(source, members, kinds, affine, exits, truncated)
 
 
 def _evaluate_args(value: Any, env: dict[fx.Node, Any], graph: Graph) -> Any:

@@ -239,7 +239,7 @@ class GraphWalk:
             raise self._constants[node]
         values: list[Any] = []
         unknown: ew.Undefined | None = None
-        for n in node.all_input_nodes[:8]:
+        for n in node.all_input_nodes:
             try:
                 values.append(self._constant(n))
             except ew.Unknown as error:
@@ -410,6 +410,12 @@ class GraphWalk:
     # --- regions of elementwise maths, and products -------------------------------------------
 
     def _region(self, region: ew.Region, get: Get) -> Any:
+        if region.truncated:
+            return Inference(
+                None,
+                f"the elementwise steps after {self.label(region.source)} run past "
+                f"{ew.REGION_BUDGET}, more than are followed",
+            )
         if region.affine:
             outcomes = [self.follow(node, self.label(node), get) for node in region.exits]
             return MISSING if _pending(*outcomes) else merge(outcomes)

@@ -271,7 +271,10 @@ _CALLABLES: weakref.WeakKeyDictionary[Any, dict[float, tuple[Tensor, CriticalPoi
 _SOLVED_LOCK = threading.Lock()
 
 
-def _critical(name: str, phi: Phi, bias_std: float) -> CriticalPoint:
+def _critical(name: str, phi: Phi, bias_std: float, scale: float = 1.0) -> CriticalPoint:
+    """The point of ``phi``, the activation divided by ``scale`` (a power of 2 that brings it to
+    unit size): the caller divides its weight_std by ``scale``, and messages speak of the
+    activation itself."""
     if bias_std >= math.sqrt(_GRID[-1]):
         # sigma_b^2 = q* - E[phi^2] / E[phi'^2] <= q*, so a larger bias has no point on the grid.
         raise _no_point(
@@ -288,7 +291,8 @@ def _critical(name: str, phi: Phi, bias_std: float) -> CriticalPoint:
             raise _no_point(
                 name,
                 bias_std,
-                f"it is positively homogeneous, so chi_1 = 1 needs sigma_w^2 = {sigma_w2:.6g} "
+                f"it is positively homogeneous, so chi_1 = 1 needs sigma_w^2 = "
+                f"{sigma_w2 / scale**2:.6g} "
                 "at every q, where the variance map is q + sigma_b^2 and has no fixed point (q "
                 "grows by sigma_b^2 every layer); its one critical point is bias_std=0",
             )
@@ -438,6 +442,6 @@ def solve(activation: Resolved, bias_std: float) -> CriticalPoint:
 def _solve(name: str, phi: Phi, bias_std: float, builtin: bool) -> CriticalPoint:
     with activation_context(name, phi, builtin) as (normed, scale):
         check_slopes(name, phi)
-        point = _critical(name, normed, bias_std)
+        point = _critical(name, normed, bias_std, scale)
     # k phi has phi's line with sigma_w / k.
     return dataclasses.replace(point, weight_std=point.weight_std / scale)
