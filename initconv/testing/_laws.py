@@ -198,7 +198,9 @@ def min_sample_size(
     def enough(n: int) -> bool:
         return all(variance_power(n, r, distribution, alpha) >= target for r in factors)
 
-    hi = 64
+    # Doubling from 1 tests every lo it leaves behind, so the bisection starts from "lo fails,
+    # hi meets" (lo = 0 when n = 1 already meets the target).
+    hi = 1
     while not enough(hi):
         hi *= 2
     lo = hi // 2
