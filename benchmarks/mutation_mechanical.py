@@ -574,28 +574,13 @@ def _row(site: Site, code: int, output: str, seconds: float, cpu: float) -> dict
             "output": output[-2000:] if status == "error" else ""}  # fmt: skip
 
 
-def run(
-    modules: list[str] | None,
-    limit: int | None,
-    sample: int | None = None,
-    seed: int = 0,
-    workers: int = 2,
-) -> tuple[dict[str, Any], str]:
-    """Run the chosen mutants in ``workers`` scratch copies; the data and the markdown report.
-
-    Each mutant runs alone in a copy whose mutated file is put back byte for byte afterwards, and
-    the Hypothesis ``ci`` profile is derandomized with no example database, so a mutant's result
-    does not depend on which copy ran it, nor after which mutant: the report is the serial one.
-    Before any mutant, the unmutated copy runs each module's tests once; they must pass, and a
-    mutant taking over ``TIMEOUT_FACTOR`` times that baseline (at least ``TIMEOUT_FLOOR`` s) is
-    stopped and counted killed (timeout).
-    """  # fmt: skip
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers!r}")
-    chosen = modules or list(MODULES)
-    picked, unrun = choose(chosen, limit, sample, seed)
-    test_sets = list(dict.fromkeys(MODULES[site.path] for site in picked))
-    copies = _Copies(min(workers, max(1, len(picked))))
+def _run_sites(
+    sites: list[Site], workers: int
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
+    """Each of ``sites``' mutants alone in one of ``workers`` scratch copies, in order: their rows,
+    and each test set's unmutated time (which must pass first and sets the mutants' timeouts)."""
+    test_sets = list(dict.fromkeys(MODULES[site.path] for site in sites))
+    copies = _Copies(min(workers, max(1, len(sites))))
     try:
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             baselines = list(
@@ -616,16 +601,40 @@ def run(
                 row = _row(site, *_run_in(copies, site, tests, limits[tests]))
                 with lock:
                     done += 1
-                    print(f"[{done}/{len(picked)}] {site.path}:{site.line} {site.old} -> "
+                    print(f"[{done}/{len(sites)}] {site.path}:{site.line} {site.old} -> "
                           f"{site.new}: {row['status']} ({row['seconds']} s, "
                           f"{row['cpu_seconds']} s CPU)", flush=True)  # fmt: skip
                 return row
 
-            rows = list(pool.map(one, picked))
+            rows = list(pool.map(one, sites))
     finally:
         copies.close()
     baseline = {" ".join(t): {"seconds": round(b[2], 1), "cpu_seconds": round(b[3], 1)}
                 for t, b in zip(test_sets, baselines, strict=True)}  # fmt: skip
+    return rows, baseline
+
+
+def run(
+    modules: list[str] | None,
+    limit: int | None,
+    sample: int | None = None,
+    seed: int = 0,
+    workers: int = 2,
+) -> tuple[dict[str, Any], str]:
+    """Run the chosen mutants in ``workers`` scratch copies; the data and the markdown report.
+
+    Each mutant runs alone in a copy whose mutated file is put back byte for byte afterwards, and
+    the Hypothesis ``ci`` profile is derandomized with no example database, so a mutant's result
+    does not depend on which copy ran it, nor after which mutant: the report is the serial one.
+    Before any mutant, the unmutated copy runs each module's tests once; they must pass, and a
+    mutant taking over ``TIMEOUT_FACTOR`` times that baseline (at least ``TIMEOUT_FLOOR`` s) is
+    stopped and counted killed (timeout).
+    """  # fmt: skip
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    chosen = modules or list(MODULES)
+    picked, unrun = choose(chosen, limit, sample, seed)
+    rows, baseline = _run_sites(picked, workers)
     return _report(chosen, rows, unrun, baseline, sample, seed, workers)
 
 
@@ -742,25 +751,7 @@ def rerun_survivors(workers: int = 2) -> tuple[dict[str, Any], str]:
     texts = {path: _text_at(commit, path) for path in {row["path"] for row in survivors}}
     found = [(row, current_site(row, texts[row["path"]])) for row in survivors]
     runnable = [site for _, site in found if site is not None and equivalence(site) is None]
-    test_sets = list(dict.fromkeys(MODULES[site.path] for site in runnable))
-    copies = _Copies(min(workers, max(1, len(runnable))))
-    try:
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            baselines = list(
-                pool.map(lambda t: _run_in(copies, None, t, mutation.TIMEOUT), test_sets)
-            )
-            for tests, (code, output, _, _) in zip(test_sets, baselines, strict=True):
-                if code != 0:
-                    raise RuntimeError(f"the unmutated copy fails {tests} (exit {code}):\n"
-                                       f"{output[-3000:]}")  # fmt: skip
-            limits = {tests: max(TIMEOUT_FLOOR, TIMEOUT_FACTOR * seconds)
-                      for tests, (_, _, seconds, _) in zip(test_sets, baselines, strict=True)}  # fmt: skip
-            rows = list(pool.map(
-                lambda s: _row(s, *_run_in(copies, s, MODULES[s.path], limits[MODULES[s.path]])),
-                runnable,
-            ))  # fmt: skip
-    finally:
-        copies.close()
+    rows, _ = _run_sites(runnable, workers)
     now = {(r["path"], r["start"]): r for r in rows}
     outcome: list[dict[str, Any]] = []
     for row, site in found:
