@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 import torch
 from torch import Tensor, nn
+
+from initconv import ConversionReport, convert
 
 
 def slow_except(cases: Iterable[Any], keep: Any) -> list[Any]:
@@ -50,3 +53,32 @@ def unchanged(model: nn.Module, before: dict[str, Tensor]) -> bool:
 def image_batch(channels: int = 3, size: int = 16, batch: int = 2, seed: int = 0) -> Tensor:
     """A reproducible batch of images, ``(batch, channels, size, size)``."""
     return torch.randn(batch, channels, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+#: An input for the eight-feature models of the inference tests.
+FEATURE_INPUT = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+
+
+def convert_warned(model: nn.Module, mode: str) -> tuple[ConversionReport, list[str]]:
+    """convert(reinit=False) by a trace (``mode`` "traced") or a run on ``FEATURE_INPUT``
+    ("run"), and the UserWarnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if mode == "run":
+            report = convert(model, reinit=False, example_inputs=FEATURE_INPUT)
+        else:
+            report = convert(model, reinit=False)
+    return report, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+class Between(nn.Module):
+    """``phi`` between two eight-feature linear layers, ``fc`` and ``out``."""
+
+    def __init__(self, phi: Callable[[Tensor], Tensor]) -> None:
+        super().__init__()
+        self.fc, self.out = nn.Linear(8, 8), nn.Linear(8, 8)
+        self.phi = phi
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.out(self.phi(self.fc(x)))
+        return out

@@ -17,29 +17,15 @@ gain; the tests allow 1e-10.
 from __future__ import annotations
 
 import math
-import warnings
 
 import pytest
 import torch
 import torch.nn.functional as F
+from _support import convert_warned
 from torch import Tensor, nn
-
-from initconv import ConversionReport, convert
 
 GAIN_RTOL = 1e-10  # see the module docstring
 FEATURES = 8
-_INPUT = torch.randn(4, FEATURES, generator=torch.Generator().manual_seed(0))
-
-
-def _convert(model: nn.Module, mode: str) -> tuple[ConversionReport, list[str]]:
-    """convert(reinit=False) by a trace or a run, and the warnings it gave."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if mode == "run":
-            report = convert(model, reinit=False, example_inputs=_INPUT)
-        else:
-            report = convert(model, reinit=False)
-    return report, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
 
 
 class ScaledRelu(nn.Module):
@@ -97,7 +83,7 @@ class FlattenThenRelu(nn.Module):
 @pytest.mark.parametrize("mode", ["traced", "run"])
 @pytest.mark.parametrize("spelling", ["method", "function", "index"])
 def test_a_scale_computed_from_parameters_is_its_value(spelling: str, mode: str) -> None:
-    report, warned = _convert(ScaledRelu(spelling), mode)
+    report, warned = convert_warned(ScaledRelu(spelling), mode)
     row = report["fc"]
     assert (row.source, row.activation) == (mode, "relu(x) * 2"), row.detail
     assert row.gain == pytest.approx(math.sqrt(2.0) / 2.0, rel=GAIN_RTOL)
@@ -108,7 +94,7 @@ def test_a_scale_computed_from_parameters_is_its_value(spelling: str, mode: str)
 def test_a_trace_falls_back_on_a_number_read_from_a_shape_rather_than_drop_it(read: str) -> None:
     """The trace does not know the width, so it cannot give relu(x) / 8 its gain 8 sqrt(2); the
     gain of relu alone (sqrt 2) would be 8 times too small. It must fall back, warned."""
-    report, warned = _convert(ReluOverWidth(read), "traced")
+    report, warned = convert_warned(ReluOverWidth(read), "traced")
     row = report["fc"]
     assert row in report.fallbacks, (row.source, row.activation, row.detail)
     assert "read from a shape" in row.detail
@@ -117,7 +103,7 @@ def test_a_trace_falls_back_on_a_number_read_from_a_shape_rather_than_drop_it(re
 
 @pytest.mark.parametrize("read", ["shape", "size"])
 def test_a_run_reads_the_number_from_the_shape(read: str) -> None:
-    report, warned = _convert(ReluOverWidth(read), "run")
+    report, warned = convert_warned(ReluOverWidth(read), "run")
     row = report["fc"]
     assert (row.source, row.activation) == ("run", f"relu(x) / {FEATURES}"), row.detail
     assert row.gain == pytest.approx(math.sqrt(2.0) * FEATURES, rel=GAIN_RTOL)
@@ -127,7 +113,7 @@ def test_a_run_reads_the_number_from_the_shape(read: str) -> None:
 @pytest.mark.parametrize("mode", ["traced", "run"])
 @pytest.mark.parametrize("read", ["shape", "size"])
 def test_sizes_read_for_a_reshape_are_no_operand_of_the_activation(read: str, mode: str) -> None:
-    report, warned = _convert(FlattenThenRelu(read), mode)
+    report, warned = convert_warned(FlattenThenRelu(read), mode)
     row = report["fc"]
     assert (row.source, row.activation) == (mode, "relu"), row.detail
     assert row.gain == pytest.approx(math.sqrt(2.0), rel=GAIN_RTOL)

@@ -12,43 +12,16 @@ has no gain. The layer falls back, warned; it is never "linear" (gain 1).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import pytest
-import torch
-from torch import Tensor, nn
-
-from initconv import ConversionReport, convert
-
-_INPUT = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
-
-
-class Ratio(nn.Module):
-    def __init__(self, phi: Callable[[Tensor], Tensor]) -> None:
-        super().__init__()
-        self.fc, self.out = nn.Linear(8, 8), nn.Linear(8, 8)
-        self.phi = phi
-
-    def forward(self, x: Tensor) -> Tensor:
-        out: Tensor = self.out(self.phi(self.fc(x)))
-        return out
-
-
-def _convert(model: nn.Module, mode: str) -> tuple[ConversionReport, list[str]]:
-    """convert(reinit=False) by a trace or a run, and the warnings it gave."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if mode == "run":
-            report = convert(model, reinit=False, example_inputs=_INPUT)
-        else:
-            report = convert(model, reinit=False)
-    return report, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+from _support import Between, convert_warned
+from torch import Tensor
 
 
 @pytest.mark.parametrize("mode", ["traced", "run"])
 def test_a_division_by_a_constant_is_linear_arithmetic(mode: str) -> None:
-    report, warned = _convert(Ratio(lambda y: y / 2.0), mode)
+    report, warned = convert_warned(Between(lambda y: y / 2.0), mode)
     row = report["fc"]
     assert (row.source, row.activation, row.gain) == (mode, "linear", 1.0), row.detail
     assert warned == []
@@ -66,7 +39,7 @@ def test_a_division_by_a_constant_is_linear_arithmetic(mode: str) -> None:
 def test_a_ratio_with_a_pole_is_no_scaling_and_has_no_gain(
     phi: Callable[[Tensor], Tensor], mode: str
 ) -> None:
-    report, warned = _convert(Ratio(phi), mode)
+    report, warned = convert_warned(Between(phi), mode)
     row = report["fc"]
     assert row in report.fallbacks, (row.source, row.activation, row.detail)
     assert any("could not be inferred" in message for message in warned)

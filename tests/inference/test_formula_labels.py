@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 import pytest
 import torch
-from torch import Tensor, nn
+from _support import Between
+from torch import Tensor
 
 from initconv import convert
 
@@ -31,17 +32,6 @@ _NAMES: dict[str, object] = {
     name: getattr(torch, name)
     for name in ("relu", "sigmoid", "tanh", "exp", "abs", "erf", "log", "neg")
 }
-
-
-class Written(nn.Module):
-    def __init__(self, phi: Callable[[Tensor], Tensor]) -> None:
-        super().__init__()
-        self.fc, self.out = nn.Linear(8, 8), nn.Linear(8, 8)
-        self.phi = phi
-
-    def forward(self, x: Tensor) -> Tensor:
-        out: Tensor = self.out(self.phi(self.fc(x)))
-        return out
 
 
 FORMULAS = [
@@ -63,7 +53,7 @@ def test_the_formula_shown_computes_the_activation(
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         inputs = _INPUT if mode == "run" else None
-        row = convert(Written(phi), reinit=False, example_inputs=inputs)["fc"]
+        row = convert(Between(phi), reinit=False, example_inputs=inputs)["fc"]
     assert row.source == mode, row.detail
     label = str(row.activation)
     shown = eval(compile(label, "<label>", "eval"), {"__builtins__": {}}, {**_NAMES, "x": _GRID})

@@ -21,29 +21,15 @@ gains sqrt(2) and 1.5925 (1 / sqrt(E[tanh(z)^2])), so one gain cannot serve two 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import pytest
 import torch
 import torch.nn.functional as F
+from _support import convert_warned
 from torch import Tensor, nn
 
-from initconv import ConversionReport, convert
-
-_INPUT = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
 Branch = Callable[["TwoUses", Tensor], Tensor]
-
-
-def _convert(model: nn.Module, mode: str) -> tuple[ConversionReport, list[str]]:
-    """convert(reinit=False) by a trace or a run, and the warnings it gave."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if mode == "run":
-            report = convert(model, reinit=False, example_inputs=_INPUT)
-        else:
-            report = convert(model, reinit=False)
-    return report, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
 
 
 class TwoUses(nn.Module):
@@ -83,7 +69,7 @@ def _two(first: str, second: str) -> TwoUses:
 
 @pytest.mark.parametrize("mode", ["traced", "run"])
 def test_two_uses_with_different_activations_leave_the_layer_undecided(mode: str) -> None:
-    report, warned = _convert(_two("relu", "tanh"), mode)
+    report, warned = convert_warned(_two("relu", "tanh"), mode)
     row = report["fc"]
     assert row in report.fallbacks, (row.source, row.activation, row.detail)
     assert "several different consumers" in row.detail
@@ -94,7 +80,7 @@ def test_two_uses_with_different_activations_leave_the_layer_undecided(mode: str
 def test_one_activation_spelled_as_a_method_and_as_a_function_is_one_activation(
     mode: str,
 ) -> None:
-    report, warned = _convert(_two(".relu()", "relu"), mode)
+    report, warned = convert_warned(_two(".relu()", "relu"), mode)
     assert (report["fc"].source, report["fc"].activation) == (mode, "relu"), report["fc"].detail
     assert warned == []
 
@@ -103,7 +89,7 @@ def test_one_activation_spelled_as_a_method_and_as_a_function_is_one_activation(
 @pytest.mark.parametrize("norm", ["BatchNorm1d", "F.layer_norm", "F.group_norm"])
 def test_uses_that_all_pass_a_norm_and_disagree_make_the_layer_linear(norm: str, mode: str) -> None:
     """DPN's pattern: two norms of one output, followed by relu and by elu."""
-    report, warned = _convert(_two(f"{norm} > relu", f"{norm} > elu"), mode)
+    report, warned = convert_warned(_two(f"{norm} > relu", f"{norm} > elu"), mode)
     row = report["fc"]
     assert (row.source, row.activation, row.gain) == (mode, "linear", 1.0), row.detail
     assert "every use passes a norm first" in row.detail
@@ -113,7 +99,7 @@ def test_uses_that_all_pass_a_norm_and_disagree_make_the_layer_linear(norm: str,
 @pytest.mark.parametrize("mode", ["traced", "run"])
 def test_a_shortcut_layer_decides_over_a_functional_pre_norm(mode: str) -> None:
     """A pre-norm block's input: F.group_norm then silu, and a shortcut linear layer."""
-    report, warned = _convert(_two("F.group_norm > silu", "identity"), mode)
+    report, warned = convert_warned(_two("F.group_norm > silu", "identity"), mode)
     row = report["fc"]
     assert (row.source, row.activation) == (mode, "linear"), row.detail
     assert "the other uses pass a norm first" in row.detail
@@ -134,7 +120,7 @@ def test_a_relu_decides_over_a_shortcut_layer_followed_by_a_functional_batch_nor
             out: Tensor = self.a(F.relu(y)) + shortcut
             return out
 
-    report, warned = _convert(Xception(BRANCHES["relu"], BRANCHES["relu"]), mode)
+    report, warned = convert_warned(Xception(BRANCHES["relu"], BRANCHES["relu"]), mode)
     row = report["fc"]
     assert (row.source, row.activation) == (mode, "relu"), row.detail
     assert "the other uses pass a norm first" in row.detail
@@ -178,7 +164,7 @@ class CalledTwice(TwoUses):
 def test_two_uses_computing_one_function_grouped_differently_agree(
     first: Branch, second: Branch, mode: str
 ) -> None:
-    report, warned = _convert(TwoUses(first, second), mode)
+    report, warned = convert_warned(TwoUses(first, second), mode)
     row = report["fc"]
     assert row.source == mode, row.detail
     assert warned == []
@@ -189,7 +175,7 @@ def test_two_uses_computing_one_function_grouped_differently_agree(
 def test_a_layer_called_twice_with_one_function_grouped_differently_has_it(
     first: Branch, second: Branch, mode: str
 ) -> None:
-    report, warned = _convert(CalledTwice(first, second), mode)
+    report, warned = convert_warned(CalledTwice(first, second), mode)
     row = report["fc"]
     assert row.source == mode, row.detail
     assert warned == []
