@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import mpmath  # type: ignore[import-untyped]
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -328,3 +329,15 @@ def icnr_sub_kernel(ref: ConvReference, options: dict[str, Any]) -> tuple[ConvRe
         "groups": ref.groups,
     }
     return ConvReference(config, len(ref.kernel)), dict(options.get("base_options") or {})
+
+
+def mp_sigmoid(z: Any) -> Any:
+    """The logistic sigmoid of an mpmath number."""
+    return 1 / (1 + mpmath.exp(-z))
+
+
+def mpmath_gain(phi: Any) -> float:
+    """1 / sqrt(E[phi(z)^2]), z ~ N(0, 1), for ``phi`` of mpmath numbers, by mpmath at 30 digits."""
+    with mpmath.workdps(30):
+        moment = mpmath.quad(lambda z: phi(z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
+        return float(1 / mpmath.sqrt(moment))

@@ -30,6 +30,7 @@ import mpmath  # type: ignore[import-untyped]
 import pytest
 import torch
 import torch.nn.functional as F
+from _reference_theory import mp_sigmoid, mpmath_gain
 from torch import Tensor, nn
 
 from initconv import ConversionReport, convert
@@ -38,23 +39,16 @@ GAIN_RTOL = 1e-10  # see the module docstring
 _INPUT = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
 
 
-def _sigmoid(z: mpmath.mpf) -> mpmath.mpf:
-    return 1 / (1 + mpmath.exp(-z))
-
-
 _HALVES: dict[str, Callable[[mpmath.mpf], mpmath.mpf]] = {
-    "sigmoid": _sigmoid,
-    "silu": lambda z: z * _sigmoid(z),
+    "sigmoid": mp_sigmoid,
+    "silu": lambda z: z * mp_sigmoid(z),
 }
 
 
 @functools.cache
 def _gain(half: str) -> float:
     """1 / sqrt(E[phi(z)^2]), z ~ N(0, 1), by mpmath at 30 digits."""
-    phi = _HALVES[half]
-    with mpmath.workdps(30):
-        moment = mpmath.quad(lambda z: phi(z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
-        return float(1 / mpmath.sqrt(moment))
+    return mpmath_gain(_HALVES[half])
 
 
 class TwoLayerGLU(nn.Module):

@@ -25,6 +25,7 @@ from collections.abc import Callable
 import mpmath  # type: ignore[import-untyped]
 import pytest
 import torch
+from _reference_theory import mp_sigmoid, mpmath_gain
 from torch import Tensor, nn
 
 from initconv import ConversionRow, convert
@@ -33,26 +34,19 @@ MODES = ("traced", "run")
 GAIN_RTOL = 1e-10  # see the module docstring
 
 
-def _sigmoid(z: mpmath.mpf) -> mpmath.mpf:
-    return 1 / (1 + mpmath.exp(-z))
-
-
 # The functions whose gains the tests expect, as mpmath sees them.
 PHI: dict[str, Callable[[mpmath.mpf], mpmath.mpf]] = {
     "gelu": lambda z: z * mpmath.ncdf(z),
     "softplus": lambda z: mpmath.log1p(mpmath.exp(z)),
-    "silu": lambda z: z * _sigmoid(z),
-    "quick_gelu": lambda z: z * _sigmoid(mpmath.mpf("1.702") * z),
+    "silu": lambda z: z * mp_sigmoid(z),
+    "quick_gelu": lambda z: z * mp_sigmoid(mpmath.mpf("1.702") * z),
 }
 
 
 @functools.cache
 def _gain(name: str) -> float:
     """1 / sqrt(E[phi(z)^2]), z ~ N(0, 1), by mpmath at 30 digits; computed when first needed."""
-    phi = PHI[name]
-    with mpmath.workdps(30):
-        moment = mpmath.quad(lambda z: phi(z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
-        return float(1 / mpmath.sqrt(moment))
+    return mpmath_gain(PHI[name])
 
 
 class Written(nn.Module):
