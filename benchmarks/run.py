@@ -32,14 +32,19 @@ BENCHMARKS = {
         "benchmarks.width",
         "µP against SP: the best Adam learning rate across width and depth on digits",
     ),
+    "width_edge": (
+        "benchmarks.width_edge",
+        "why µP's divergence edge moves with width: the channels alive at the end of each run",
+    ),
     "setup_times": (
         "benchmarks.setup_times",
         "the README's set-up commands in a fresh clone and virtual environment",
     ),
 }
 # Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
-# takes about 23 minutes, the width run trains 576 models, setup_times installs into a new venv.
-OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation", "width", "setup_times"})
+# takes about 23 minutes, the width run trains 576 models (width_edge 75 of them), setup_times
+# installs into a new venv.
+OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation", "width", "width_edge", "setup_times"})
 
 
 def main(argv: list[str] | None = None) -> int:

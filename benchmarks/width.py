@@ -53,6 +53,8 @@ SEEDS = (0, 1, 2)
 STEPS = 150
 BATCH = 64
 TAIL = 20
+# A channel that is positive for none of the first 512 digits at any position counts as dead.
+ALIVE_INPUTS = 512
 # A run that ends at this loss or above has learned nothing (a uniform guess is ln 10 = 2.30).
 FAILED = 2.0
 CAP = math.log(10)
@@ -164,7 +166,21 @@ def one_run(job: Job) -> dict[str, Any]:
         "rate": rate,
         "seed": seed,
         "loss": value,
+        "alive": alive(model, x[:ALIVE_INPUTS]),
     }
+
+
+def alive(model: nn.Module, x: Tensor) -> list[float]:
+    """After each ``nn.ReLU`` among ``model``'s children, the fraction of channels still alive:
+    positive somewhere in the output for at least one of the inputs ``x``."""
+    fractions = []
+    with torch.no_grad():
+        for child in model.children():
+            x = child(x)
+            if isinstance(child, nn.ReLU):
+                positive = (x > 0).reshape(x.shape[0], x.shape[1], -1).any(dim=2).any(dim=0)
+                fractions.append(float(positive.double().mean()))
+    return fractions
 
 
 def _jobs(config: dict[str, Any]) -> list[Job]:
