@@ -132,13 +132,24 @@ def _close(a: Tensor, b: Tensor, precision: float, scale: float) -> bool:
 def precision_of(outputs: Tensor) -> float:
     finite = outputs[torch.isfinite(outputs)]
     # A few distinct values (a step, a sign) are exactly representable in any dtype without
-    # being rounded to it; a function computed in a narrow dtype takes many.
-    if torch.unique(finite).numel() < _DISTINCT * outputs.numel():
+    # being rounded to it; a function computed in a narrow dtype takes many between its lowest
+    # and highest values, where a saturating one (hardtanh) repeats them over most of the probe.
+    inside = finite[(finite > finite.min()) & (finite < finite.max())] if finite.numel() else finite
+    if not inside.numel() or torch.unique(inside).numel() < _DISTINCT * inside.numel():
         return FLOAT64_PRECISION
     for dtype in _NARROW:
         if torch.equal(finite.to(dtype).to(torch.float64), finite):
             return torch.finfo(dtype).eps
     return FLOAT64_PRECISION
+
+
+def unit_scale(outputs: Tensor) -> float:
+    """The power of 2 at or just below the largest finite ``|output|`` (1 if there is none):
+    dividing by it is exact and brings the outputs into [-2, 2), where their squares neither
+    overflow nor underflow; as a power at or below, it stays finite up to the largest float."""
+    finite = outputs[torch.isfinite(outputs)].abs()
+    top = float(finite.max()) if finite.numel() else 0.0
+    return math.ldexp(0.5, math.frexp(top)[1]) if top > 0 else 1.0
 
 
 def probe(label: str, phi: Callable[[Tensor], Tensor]) -> Probed:
@@ -218,9 +229,7 @@ class GainError(ValueError):
 def _integrate(label: str, phi: Callable[[Tensor], Tensor], probed: Probed) -> float:
     # phi / 2^k, with 2^k its size on the probe: an exact rescaling, so that phi = 1e-200 x
     # (whose square underflows) or 1e200 x (whose square overflows) has its gain too.
-    finite = probed.outputs[torch.isfinite(probed.outputs)].abs()
-    top = float(finite.max()) if finite.numel() else 0.0
-    scale = math.ldexp(1.0, math.frexp(top)[1]) if top > 0 else 1.0
+    scale = unit_scale(probed.outputs)
 
     def second_moment(z: Tensor) -> Tensor:
         out = evaluate(label, phi, z)

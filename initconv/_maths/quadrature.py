@@ -184,7 +184,8 @@ def _integrate(
     )
     lo, hi = edges[:-1], edges[1:]
     whole, _, peaks = _panel_integrals(f, lo, hi)
-    # The integrand's size as the first panels see it: a jump stays within it, a singularity not.
+    # The integrand's size as the first panels (and their halves) see it: a jump stays within it,
+    # a singularity not.
     size = float(peaks.max())
     evaluations = _INITIAL_PANELS * _ORDER
     total, total_abs = 0.0, 0.0
@@ -206,6 +207,8 @@ def _integrate(
         scale = total_abs + float(refined_abs.sum())
         if step == 0:
             _check_tail(float(refined_abs[0] + refined_abs[-1]), max(tol, floor * scale), scale)
+            # A piece of f between the first panels' nodes is seen by their halves' first.
+            size = max(size, float(peaks.max()))
         width = hi - lo
         budget = torch.maximum(
             max(tol, rtol * scale) * width / (2 * _HALF_WIDTH),

@@ -28,7 +28,13 @@ import torch
 from torch import Tensor
 
 from initconv._activations import ActivationSpec, Resolved, resolve
-from initconv._maths.derived_gain import GainError, fingerprint, precision_of, untouched
+from initconv._maths.derived_gain import (
+    GainError,
+    fingerprint,
+    precision_of,
+    unit_scale,
+    untouched,
+)
 from initconv._maths.quadrature import (
     FLOAT64_PRECISION,
     QuadratureError,
@@ -110,10 +116,7 @@ def activation_context(label: str, phi: Phi, builtin: bool) -> Iterator[tuple[Ph
         if not builtin:
             outputs = fingerprint(label, phi)
             precision = precision_of(outputs)
-            finite = outputs[torch.isfinite(outputs)].abs()
-            top = float(finite.max()) if finite.numel() else 0.0
-            if top > 0:
-                scale = math.ldexp(1.0, math.frexp(top)[1])
+            scale = unit_scale(outputs)
         normed = phi if scale == 1.0 else _scaled(phi, scale)
         token = _PRECISION.set(precision)
         try:
