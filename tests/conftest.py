@@ -35,6 +35,9 @@ built-in activations and N = max_examples:
     test_mup:                   1 x 2(N/4) (a µP law per kind and role)     1 x 50       =     50
                                 + 13 fixed (laws after reset, load, to_empty,
                                 bias, depth, Xavier, the power check)                         13
+    tests/maths, the draws:     zero-mean draws' variances and reach, the   < 200
+                                truncated normal's cut and redraws, the
+                                orthogonality check's draws
                                                                             ---------------------
                                                                             < 4.2 x 10^4 checks
     x ALPHA_CHECK = 1e-9                                                    < 4.2e-5
@@ -92,8 +95,10 @@ _NEW_SCHEME_SWEEP = 5  # per example of the new-scheme test's own Hypothesis run
 _ROBUSTNESS_CHECKS = 29
 # tests/model/test_mup.py: one law per example of its quarter-sized run, and 13 fixed checks.
 _MUP_CHECKS, _MUP_FIXED = 1, 13
-# new-scheme check_scheme, truncated normal, kit, µP's fixed checks
-_FIXED_CHECKS = 2 * _CHECKS_PER_KIND + 2 + 1_000 + _MUP_FIXED
+# tests/maths's statistical checks of the draws (an upper bound on their count)
+_DRAW_CHECKS = 200
+# new-scheme check_scheme, truncated normal, kit, µP's fixed checks, the draws
+_FIXED_CHECKS = 2 * _CHECKS_PER_KIND + 2 + 1_000 + _MUP_FIXED + _DRAW_CHECKS
 _OTHER_FILES = 3 * 1e-6  # test_layers (2) and test_structured (1) at their own alpha = 1e-6
 
 torch.set_num_threads(1)
