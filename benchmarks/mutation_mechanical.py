@@ -83,6 +83,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/maths/test_orthogonality_tolerance_small_gains.py",
         "tests/maths/test_orthogonality_tolerance_derivation.py",
         "tests/maths/test_orthogonality_message_names_its_product.py",
+        "tests/maths/test_orthogonal_working_memory.py",
     ),
     "initconv/_meanfield/gaussian.py": (
         "tests/meanfield/test_correlation_map.py", "tests/schemes/test_critical_scheme.py",
@@ -278,6 +279,29 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "shape[0] == 2 / half holds at 2 rows, as == 2 * half does, and otherwise sends an even "
         "count to the branch that appends the empty rest values[2 * half:]: the same sums "
         "(bit-identical at 10 lengths)"
+    ),
+    ("initconv/_maths/orthogonality.py", 221, "<=", "<"): (
+        "a Gram block of exactly 32 is split once more: each upper entry is the same exact integer "
+        "sums per level (the extra rows are zeros of the trapezoidal v) on the same scales, added "
+        "in the same order; below the diagonal at most a zero's sign, erased by the diagonal term "
+        "(bit-identical at 15 shapes, both precisions)"
+    ),
+    ("initconv/_maths/orthogonality.py", 245, "1", "2"): (
+        "below 64 columns the product with the triangular factor is cut in two column blocks that "
+        "skip only the factor's exact zeros, in exact sums: the same values (bit-identical at 15 "
+        "shapes, both precisions; at most a zero's sign, erased by eye - product)"
+    ),
+    ("initconv/_maths/orthogonality.py", 260, ">", ">="): (
+        "a 32 x 32 triangular block is split 16 + 16 with a reproducible coupling instead of back "
+        "substitution: both paths are elementwise or exact-sum products, so the result stays "
+        "thread-count independent; float64's last bits differ (<= 2.8e-16), the orthogonality "
+        "error is the same within rounding (7 shapes x 20 seeds), float32 weights bit-identical"
+    ),
+    ("initconv/_maths/orthogonality.py", 322, "<", "<="): (
+        "a square draw is used transposed: an iid Gaussian matrix and its transpose are equal in "
+        "law, so Q is Haar either way, as orthogonal and thread-count independent; only the "
+        "seeded values change, which no promise fixes (docs/guarantees.md: the same seed gives "
+        "the same weights in every process and at any thread count)"
     ),
     ("initconv/_maths/orthogonality.py", 134, ">", ">=", 71): (
         "the inner where differs from the outer only where largest == 0, where the outer where "

@@ -132,7 +132,7 @@ def test_a_small_bias_settles_below_the_fixed_grid_not_at_zero() -> None:
     # M(q) >= sigma_b^2 > 0, so q* > 0; tanh(u)^2 = u^2 - 2 u^4 / 3 + ..., E = q - 2 q^2 + ...,
     # so q* = sigma_b^2 / (1 - sigma_w^2) to O(q*) relative: 1e-12 / 0.75.
     result = diagnostics.correlation_map("tanh", 0.5, 1e-6)
-    assert result.q_star == pytest.approx(1e-12 / 0.75, rel=1e-9)
+    assert result.q_star == pytest.approx(1e-12 / 0.75, rel=1e-9, abs=0)
 
 
 def test_variance_map_of_tanh_at_a_huge_gain_is_stable_at_its_bound() -> None:
