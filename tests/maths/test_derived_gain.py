@@ -89,7 +89,9 @@ def test_an_activation_too_rough_to_integrate_stops_at_the_evaluation_budget() -
 
 
 def test_a_leaky_relu_with_a_huge_slope_has_a_finite_gain() -> None:
-    assert initconv.gain(nn.LeakyReLU(1e200)) == pytest.approx(math.sqrt(2) / 1e200, rel=1e-15, abs=0)
+    assert initconv.gain(nn.LeakyReLU(1e200)) == pytest.approx(
+        math.sqrt(2) / 1e200, rel=1e-15, abs=0
+    )
 
 
 def test_a_prelu_on_the_meta_device_gives_the_gain_of_its_init_slope() -> None:
