@@ -257,6 +257,26 @@ def _below_the_grid(name: str, line: _Line, bias_std: float) -> _Point | None:
     return _Point(q_star, 1.0 / expansion.G(q_star), 1.0 + excess, excess <= 0, excess)
 
 
+def _line_end(line: _Line, end: float) -> _Point:
+    """The line's end, q* -> 0, where E[phi'(sqrt(q) z)^2] tends to ``end``, the mean of the
+    squared one-sided slopes at 0 (tanh: sigma_w = 1; selu, with slopes lambda and lambda alpha:
+    sigma_w = sqrt(2 / (lambda^2 (1 + alpha^2))) = 0.6905).
+
+    Stable where M'(q) <= 1 as q -> 0 along the line: the sign of the Taylor series' first term
+    of M'(q) - 1, exact where the quadrature's M'(q) - 1 at the grid's first q is below any margin
+    (silu's is q / 2 there, 3e-8, and 8 silu(x / 8)'s 64 times less: a margin would call one
+    unstable and the other stable, though the two have the same line with q scaled by 64). Where
+    the series cannot be taken or does not match, the quadrature's slope against the margin."""
+    q = _GRID[0]
+    slope = line.slope(q)
+    expansion = series(line.phi)
+    moment = line.slope_moment(q)
+    if expansion is not None and agrees(expansion, q, q * moment * line.deficit(q), moment):
+        first = expansion.slope_excess[0][1] if expansion.slope_excess else 0.0
+        return _Point(0.0, 1 / end, slope, first <= 0, expansion.variance_slope_excess(q))
+    return _Point(0.0, 1 / end, slope, slope <= 1 + _MARGINAL)
+
+
 def _no_point(name: str, bias_std: float, why: str) -> ValueError:
     return ValueError(f"activation {name!r} has no critical point at bias_std={bias_std!r}: {why}")
 
@@ -302,11 +322,7 @@ def _critical(name: str, phi: Phi, bias_std: float, scale: float = 1.0) -> Criti
     end = end_slope_moment(phi)
     if line.zero_at_0 and end > 0:
         if bias_std == 0:
-            # The line's end: q* -> 0, where E[phi'(sqrt(q) z)^2] tends to the mean of the
-            # squared one-sided slopes at 0 (tanh: sigma_w = 1; selu, with slopes lambda and
-            # lambda alpha: sigma_w = sqrt(2 / (lambda^2 (1 + alpha^2))) = 0.6905).
-            slope = line.slope(_GRID[0])
-            found.append(_Point(0.0, 1 / end, slope, slope <= 1 + _MARGINAL))
+            found.append(_line_end(line, end))
         elif line.excess(_GRID[0], sigma_b2) < 0:
             # M(q) < q at the grid's first q, and M(q) > q as q -> 0 (sigma_b^2 / q grows):
             # a point lies below, the nearer to the end the smaller the bias.
