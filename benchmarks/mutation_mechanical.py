@@ -92,12 +92,18 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_moments_of_a_dead_zone.py",
         "tests/meanfield/test_fixed_points_up_to_q_top.py",
         "tests/meanfield/test_jump_check_is_scale_free.py",
+        "tests/meanfield/test_rounding_hint_only_for_rounded_activations.py",
+        "tests/meanfield/test_jump_where_the_slope_bends.py",
+        "tests/meanfield/test_unstable_fixed_point_at_the_grids_top.py",
+        "tests/meanfield/test_variance_slope_above_unit_q.py",
     ),
     "initconv/_meanfield/variance_map.py": (
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_variance_map_verdicts.py",
         "tests/meanfield/test_variance_map_scaling.py",
         "tests/meanfield/test_variance_map_far_fixed_points.py",
         "tests/meanfield/test_verdict_after_registering_again.py",
+        "tests/meanfield/test_unstable_fixed_point_at_the_grids_top.py",
+        "tests/meanfield/test_variance_map_drift_factor.py",
     ),
     "initconv/_meanfield/correlation_map.py": (
         "tests/meanfield/test_correlation_map.py", "tests/meanfield/test_correlation_defaults.py",
@@ -330,6 +336,65 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "the refusal then also prints the excess in parentheses where six decimals of M'(q*) "
         "already show it above 1: the same reason, point and slope in other words"
     ),
+    ("initconv/_meanfield/gaussian.py", 62, "1024", "1025"): (
+        "the jump probe's interval count sets where its first edges fall: a kink's allowance does "
+        "not depend on the width, and every miss above the floor is halved until it shrinks or "
+        "stays, so every continuous activation passes and every jump above 1e-6 of the range is "
+        "refused with the same six digits (150 random jumps)"
+    ),
+    ("initconv/_meanfield/gaussian.py", 401, "2", "3"): (
+        "the floor's exponent: for float64 both (4 eps)^2 and (4 eps)^3 are below 1e-20; for a "
+        "narrower dtype the floor acts only where E[f] < eps^2 size, and there the mutant's "
+        "tolerance falls to the documented noise bound, never above the original's (critical() "
+        "bit-identical for four activations in three dtypes at five biases)"
+    ),
+    ("initconv/_meanfield/gaussian.py", 404, "*", "/", 22): (
+        "the first pass only sets the second pass's tolerance through its square root: moved by "
+        "at most 1.1% over 4,224 calls; deficits bit-identical for 16 activations at 19 q"
+    ),
+    ("initconv/_meanfield/gaussian.py", 404, "*", "/", 34): (
+        "as its neighbour: the first pass's tolerance moves the second's by at most 1.1%; "
+        "deficits and 30 critical points bit-identical"
+    ),
+    ("initconv/_meanfield/gaussian.py", 452, "<", "<="): (
+        "differs only where the bracket's width equals x_tol exactly, where the mutant stops one "
+        "step early within the accuracy asked for (no such tie in 198 root searches)"
+    ),
+    ("initconv/_meanfield/gaussian.py", 478, "100", "101"): _BUDGET,
+    ("initconv/_meanfield/gaussian.py", 518, "1.0", "2.0", 20): (
+        "the clamp never acts: correlation_step refuses c outside [-1, 1] and the other callers "
+        "pass c in [0, 1)"
+    ),
+    ("initconv/_meanfield/gaussian.py", 518, "1.0", "2.0", 26): (
+        "as its neighbour: no caller passes c outside [-1, 1]"
+    ),
+    ("initconv/_meanfield/gaussian.py", 522, "+", "-"): (
+        "c z1 - s z2 has the law of c z1 + s z2, and the nodes and weights are symmetric to 1e-16: "
+        "only the order of the sum changes (at most 1.1e-15 relative)"
+    ),
+    ("initconv/_meanfield/variance_map.py", 112, ">", ">="): (
+        "differs only where the excess at the grid's top is exactly 0.0, an on-grid tie within "
+        "the quadrature's error"
+    ),
+    ("initconv/_meanfield/variance_map.py", 119, ">=", ">", 20): (
+        "differs only at exact float equality with a tolerance (1 - 1e-9), far coarser than the "
+        "quadrature's 1e-12 (the same output on 11 cases that reach the check)"
+    ),
+    ("initconv/_meanfield/variance_map.py", 119, ">=", ">", 51): (
+        "as its neighbour: an exact tie with a tolerance"
+    ),
+    ("initconv/_meanfield/variance_map.py", 181, "1", "2"): (
+        "range(-32, 34, 4) and range(-32, 33, 4) are the same list"
+    ),
+    ("initconv/_meanfield/variance_map.py", 184, "0", "1"): (
+        "the size of a flat excess is read at 2^-28 instead of 2^-32: bit-identical for "
+        "homogeneous maps, and different only where the excess crosses the 1e-6 tolerance "
+        "between the two, a tie within the tolerance (the original accepts up to 2e-6)"
+    ),
+    ("initconv/_meanfield/variance_map.py", 189, "0", "1", 32): (
+        "reached only without roots, where every value on the grid has the same strict sign, so "
+        "values[0] < 0 exactly when values[1] < 0"
+    ),
     ("initconv/_maths/orthogonality.py", 134, ">", ">=", 71): (
         "the inner where differs from the outer only where largest == 0, where the outer where "
         "takes 1.0 and drops the inner value"
@@ -344,16 +409,16 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "node set reversed with matching weights: the integral and the slopes' spread move by "
         "rounding, 1e-16, far below the 1e-6 floor that decides"
     ),
-    ("initconv/_meanfield/gaussian.py", 396, "16", "17"): (
+    ("initconv/_meanfield/gaussian.py", 404, "16", "17"): (
         "the first pass only sets the second pass's tolerance, 16 eps sqrt(rough size), which "
         "moves by under 3% and never past the documented bound (bit-identical deficits for tanh "
         "and hardtanh at 20 values of q)"
     ),
-    ("initconv/_meanfield/gaussian.py", 486, ">", ">=", 24): (
+    ("initconv/_meanfield/gaussian.py", 494, ">", ">=", 24): (
         "the elif is reached only where values[i] != 0 (the if before it takes 0.0 and -0.0), and "
         "NaN compares False either way"
     ),
-    ("initconv/_meanfield/gaussian.py", 486, ">", ">=", 47): (
+    ("initconv/_meanfield/gaussian.py", 494, ">", ">=", 47): (
         "> and >= differ only at values[i + 1] = +-0.0, where the and's values[i + 1] != 0.0 is "
         "False either way"
     ),
