@@ -154,11 +154,14 @@ MODULES: dict[str, tuple[str, ...]] = {
     "initconv/testing/_laws.py": (
         "tests/testing/test_testing_kit.py", "tests/testing/test_variance_about_mean.py",
         "tests/testing/test_power_and_sample_size.py", "tests/testing/test_moments_of_the_laws.py",
+        "tests/testing/test_sample_size_sees_both_sides.py",
     ),
     "initconv/testing/_assertions.py": (
         "tests/testing/test_testing_kit.py", "tests/testing/test_variance_about_mean.py",
         "tests/testing/test_mean_check_threshold.py", "tests/testing/test_moments_of_the_laws.py",
         "tests/testing/test_orthogonal_check_shapes.py",
+        "tests/testing/test_mean_check_message_states_its_threshold.py",
+        "tests/testing/test_channel_check_follows_its_law.py",
     ),
     "initconv/testing/_checks.py": (
         "tests/testing/test_testing_kit.py", "tests/testing/test_checks_default_shapes.py",
@@ -167,9 +170,15 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/testing/test_checks_pool_limits.py",
         "tests/testing/test_reset_check_names_what_changed.py",
         "tests/testing/test_scheme_pool_accounting.py",
+        "tests/testing/test_second_moment_atol_is_its_rounding_bound.py",
+        "tests/testing/test_low_power_warning_states_its_power.py",
+        "tests/testing/test_unserved_shapes_raise_the_schemes_own_error.py",
+        "tests/testing/test_pool_of_exactly_the_limit_is_drawn.py",
+        "tests/testing/test_scheme_pool_judges_each_draw.py",
     ),
     "initconv/testing/_bias.py": (
         "tests/testing/test_testing_kit.py", "tests/testing/test_checks_pool_limits.py",
+        "tests/testing/test_bias_pool_centres_and_stops.py",
     ),
 }  # fmt: skip
 # (path, line, old, new) -> why the mutant cannot change behaviour; every site with that key is
@@ -397,6 +406,14 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "reached only without roots, where every value on the grid has the same strict sign, so "
         "values[0] < 0 exactly when values[1] < 0"
     ),
+    ("initconv/testing/_laws.py", 67, "0.0", "1.0"): (
+        "m[1] is never read: the recursion reads m[k - 2] only for even k, and standard_moments, "
+        "the only caller, reads raw[2], raw[4] and raw[6]; only the returned E Z^1 changes"
+    ),
+    (_CHECKS, 61, "3", "4", 12): _SHAPE,
+    (_CHECKS, 61, "3", "4", 21): _SHAPE,
+    (_CHECKS, 77, "1", "2", 43): _SHAPE,
+    (_CHECKS, 93, "7", "8", 45): _SHAPE,
     ("initconv/_maths/orthogonality.py", 134, ">", ">=", 71): (
         "the inner where differs from the outer only where largest == 0, where the outer where "
         "takes 1.0 and drops the inner value"

@@ -35,9 +35,10 @@ built-in activations and N = max_examples:
     test_mup:                   1 x 2(N/4) (a µP law per kind and role)     1 x 50       =     50
                                 + 13 fixed (laws after reset, load, to_empty,
                                 bias, depth, Xavier, the power check)                         13
-    tests/maths, the draws:     zero-mean draws' variances and reach, the   < 200
-                                truncated normal's cut and redraws, the
-                                orthogonality check's draws
+    tests/maths, tests/testing: zero-mean draws' variances and reach, the   < 300
+    (beyond the kit file)       truncated normal's cut and redraws, the
+                                orthogonality check's draws; the kit's
+                                checks of its own laws and messages
                                                                             ---------------------
                                                                             < 4.2 x 10^4 checks
     x ALPHA_CHECK = 1e-9                                                    < 4.2e-5
@@ -95,8 +96,9 @@ _NEW_SCHEME_SWEEP = 5  # per example of the new-scheme test's own Hypothesis run
 _ROBUSTNESS_CHECKS = 29
 # tests/model/test_mup.py: one law per example of its quarter-sized run, and 13 fixed checks.
 _MUP_CHECKS, _MUP_FIXED = 1, 13
-# tests/maths's statistical checks of the draws (an upper bound on their count)
-_DRAW_CHECKS = 200
+# tests/maths's statistical checks of the draws and tests/testing's beyond test_testing_kit.py
+# (an upper bound on their count)
+_DRAW_CHECKS = 300
 # new-scheme check_scheme, truncated normal, kit, µP's fixed checks, the draws
 _FIXED_CHECKS = 2 * _CHECKS_PER_KIND + 2 + 1_000 + _MUP_FIXED + _DRAW_CHECKS
 _OTHER_FILES = 3 * 1e-6  # test_layers (2) and test_structured (1) at their own alpha = 1e-6

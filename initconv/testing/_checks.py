@@ -253,7 +253,8 @@ def check_layer(
 
     One layer is a small sample: a 3 -> 32 channel 3x3 convolution's 864 weights see a variance
     off by 43% with 95% power at the default ``alpha`` (:func:`detectable_error`), and a 5% error
-    with probability 3e-7. Where the weights cannot see a ``detectable`` error (or the biases a
+    with probability 1.4e-7 (a variance 5% too small; 2.8e-7 for one 5% too large). Where the
+    weights cannot see a ``detectable`` error (or the biases a
     :data:`~initconv.testing.BIAS_DETECTABLE` one) with probability ``power``, a
     :class:`LowPowerWarning` states what they do see and the sample size that would; with
     ``pool=True`` the check pools instead the standardised values of fresh draws of the same
