@@ -145,7 +145,9 @@ def _affine(node: fx.Node, graph: Graph, kind: str) -> bool:
     if kind == "math":
         return _target_name(node) in ("neg", "negative", "pos")
     if name in ("add", "sub", "mul"):
-        return len(_varying(node, graph)) == 1 and not _same_operands(node)
+        # x + x = 2x is a scaling; x * x and x - x (zero whatever the layer gives) are not.
+        same = _same_operands(node) and name != "add"
+        return len(_varying(node, graph)) == 1 and not same
     if name == "div":
         first = node.args[0]
         return (
@@ -283,6 +285,8 @@ def _step(node: fx.Node, kind: str, graph: Graph) -> Callable[[list[Any], dict[s
 
         def apply(args: list[Any], kwargs: dict[str, Any]) -> Any:
             first, second = args[0], args[1] if len(args) > 1 else kwargs["other"]
+            if len(args) > 2:  # torch's deprecated add(input, value, other): input + value * other
+                second = args[1] * args[2]
             alpha = kwargs.get("alpha")
             if alpha is not None:
                 second = second * alpha
@@ -407,7 +411,11 @@ def render(region: Region, exit_node: fx.Node, graph: Graph) -> str:
         elif name is not None and len(args) >= 2:
             symbol, level = _INFIX[name]
             right = level + (0 if name in ("add", "mul") else 1)
-            text[node] = (f"{operand(args[0], level)}{symbol}{operand(args[1], right)}", level)
+            second = operand(args[1], right)
+            if len(args) > 2:  # the deprecated add(input, value, other)
+                second = f"{operand(args[1], 2)} * {operand(args[2], 3)}"
+                second = f"({second})" if name == "sub" else second
+            text[node] = (f"{operand(args[0], level)}{symbol}{second}", level)
         else:
             label = _target_name(node)
             if node.op == "call_module":

@@ -39,6 +39,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor, fx, nn
 
 from initconv._activations import ActivationSpec, module_class, resolve
@@ -178,6 +179,26 @@ class Engine:
         return MISSING
 
 
+_FILLS: dict[Any, float] = {torch.zeros_like: 0.0, torch.ones_like: 1.0}
+
+
+def _filled(node: fx.Node) -> float | None:
+    """The value every element of ``torch.zeros_like(y)``, ``ones_like(y)`` or
+    ``full_like(y, c)`` holds: a constant, whatever ``y`` holds (a run records it as one)."""
+    if node.op != "call_function":
+        return None
+    try:
+        if node.target in _FILLS:
+            return _FILLS[node.target]
+    except TypeError:  # an unhashable target
+        return None
+    if node.target is torch.full_like:
+        fill = node.args[1] if len(node.args) > 1 else node.kwargs.get("fill_value")
+        if isinstance(fill, (int, float)) and not isinstance(fill, bool):
+            return float(fill)
+    return None
+
+
 def _pending(*values: Any) -> bool:
     return any(value is MISSING for value in values)
 
@@ -230,6 +251,9 @@ class GraphWalk:
             raise self._constants[node]
         if node.op == "get_attr":
             return self.constant_rule(node)
+        filled = _filled(node)
+        if filled is not None:
+            return filled
         if reads_size(node):
             read = ew.Unknown("c is read from a shape, which a trace does not know")
             self._constants[node] = read
