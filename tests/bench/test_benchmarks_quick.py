@@ -17,7 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 # zoo needs timm; mutation copies the repository and runs the suite per mutant.
-QUICK = ("construction", "orthogonal", "propagation", "training", "pathological", "width", "width_edge")
+QUICK = (
+    "construction",
+    "orthogonal",
+    "propagation",
+    "training",
+    "pathological",
+    "width",
+    "width_edge",
+)
 
 
 @pytest.mark.slow

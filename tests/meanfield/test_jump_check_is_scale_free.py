@@ -36,7 +36,7 @@ def test_a_jump_is_refused_at_every_scale_of_the_activation(scale: float) -> Non
     assert found is not None, str(refused.value)
     # Printed to six significant digits (relative 5e-6 at most), of a size and place resolved to
     # intervals 2^-46 wide, where tanh's slope adds < 1e-13 to the increment.
-    assert float(found.group(1)) == pytest.approx(0.5 * scale, rel=1e-5)
+    assert float(found.group(1)) == pytest.approx(0.5 * scale, rel=1e-5, abs=0)
     assert float(found.group(2)) == pytest.approx(0.3, rel=1e-5)
 
 
