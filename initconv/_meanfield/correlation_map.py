@@ -170,7 +170,7 @@ def _limit(q: float) -> float:
 def _c_star(phi: Phi, sigma_w2: float, sigma_b2: float, q: float, chi_1: float) -> float:
     """The stable fixed point of the correlation map: 1 unless chaotic, else the root of
     C(c) = c below 1, by bisection on [0, 1) (C(0) >= 0 and C(c) < c just below 1)."""
-    if chi_1 <= 1 + _CRITICAL:
+    if chi_1 - 1 <= _CRITICAL:
         return 1.0
 
     def gap(c: float) -> float:
