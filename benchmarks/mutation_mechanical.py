@@ -460,6 +460,17 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "residual (~1e-33, either sign; none in 108 chaotic odd cases) hitting 0, which the mutant "
         "then treats as the original treats +1e-33: c* is 0 to 1.1e-16 either way"
     ),
+    ("initconv/_maths/quadrature.py", 243, ">", ">="): (
+        "size is 0 only where f is 0 at every node of the first panels and their halves; then "
+        "every panel agrees with its halves (both 0) and converges at the first step, so no panel "
+        "is ever forced and this line is not reached with size 0"
+    ),
+    ("initconv/_meanfield/gaussian.py", 271, "2", "3"): (
+        "the kink allowance now only sorts the intervals that miss by more than the floor into "
+        "suspicious and unsettled, and both are halved until the miss shrinks or stays: the same "
+        "jumps are refused with the same sizes; the two differ only in which intervals count "
+        "toward the rough activation's cap of 1,024"
+    ),
     ("initconv/_maths/orthogonality.py", 134, ">", ">=", 71): (
         "the inner where differs from the outer only where largest == 0, where the outer where "
         "takes 1.0 and drops the inner value"

@@ -42,3 +42,12 @@ def test_the_fingerprint_is_the_activation_on_probe_values() -> None:
     outputs = fingerprint("recorded", recorded)
     assert torch.equal(recorded.inputs[0], probe_values())
     assert torch.equal(outputs, torch.tanh(probe_values()))
+
+
+def test_the_probe_spans_the_documented_interval_from_minus_eight_to_eight() -> None:
+    # The docstring's [-8, 8] is what the pole pre-check and the narrow-dtype precision see, and
+    # what docs/guarantees.md states; a grid that reached past it or stopped short would change
+    # which activations are refused.
+    values = probe_values()
+    assert float(values.min()) == -8.0
+    assert float(values.max()) == 8.0
