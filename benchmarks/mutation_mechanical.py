@@ -350,11 +350,11 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "differs only where M'(q) is exactly the float 1 + 1e-9: the edge of the tolerance within "
         "which a slope counts as 1 moves by one ulp, far below the quadrature's 1e-12"
     ),
-    ("initconv/_meanfield/critical_line.py", 277, "<=", "<", 45): (
+    ("initconv/_meanfield/critical_line.py", 283, "<=", "<", 45): (
         "the same one-ulp move of the tolerance's edge, where the series of the line's end cannot "
         "be taken"
     ),
-    ("initconv/_meanfield/critical_line.py", 354, "5e-7", "1.0000005"): (
+    ("initconv/_meanfield/critical_line.py", 360, "5e-7", "1.0000005"): (
         "the refusal then also prints the excess in parentheses where six decimals of M'(q*) "
         "already show it above 1: the same reason, point and slope in other words"
     ),
@@ -516,12 +516,12 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "stopping at sigma_b^2 as before; with M linear there, one root, bracketed by both "
         "(bit-identical q*, chi_1 and M' for relu, linear, tanh, elu, gelu and sigmoid)"
     ),
-    ("initconv/_meanfield/critical_line.py", 326, "<", "<="): (
+    ("initconv/_meanfield/critical_line.py", 332, "<", "<="): (
         "within the stated accuracy: differs only where the excess at q = 2^-24 is exactly 0.0, "
         "a fixed point on the grid's first point, where which side wins is quadrature error "
         "(1e-12) and at the neighbouring float the original behaves as the mutant does"
     ),
-    ("initconv/_meanfield/critical_line.py", 341, "1", "2", 37): (
+    ("initconv/_meanfield/critical_line.py", 347, "1", "2", 37): (
         "phi is elementwise (checked when it is resolved), so element 0 of phi on two zeros is "
         "phi(0), as on one"
     ),

@@ -45,7 +45,7 @@ from initconv._meanfield.gaussian import (
     second_moment_slope,
     slope_moment,
 )
-from initconv._meanfield.line_end import agrees, root, series
+from initconv._meanfield.line_end import Series, agrees, root, series
 from initconv._meanfield.variance_map import FixedPoint
 from initconv._validate import check_real
 
@@ -229,14 +229,21 @@ def _on_grid(line: _Line, q: float) -> _Point:
     return _Point(q, line.sigma_w2(q), slope, slope <= 1 + _MARGINAL)
 
 
+def _series_at_the_end(line: _Line) -> tuple[Series | None, bool]:
+    """The line's Taylor series at 0 (``None`` where autograd cannot take it), and whether it
+    matches the quadrature at the grid's first q."""
+    expansion = series(line.phi)
+    q = _GRID[0]
+    moment = line.slope_moment(q)
+    matched = expansion is not None and agrees(expansion, q, q * moment * line.deficit(q), moment)
+    return expansion, matched
+
+
 def _below_the_grid(name: str, line: _Line, bias_std: float) -> _Point | None:
     r"""(q*, sigma_w^2, M'(q*)) of a point below the grid's first q, from the Taylor series at 0
     (:mod:`initconv._meanfield.line_end`), checked against the quadrature at that first q;
     ``None`` where the series has no root there."""
-    expansion = series(line.phi)
-    q = _GRID[0]
-    slope = line.slope_moment(q)
-    matched = expansion is not None and agrees(expansion, q, q * slope * line.deficit(q), slope)
+    expansion, matched = _series_at_the_end(line)
     if expansion is None or not matched:
         why = (
             "cannot be taken"
@@ -249,7 +256,7 @@ def _below_the_grid(name: str, line: _Line, bias_std: float) -> _Point | None:
             "its point lies below q* = 2^-24, where the quadrature cannot resolve the line, and "
             f"its Taylor series at 0 (by autograd) {why}; use a larger bias_std",
         )
-    q_star = root(expansion, bias_std, q)
+    q_star = root(expansion, bias_std, _GRID[0])
     if q_star is None:
         return None
     # M'(q*) - 1 is O(q*) there, below float64's resolution of 1, but its sign is exact.
@@ -269,9 +276,8 @@ def _line_end(line: _Line, end: float) -> _Point:
     the series cannot be taken or does not match, the quadrature's slope against the margin."""
     q = _GRID[0]
     slope = line.slope(q)
-    expansion = series(line.phi)
-    moment = line.slope_moment(q)
-    if expansion is not None and agrees(expansion, q, q * moment * line.deficit(q), moment):
+    expansion, matched = _series_at_the_end(line)
+    if expansion is not None and matched:
         first = expansion.slope_excess[0][1] if expansion.slope_excess else 0.0
         return _Point(0.0, 1 / end, slope, first <= 0, expansion.variance_slope_excess(q))
     return _Point(0.0, 1 / end, slope, slope <= 1 + _MARGINAL)
