@@ -71,7 +71,7 @@ def test_no_fsdp_shard_repeats_another(world_size: int) -> None:
                 assert not torch.equal(local[i], local[j]), (name, i, j)
 
 
-@pytest.mark.parametrize("world_size", SHARDED_WORLD_SIZES)
+@pytest.mark.parametrize("world_size", slow_except(SHARDED_WORLD_SIZES, keep=2))
 def test_fsdp_shards_are_the_slices_of_the_full_weight(world_size: int) -> None:
     ranks = results(world_size)
     for name, (_, full) in ranks[0]["initconv"]["shards"].items():
@@ -79,7 +79,7 @@ def test_fsdp_shards_are_the_slices_of_the_full_weight(world_size: int) -> None:
         assert torch.equal(torch.cat(pieces), full), name
 
 
-@pytest.mark.parametrize("world_size", SHARDED_WORLD_SIZES)
+@pytest.mark.parametrize("world_size", slow_except(SHARDED_WORLD_SIZES, keep=2))
 def test_tensor_parallel_layouts_hold_the_unsharded_draw(world_size: int) -> None:
     # Sharded on the output or the input channels, or replicated: every rank's local tensor is its
     # slice of the draw the same seeded layer makes unsharded (the weights started at zero).
@@ -109,7 +109,7 @@ def test_an_fsdp_training_step_runs_and_moves_the_weights(world_size: int) -> No
 # DDP: each rank's global RNG differs; DDP's rank-0 broadcast is off (init_sync=False).
 
 
-@pytest.mark.parametrize("world_size", SHARDED_WORLD_SIZES)
+@pytest.mark.parametrize("world_size", slow_except(SHARDED_WORLD_SIZES, keep=2))
 def test_ddp_ranks_agree_after_construction_with_seed_modules(world_size: int) -> None:
     everyone = results(world_size)[0]["ddp_seeded"]
     for other in everyone[1:]:
@@ -117,7 +117,7 @@ def test_ddp_ranks_agree_after_construction_with_seed_modules(world_size: int) -
             assert torch.equal(other[name], value), name
 
 
-@pytest.mark.parametrize("world_size", SHARDED_WORLD_SIZES)
+@pytest.mark.parametrize("world_size", slow_except(SHARDED_WORLD_SIZES, keep=2))
 def test_ddp_ranks_disagree_without_seed_modules(world_size: int) -> None:
     # The control: without seeds, each rank's own global RNG decides its weights.
     everyone = results(world_size)[0]["ddp_unseeded"]
@@ -128,7 +128,7 @@ def test_ddp_ranks_disagree_without_seed_modules(world_size: int) -> None:
 # Regression: plain nn.Conv2d + nn.init on the same FSDP2 setup (torch 2.13, CPU/gloo).
 
 
-@pytest.mark.parametrize("world_size", SHARDED_WORLD_SIZES)
+@pytest.mark.parametrize("world_size", slow_except(SHARDED_WORLD_SIZES, keep=2))
 def test_plain_nn_init_gives_every_fsdp_rank_the_same_shard(world_size: int) -> None:
     ranks = results(world_size)
     weights = [name for name in ranks[0]["torch"] if name.endswith("weight")]
