@@ -36,15 +36,21 @@ BENCHMARKS = {
         "benchmarks.width_edge",
         "why µP's divergence edge moves with width: the channels alive at the end of each run",
     ),
+    "width_edge_bn": (
+        "benchmarks.width_edge_bn",
+        "the same on a CNN with a BatchNorm before each ReLU, at rates 2^1..2^5",
+    ),
     "setup_times": (
         "benchmarks.setup_times",
         "the README's set-up commands in a fresh clone and virtual environment",
     ),
 }
 # Run only when named: the zoo needs an extra (the zoo venv of docs/convert.md); the mutation run
-# takes about 23 minutes, the width run trains 576 models (width_edge 75 of them), setup_times
+# takes about 23 minutes, the width run trains 576 models (width_edge and width_edge_bn 75 each), setup_times
 # installs into a new venv.
-OPTIONAL = frozenset({"zoo", "zoo_hf", "mutation", "width", "width_edge", "setup_times"})
+OPTIONAL = frozenset(
+    {"zoo", "zoo_hf", "mutation", "width", "width_edge", "width_edge_bn", "setup_times"}
+)
 
 
 def main(argv: list[str] | None = None) -> int:

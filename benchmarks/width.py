@@ -93,6 +93,25 @@ def cnn(width: int) -> nn.Sequential:
     )
 
 
+def cnn_bn(width: int) -> nn.Sequential:
+    """The width benchmark's CNN with a BatchNorm before each ReLU: a channel's pre-activation is
+    recentred on every batch, so no layer can stay negative for every input."""
+    return nn.Sequential(
+        nn.Conv2d(1, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, stride=2, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(width, 10),
+    )
+
+
 class Block(nn.Module):
     """``x + conv2(relu(bn2(conv1(relu(bn1(x))))))``: a pre-activation residual block."""
 
@@ -119,11 +138,12 @@ def resnet(blocks: int, width: int = DEPTH_WIDTH) -> nn.Sequential:
     )
 
 
-NETWORKS: dict[str, Callable[[int], nn.Module]] = {"cnn": cnn, "resnet": resnet}
+NETWORKS: dict[str, Callable[[int], nn.Module]] = {"cnn": cnn, "cnn_bn": cnn_bn, "resnet": resnet}
 # The activation after each layer, for convert: the readout is linear, every other layer is
 # followed by a relu (in the residual net, the next block's relu acts on the branch's output).
 ACTIVATIONS: dict[str, dict[str, str]] = {
     "cnn": {"8": "linear", "*": "relu"},
+    "cnn_bn": {"11": "linear", "*": "relu"},
     "resnet": {"5": "linear", "*": "relu"},
 }
 

@@ -29,12 +29,14 @@ from benchmarks import width
 THREADS = 1
 RATES = tuple(2.0**k for k in range(-5, 0))
 QUICK: dict[str, Any] = {
+    "network": "cnn",
     "widths": (16, 32),
     "rates": (2.0**-3, 2.0**-1),
     "seeds": (0,),
     "steps": 12,
 }
 FULL: dict[str, Any] = {
+    "network": "cnn",
     "widths": width.WIDTHS,
     "rates": RATES,
     "seeds": width.SEEDS,
@@ -42,10 +44,16 @@ FULL: dict[str, Any] = {
 }
 
 
+DESCRIPTION = {
+    "cnn": "The width benchmark's CNN",
+    "cnn_bn": "The width benchmark's CNN with a BatchNorm before each ReLU",
+}
+
+
 def _jobs(config: dict[str, Any]) -> list[width.Job]:
     base = config["widths"][0]
     return [
-        ("cnn", "SP" if size == base else "µP", size, base, rate, seed, config["steps"])
+        (config["network"], "SP" if size == base else "µP", size, base, rate, seed, config["steps"])
         for size in config["widths"]
         for rate in config["rates"]
         for seed in config["seeds"]
@@ -94,7 +102,9 @@ def split(runs: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def run(quick: bool, config: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+def run(
+    quick: bool, config: dict[str, Any] | None = None, name: str = "width_edge"
+) -> tuple[dict[str, Any], str]:
     chosen = config if config is not None else (QUICK if quick else FULL)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     runs = width.sweep(_jobs(chosen))
@@ -104,10 +114,10 @@ def run(quick: bool, config: dict[str, Any] | None = None) -> tuple[dict[str, An
     counts = split(runs)
     markdown = "\n".join(
         [
-            f"The width benchmark's CNN under µP (base width {chosen['widths'][0]}) near its "
-            f"divergence edge: Adam, {chosen['steps']} steps of batch {width.BATCH} on digits, "
-            f"seeds {list(chosen['seeds'])}; a channel is alive if positive for at least one of "
-            f"the first {width.ALIVE_INPUTS} digits (`python -m benchmarks width_edge`).",
+            f"{DESCRIPTION[chosen['network']]} under µP (base width {chosen['widths'][0]}) near "
+            f"its divergence edge: Adam, {chosen['steps']} steps of batch {width.BATCH} on "
+            f"digits, seeds {list(chosen['seeds'])}; a channel is alive if positive for at least "
+            f"one of the first {width.ALIVE_INPUTS} digits (`python -m benchmarks {name}`).",
             "",
             table(runs, chosen),
             "",

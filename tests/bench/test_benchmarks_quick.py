@@ -25,6 +25,7 @@ QUICK = (
     "pathological",
     "width",
     "width_edge",
+    "width_edge_bn",
 )
 
 
