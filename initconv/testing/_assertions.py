@@ -254,7 +254,11 @@ def assert_channels_uncorrelated(
 
 
 def orthogonality_atol(dtype: torch.dtype, gain: float) -> float:
-    """The tolerance :func:`assert_orthogonal` allows on each entry of the Gram matrix."""
+    r"""The tolerance :func:`assert_orthogonal` allows on each entry of the Gram matrix of a
+    single-entry block: :math:`g^2 \max(10^{-5}, 2\epsilon) + 2 g s + s^2`, with :math:`s` the
+    dtype's smallest normal times :math:`\epsilon`. A block of :math:`r \times c` entries is
+    allowed :math:`s \sqrt{\max(r, c)}` in place of :math:`s` (its entries' subnormal roundings
+    add up): a few spacings more, which matter only for gains near the subnormal range."""
     return _atol(dtype, gain)
 
 
