@@ -99,6 +99,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_jump_where_the_slope_bends.py",
         "tests/meanfield/test_unstable_fixed_point_at_the_grids_top.py",
         "tests/meanfield/test_variance_slope_above_unit_q.py",
+        "tests/meanfield/test_variance_map_far_fixed_points.py",
+        "tests/meanfield/test_cross_slope_moment_beside_a_jump.py",
     ),
     "initconv/_meanfield/variance_map.py": (
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_variance_map_verdicts.py",
@@ -107,6 +109,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_verdict_after_registering_again.py",
         "tests/meanfield/test_unstable_fixed_point_at_the_grids_top.py",
         "tests/meanfield/test_variance_map_drift_factor.py",
+        "tests/meanfield/test_correlation_fixed_point_above_2_68_with_a_bias.py",
+        "tests/meanfield/test_variance_map_nearest_of_two_fixed_points.py",
     ),
     "initconv/_meanfield/correlation_map.py": (
         "tests/meanfield/test_correlation_map.py", "tests/meanfield/test_correlation_defaults.py",
@@ -115,6 +119,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_correlation_settling.py",
         "tests/meanfield/test_correlation_zero_weight_and_fading_signal.py",
         "tests/meanfield/test_correlation_fixed_point_and_its_slope.py",
+        "tests/meanfield/test_correlation_q0_up_to_2_68.py",
     ),
     "initconv/_meanfield/critical_line.py": (
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_line_end_zero_bias.py",
@@ -374,6 +379,45 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ),
     ("initconv/_maths/orthogonality.py", 340, "*", "/"): (
         "the factor is exactly +-1.0, and dividing by it gives the same float as multiplying"
+    ),
+    ("initconv/_meanfield/gaussian.py", 64, "40", "41"): (
+        "one more halving of the jump probe: an activation the original accepts returns within 40 "
+        "rounds, as the mutant's does; 80 random jumps (tanh and 3 relu beside them) give the "
+        "same messages; only cusps sign(x)|x|^a whose miss over 2^-44 vs 2^-45 straddles the "
+        "floor (a = 0.35) move from 'jumps' to the quadrature's 'singular' refusal (phi'^2 is not "
+        "integrable for a <= 1/2): a ValueError naming the activation either way"
+    ),
+    ("initconv/_meanfield/gaussian.py", 115, "1.0", "2.0"): (
+        "a built-in is then solved as phi / 2 at gain 2 g (the user-callable path): dividing by a "
+        "power of 2 is exact and every tolerance is relative, so critical, variance_map, "
+        "correlation_map and correlation_step are bit-identical (120 results, 10 activations)"
+    ),
+    ("initconv/_meanfield/gaussian.py", 255, "0", "1"): (
+        "with a single finite value among the probe's 1,025, every interval has a non-finite end, "
+        "as with none; resolve() refuses a user's function that is NaN or inf at any of its own "
+        "quadrature nodes, so only a function non-finite exactly on the probe's lattice reaches "
+        "this (NaN there passes in both; +inf there is refused by the original only)"
+    ),
+    ("initconv/_meanfield/gaussian.py", 323, "0.0", "1.0"): (
+        "reached only where f is non-finite at all 257 probe points, z = 0 included; the "
+        "quadrature then raises at its first non-finite node in both versions, unless f is NaN "
+        "exactly on the lattice of multiples of 1/16 and finite between (and there the original's "
+        "nudge already gives the slope moment precision 1)"
+    ),
+    ("initconv/_meanfield/gaussian.py", 454, ">", ">=", 15): (
+        "differs only at fc == +-0.0, which breaks the loop on the line before"
+    ),
+    ("initconv/_meanfield/gaussian.py", 454, ">", ">=", 27): (
+        "differs only at fb == +-0.0: no caller passes one (root_log only where the grid value is "
+        "!= 0, recomputed deterministically; line_end with fa < 0 < fb; _c_star with fb < 0), "
+        "and fb is later an fc != 0"
+    ),
+    ("initconv/_meanfield/variance_map.py", 192, "<=", "<"): (
+        "|factor - 1| is exact (Sterbenz on [0.5, 2]) and a multiple of 2^-53, and fl(1e-6) is not "
+        "(2^53 fl(1e-6) has denominator 2^19): no factor ties with the tolerance"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 47, "13", "14"): (
+        "range(-24, 13, 2) and range(-24, 14, 2) are the same list"
     ),
     ("initconv/_maths/orthogonality.py", 87, "*", "/", 46): (
         "shape[0] == 2 / half holds at 2 rows, as == 2 * half does, and otherwise sends an even "

@@ -8,8 +8,8 @@ first, and the cross moments :math:`\mathbb{E}[\phi(u_1)\phi(u_2)]` and
 (exact to ~1e-12 relative, kinks included); the two-dimensional ones a fixed composite
 Gauss-Legendre grid, exact to ~1e-14 for smooth activations and ~3e-8 at a kink at 0 (relu against
 its closed form, the arc-cosine kernel). A kink or jump away from 0 falls inside a panel: the slope
-cross moment of hardtanh (a jump in phi' at +-1) is 3e-4 off at q = 1 and 1e-3 at q = 4 (against
-the bivariate normal's probability of the square), and so are c* and chi_c in the chaotic phase of
+cross moment of hardtanh (a jump in phi' at +-1) is up to 6e-4 off at q = 1, 2.5e-3 at q = 4 (c = 0;
+against the normal's probability of the square), and so are c* and chi_c in the chaotic phase of
 such activations (hardtanh, relu6, hardswish). :math:`\phi'` comes from autograd; at :math:`q = 0` the
 slope moment is its limit :math:`q \to 0^+`, the mean of the two one-sided slopes at 0 squared
 (autograd's value at a kink is one of them, not the limit). Everything is computed on the CPU
