@@ -264,20 +264,27 @@ def _check_increments(phi: Phi, lo: Tensor, hi: Tensor, values: Tensor) -> None:
         integral = (slopes * weights).sum(dim=1) * half
         change = (end - start - integral).abs()
         # At a kink inside an interval, Gauss-Legendre misses at most the width times the
-        # slope's jump, which the spread of the slopes at the nodes bounds once nodes lie on both
-        # sides (until then the interval is halved); where phi is smooth the quadrature is exact
-        # to rounding. A jump in phi misses its whole size whatever the width.
-        spread = slopes.amax(dim=1) - slopes.amin(dim=1)
+        # slope's jump, which the spread of the slopes at the nodes and the ends bounds (the ends
+        # see a kink between an end and the nearest node); where phi is smooth the quadrature is
+        # exact to rounding. A jump in phi misses its whole size whatever the width.
+        ends = derivative(phi, torch.stack([lo, hi], dim=1))
+        spread = torch.maximum(slopes.amax(dim=1), ends.amax(dim=1)) - torch.minimum(
+            slopes.amin(dim=1), ends.amin(dim=1)
+        )
         allowed = 2 * half * spread + floor
         # NaN (an activation undefined somewhere) is the quadrature's to report, not a jump.
         suspicious = change > allowed
         # Within the allowance but above the floor: a kink, or a jump beside one whose slopes'
-        # spread hides it (3 relu(x - 0.05) + 0.04 (x > 0.055)). Halving tells them apart (the
-        # kink's miss shrinks with the width, the jump's does not), while there are few enough
-        # to follow; more is a rough activation (sin(1e5 x)), whose kinks the spread bounds.
-        unsettled = (change > floor) & ~suspicious
+        # spread hides it (3 relu(x - 0.05) + 0.04 (x > 0.055)). So is one within the floor
+        # whose allowance exceeds it: there a kink's miss can cancel a jump's at this width.
+        # Halving tells them apart (the kink's miss shrinks with the width, the jump's does not).
+        # Past as many as the probe began with, the largest allowances are followed: a kink's
+        # shrinks as the width, a smooth bend's as its square, so kinks are kept.
+        unsettled = ((change > floor) | (allowed > 2 * floor)) & ~suspicious
         if int(unsettled.sum()) > _JUMP_INTERVALS:
-            unsettled.zero_()
+            ranked = torch.where(unsettled, allowed, -math.inf)
+            unsettled = torch.zeros_like(unsettled)
+            unsettled[ranked.topk(_JUMP_INTERVALS).indices] = True
         followed = suspicious | unsettled
         if not bool(followed.any()):
             return
