@@ -420,6 +420,12 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ("initconv/_meanfield/correlation_map.py", 47, "13", "14"): (
         "range(-24, 13, 2) and range(-24, 14, 2) are the same list"
     ),
+    ("initconv/_meanfield/gaussian.py", 215, "+", "-"): (
+        "the probe has 1,022 intervals instead of 1,024 and the cap stays 1,024, as in the 1024 -> "
+        "1025 entry: smooth and kinked activations pass, and jumps (beside kinks too), rough "
+        "functions and rounded dtypes are refused the same way; only the interval or the place a "
+        "message names can change"
+    ),
     ("initconv/_maths/orthogonality.py", 87, "*", "/", 46): (
         "shape[0] == 2 / half holds at 2 rows, as == 2 * half does, and otherwise sends an even "
         "count to the branch that appends the empty rest values[2 * half:]: the same sums "
