@@ -123,6 +123,12 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_correlation_q0_up_to_2_68.py",
     ),
     "initconv/_meanfield/critical_line.py": (
+        "tests/meanfield/test_critical_point_printout_states_sigma_w_squared.py",
+        "tests/meanfield/test_critical_input_gain_defaults_to_unit_inputs.py",
+        "tests/meanfield/test_critical_homogeneous_point_nearest_to_one.py",
+        "tests/meanfield/test_critical_line_end_without_a_taylor_series.py",
+        "tests/meanfield/test_critical_point_of_an_activation_not_zero_at_zero.py",
+        "tests/meanfield/test_critical_refuses_a_breakpoint_near_zero.py",
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_line_end_zero_bias.py",
         "tests/meanfield/test_critical_point_display.py",
         "tests/meanfield/test_critical_marginal_line.py",
@@ -138,6 +144,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_critical_line_end_scale_free.py",
     ),
     "initconv/_meanfield/line_end.py": (
+        "tests/meanfield/test_critical_refuses_a_breakpoint_near_zero.py",
+        "tests/meanfield/test_line_end_series_variance_slope.py",
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_line_end_by_exact_moments.py",
         "tests/meanfield/test_critical_tiny_bias_beside_a_kink.py",
         "tests/meanfield/test_line_end_series_coefficients.py",
@@ -437,6 +445,52 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "operands (constants are reduced to numbers), so that needs a registered function that "
         "is not elementwise, against register_activation's contract; the verdict (no gain, a "
         "fallback) is the same either way"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 149, "16", "17"): (
+        "the upward grid's step between 2^12 and q0: a fixed point alone in a step is bracketed by "
+        "either grid and refined by root_log to 1e-13 in log q (96 cases, 4 activations x 4 "
+        "(sigma_w, sigma_b) x 6 q0 from 2^13 to 2^68: identical except relu's exact q* = 20000 at "
+        "sigma_b = 100, 2e-15 relative either side); two fixed points within one step are missed "
+        "by both grids, at different places, and no promise states the grid's resolution"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 161, "<", "<="): (
+        "differs only where a root is exactly the float q0 + 1e-9 q0, the edge of the allowance "
+        "within which a root counts as q0's own: a tie with a tolerance far coarser than the "
+        "roots' 1e-13"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 183, ">=", ">"): (
+        "differs only at gap(b) == 0.0, where the mutant calls illinois with fb = 0 (fa > 0): its "
+        "first iterate is b - 0 * (b - a) / (0 - fa) = b exactly, whose gap is 0.0, so it stops "
+        "and returns b, as the original does"
+    ),
+    ("initconv/_meanfield/critical_line.py", 259, "0", "1"): (
+        "the series' root is sought below 2^-22 instead of 2^-24; reached only where the "
+        "quadrature's excess at 2^-24 is negative, so the root lies below 2^-24 and both brackets "
+        "hold it (the leading-balance guess is within O(q) ~ 1e-7 relative of it): the same root "
+        "(critical() bit-identical for 8 activations x 7 biases from 0 to 1e-6)"
+    ),
+    ("initconv/_meanfield/critical_line.py", 315, "1.0", "2.0"): (
+        "a positively homogeneous phi has phi' constant on each half-line, so G(q) is the same "
+        "quadrature sum at every q: bit-identical at q = 1 and 2 (relu, linear, leaky_relu at "
+        "0.01 and 0.3, a two-slope prelu); only an activation within the branch's own 1e-9 "
+        "deficit test of homogeneous, but not exactly so, could differ, by that order"
+    ),
+    ("initconv/_meanfield/line_end.py", 42, "6", "7"): (
+        "one more Taylor coefficient per side: every term the series keeps is computed the same "
+        "(the completeness cuts n <= ORDER + 1, ORDER + 2 move with it) and only higher-order "
+        "terms are added, O(q^0.5) <= 2^-12 relative beyond the last kept below 2^-24 where the "
+        "series is used (critical() bit-identical for 8 activations x 7 biases from 0 to 1e-6)"
+    ),
+    ("initconv/_meanfield/line_end.py", 147, ">", ">="): (
+        "differs only at a coefficient of exactly 1e-14 of the largest (a tie) or where all are "
+        "0.0, when the mutant keeps zero terms: they add 0.0 to every sum, root() refuses a "
+        "leading deficit coefficient 0.0 (<= 0) as it refuses an empty deficit, and a slope "
+        "excess whose first term is 0.0 gives the stability of the empty one's default 0.0"
+    ),
+    ("initconv/_meanfield/line_end.py", 159, "<=", "<"): (
+        "kept() drops every coefficient that is 0.0 (abs(0.0) > 1e-14 * scale is False) and "
+        "taylor() refuses non-finite ones, so the leading deficit coefficient is never 0.0: <= 0 "
+        "and < 0 agree"
     ),
     ("initconv/_maths/orthogonality.py", 87, "*", "/", 46): (
         "shape[0] == 2 / half holds at 2 rows, as == 2 * half does, and otherwise sends an even "

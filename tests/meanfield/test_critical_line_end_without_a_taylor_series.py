@@ -49,11 +49,12 @@ class _HardtanhFirstOrderOnly(torch.autograd.Function):
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        return grad * _Inside.apply(x)
+        inside: Tensor = _Inside.apply(x)  # type: ignore[no-untyped-call]
+        return grad * inside
 
 
 def hardtanh_first_order_only(x: Tensor) -> Tensor:
-    result: Tensor = _HardtanhFirstOrderOnly.apply(x)
+    result: Tensor = _HardtanhFirstOrderOnly.apply(x)  # type: ignore[no-untyped-call]
     return result
 
 
