@@ -279,7 +279,10 @@ def _check_increments(phi: Phi, lo: Tensor, hi: Tensor, values: Tensor) -> None:
         # whose allowance exceeds it: there a kink's miss can cancel a jump's at this width.
         # Halving tells them apart (the kink's miss shrinks with the width, the jump's does not).
         # Past as many as the probe began with, the largest allowances are followed: a kink's
-        # shrinks as the width, a smooth bend's as its square, so kinks are kept.
+        # shrinks as the width, a smooth bend's as its square, so kinks are kept. A rough
+        # activation (sin(1e5 x)) is followed until its slopes settle, up to about a second; one
+        # rough below float64's resolution (sin(1e12 x) moves by 1e-3 between neighbouring
+        # floats at x = 7) is refused as jumping, which at that resolution it does.
         unsettled = ((change > floor) | (allowed > 2 * floor)) & ~suspicious
         if int(unsettled.sum()) > _JUMP_INTERVALS:
             ranked = torch.where(unsettled, allowed, -math.inf)
