@@ -3,7 +3,7 @@ each ReLU (``benchmarks.width.cnn_bn``: a BatchNorm after each conv).
 
 A BatchNorm makes each channel's pre-activation zero-mean over the batch before its affine map, so
 a channel dies only when its learned shift outweighs its learned scale, not because the weights
-above it drifted. If layers dying whole set the plain CNN's edge, this network trains to larger
+before it drifted. If layers dying whole set the plain CNN's edge, this network trains to larger
 rates at every width; whether its edge still moves with the width is what this measures. Its
 edge lies far above the plain CNN's (a probe at seed 0 trained at 2^1 at width 16), so the rates
 are 2^1..2^5.
