@@ -423,16 +423,16 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "quadrature nodes, so only a function non-finite exactly on the probe's lattice reaches "
         "this (NaN there passes in both; +inf there is refused by the original only)"
     ),
-    ("initconv/_meanfield/gaussian.py", 333, "0.0", "1.0"): (
+    ("initconv/_meanfield/gaussian.py", 331, "0.0", "1.0"): (
         "reached only where f is non-finite at all 257 probe points, z = 0 included; the "
         "quadrature then raises at its first non-finite node in both versions, unless f is NaN "
         "exactly on the lattice of multiples of 1/16 and finite between (and there the original's "
         "nudge already gives the slope moment precision 1)"
     ),
-    ("initconv/_meanfield/gaussian.py", 464, ">", ">=", 15): (
+    ("initconv/_meanfield/gaussian.py", 462, ">", ">=", 15): (
         "differs only at fc == +-0.0, which breaks the loop on the line before"
     ),
-    ("initconv/_meanfield/gaussian.py", 464, ">", ">=", 27): (
+    ("initconv/_meanfield/gaussian.py", 462, ">", ">=", 27): (
         "differs only at fb == +-0.0: no caller passes one (root_log only where the grid value is "
         "!= 0, recomputed deterministically; line_end with fa < 0 < fb; _c_star with fb < 0), "
         "and fb is later an fc != 0"
@@ -558,33 +558,33 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "stays, so every continuous activation passes and every jump above 1e-6 of the range is "
         "refused with the same six digits (150 random jumps)"
     ),
-    ("initconv/_meanfield/gaussian.py", 411, "2", "3"): (
+    ("initconv/_meanfield/gaussian.py", 409, "2", "3"): (
         "the floor's exponent: for float64 both (4 eps)^2 and (4 eps)^3 are below 1e-20; for a "
         "narrower dtype the floor acts only where E[f] < eps^2 size, and there the mutant's "
         "tolerance falls to the documented noise bound, never above the original's (critical() "
         "bit-identical for four activations in three dtypes at five biases)"
     ),
-    ("initconv/_meanfield/gaussian.py", 414, "*", "/", 22): (
+    ("initconv/_meanfield/gaussian.py", 412, "*", "/", 22): (
         "the first pass only sets the second pass's tolerance through its square root: moved by "
         "at most 1.1% over 4,224 calls; deficits bit-identical for 16 activations at 19 q"
     ),
-    ("initconv/_meanfield/gaussian.py", 414, "*", "/", 34): (
+    ("initconv/_meanfield/gaussian.py", 412, "*", "/", 34): (
         "as its neighbour: the first pass's tolerance moves the second's by at most 1.1%; "
         "deficits and 30 critical points bit-identical"
     ),
-    ("initconv/_meanfield/gaussian.py", 462, "<", "<="): (
+    ("initconv/_meanfield/gaussian.py", 460, "<", "<="): (
         "differs only where the bracket's width equals x_tol exactly, where the mutant stops one "
         "step early within the accuracy asked for (no such tie in 198 root searches)"
     ),
-    ("initconv/_meanfield/gaussian.py", 488, "100", "101"): _BUDGET,
-    ("initconv/_meanfield/gaussian.py", 528, "1.0", "2.0", 20): (
+    ("initconv/_meanfield/gaussian.py", 486, "100", "101"): _BUDGET,
+    ("initconv/_meanfield/gaussian.py", 526, "1.0", "2.0", 20): (
         "the clamp never acts: correlation_step refuses c outside [-1, 1] and the other callers "
         "pass c in [0, 1)"
     ),
-    ("initconv/_meanfield/gaussian.py", 528, "1.0", "2.0", 26): (
+    ("initconv/_meanfield/gaussian.py", 526, "1.0", "2.0", 26): (
         "as its neighbour: no caller passes c outside [-1, 1]"
     ),
-    ("initconv/_meanfield/gaussian.py", 532, "+", "-"): (
+    ("initconv/_meanfield/gaussian.py", 530, "+", "-"): (
         "c z1 - s z2 has the law of c z1 + s z2, and the nodes and weights are symmetric to 1e-16: "
         "only the order of the sum changes (at most 1.1e-15 relative)"
     ),
@@ -659,7 +659,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "every panel agrees with its halves (both 0) and converges at the first step, so no panel "
         "is ever forced and this line is not reached with size 0"
     ),
-    ("initconv/_meanfield/gaussian.py", 274, "2", "3"): (
+    ("initconv/_meanfield/gaussian.py", 272, "2", "3"): (
         "the kink allowance now only sorts the intervals that miss by more than the floor into "
         "suspicious and unsettled, and both are halved until the miss shrinks or stays: the same "
         "jumps are refused with the same sizes; the two differ only in which intervals count "
@@ -679,16 +679,16 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "node set reversed with matching weights: the integral and the slopes' spread move by "
         "rounding, 1e-16, far below the 1e-6 floor that decides"
     ),
-    ("initconv/_meanfield/gaussian.py", 414, "16", "17"): (
+    ("initconv/_meanfield/gaussian.py", 412, "16", "17"): (
         "the first pass only sets the second pass's tolerance, 16 eps sqrt(rough size), which "
         "moves by under 3% and never past the documented bound (bit-identical deficits for tanh "
         "and hardtanh at 20 values of q)"
     ),
-    ("initconv/_meanfield/gaussian.py", 504, ">", ">=", 24): (
+    ("initconv/_meanfield/gaussian.py", 502, ">", ">=", 24): (
         "the elif is reached only where values[i] != 0 (the if before it takes 0.0 and -0.0), and "
         "NaN compares False either way"
     ),
-    ("initconv/_meanfield/gaussian.py", 504, ">", ">=", 47): (
+    ("initconv/_meanfield/gaussian.py", 502, ">", ">=", 47): (
         "> and >= differ only at values[i + 1] = +-0.0, where the and's values[i + 1] != 0.0 is "
         "False either way"
     ),

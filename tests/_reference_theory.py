@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import mpmath  # type: ignore[import-untyped]
 import torch
 import torch.nn.functional as F
+from scipy import integrate
 from torch import Tensor, nn
 
 # --- One reference per layer kind: its weight layout and fans ---------------------------------------
@@ -341,3 +343,15 @@ def mpmath_gain(phi: Any) -> float:
     with mpmath.workdps(30):
         moment = mpmath.quad(lambda z: phi(z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
         return float(1 / mpmath.sqrt(moment))
+
+
+def gaussian_mean(f: Callable[[float], float], q: float) -> float:
+    """E[f(sqrt(q) z)] for z ~ N(0, 1), by scipy's adaptive quadrature to 1e-13 relative: a
+    reference independent of the package's own quadrature."""
+    root = math.sqrt(q)
+
+    def integrand(z: float) -> float:
+        return f(root * z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+    value, _ = integrate.quad(integrand, -math.inf, math.inf, epsabs=0.0, epsrel=1e-13, limit=200)
+    return float(value)

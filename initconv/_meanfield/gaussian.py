@@ -267,10 +267,8 @@ def _check_increments(phi: Phi, lo: Tensor, hi: Tensor, values: Tensor) -> None:
         # slope's jump, which the spread of the slopes at the nodes and the ends bounds (the ends
         # see a kink between an end and the nearest node); where phi is smooth the quadrature is
         # exact to rounding. A jump in phi misses its whole size whatever the width.
-        ends = derivative(phi, torch.stack([lo, hi], dim=1))
-        spread = torch.maximum(slopes.amax(dim=1), ends.amax(dim=1)) - torch.minimum(
-            slopes.amin(dim=1), ends.amin(dim=1)
-        )
+        seen = torch.cat([slopes, derivative(phi, torch.stack([lo, hi], dim=1))], dim=1)
+        spread = seen.amax(dim=1) - seen.amin(dim=1)
         allowed = 2 * half * spread + floor
         # NaN (an activation undefined somewhere) is the quadrature's to report, not a jump.
         suspicious = change > allowed

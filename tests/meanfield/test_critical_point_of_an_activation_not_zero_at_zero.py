@@ -20,10 +20,9 @@ that with a hundredfold margin, and a point off the line by any visible amount f
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import pytest
-from scipy import integrate
+from _reference_theory import gaussian_mean
 
 import initconv
 
@@ -32,23 +31,13 @@ def _sigmoid(x: float) -> float:
     return 0.5 * (1.0 + math.tanh(x / 2.0))  # = 1 / (1 + e^-x), without overflow
 
 
-def _gaussian_mean(f: Callable[[float], float], q: float) -> float:
-    root = math.sqrt(q)
-
-    def integrand(z: float) -> float:
-        return f(root * z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-
-    value, _ = integrate.quad(integrand, -math.inf, math.inf, epsabs=0.0, epsrel=1e-13, limit=200)
-    return float(value)
-
-
 @pytest.mark.parametrize("bias_std", [0.0, 1.0])
 def test_sigmoids_critical_point_has_unit_chi_1_at_a_fixed_point(bias_std: float) -> None:
     point = initconv.critical("sigmoid", bias_std)
     q, sigma_w2 = point.q_star, point.weight_std**2
     assert 0.0 < q < math.inf
-    slope_moment = _gaussian_mean(lambda x: (_sigmoid(x) * (1.0 - _sigmoid(x))) ** 2, q)
-    second_moment = _gaussian_mean(lambda x: _sigmoid(x) ** 2, q)
+    slope_moment = gaussian_mean(lambda x: (_sigmoid(x) * (1.0 - _sigmoid(x))) ** 2, q)
+    second_moment = gaussian_mean(lambda x: _sigmoid(x) ** 2, q)
     # chi_1 = sigma_w^2 E[phi'^2] = 1 and M(q*) = q*.
     assert sigma_w2 * slope_moment == pytest.approx(1.0, rel=1e-9)
     assert sigma_w2 * second_moment + bias_std**2 == pytest.approx(q, rel=1e-9)

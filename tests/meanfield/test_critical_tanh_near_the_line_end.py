@@ -143,7 +143,7 @@ def test_a_point_on_the_grid_needs_no_taylor_series() -> None:
     with torch.enable_grad():
         x = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
         (slope,) = torch.autograd.grad(once_differentiable_tanh(x).sum(), x, create_graph=True)
-        with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError, match="does not require grad"):
             torch.autograd.grad(slope.sum(), x)
     point = initconv.critical(once_differentiable_tanh, bias_std)
     # On the grid q* comes from the quadrature's D(q) = q E[phi'^2] - E[phi^2], computed to

@@ -19,11 +19,10 @@ there, so the check is far from trivial.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import pytest
 import torch
-from scipy import integrate
+from _reference_theory import gaussian_mean
 
 from initconv._meanfield.line_end import series
 
@@ -35,21 +34,9 @@ def _sech2(x: float) -> float:
     return 4.0 * t / (1.0 + t) ** 2
 
 
-def _gaussian_mean(f: Callable[[float], float], q: float) -> float:
-    root = math.sqrt(q)
-
-    def integrand(z: float) -> float:
-        return f(root * z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-
-    value, _ = integrate.quad(integrand, -math.inf, math.inf, epsabs=0.0, epsrel=1e-13, limit=200)
-    return float(value)
-
-
 def test_tanhs_series_gives_the_slope_of_the_variance_map_on_the_line() -> None:
     expansion = series(torch.tanh)
     assert expansion is not None
-    slope_moment = _gaussian_mean(lambda x: _sech2(x) ** 2, _Q)
-    moment_slope = _gaussian_mean(
-        lambda x: _sech2(x) ** 2 - 2.0 * math.tanh(x) ** 2 * _sech2(x), _Q
-    )
+    slope_moment = gaussian_mean(lambda x: _sech2(x) ** 2, _Q)
+    moment_slope = gaussian_mean(lambda x: _sech2(x) ** 2 - 2.0 * math.tanh(x) ** 2 * _sech2(x), _Q)
     assert expansion.variance_slope(_Q) == pytest.approx(moment_slope / slope_moment, rel=1e-9)
