@@ -52,6 +52,9 @@ _GRID = [2.0**k for k in range(-24, 13, 2)]
 # (Williams, 1997) at c = 0.5 and 0.99 its error is 3e-10 at q = 2^12, 4e-8 at 2^14, 1e-5 at 2^16
 # and 2e-4 from 2^20 on; chi_c, an integral of two slope spikes, is off by 1% at 2^16 (tanh).
 _PAIRS_RESOLVED = 2.0**12
+# c* nearer 1 than this is not told from 1 where the two-dimensional moments carry a kink's error
+# (1e-3, the accuracy stated for activations with a kink away from 0).
+_C_STAR_RESOLVED = 1e-3
 
 
 def _warn_unresolved(what: str, q: float, consequence: str, level: int) -> None:
@@ -77,7 +80,9 @@ class CorrelationMap(FixedPoint):
         chi_1: :math:`\sigma_w^2\, \mathbb{E}[\phi'(\sqrt{q^*} z)^2]`, the slope of the correlation
             map at :math:`c = 1`: nearby inputs separate by this factor per layer.
         c_star: the stable fixed point of the correlation map: 1 in the ordered phase and on the
-            critical line, below 1 in the chaotic one.
+            critical line, below 1 in the chaotic one; NaN, with a warning, where the
+            two-dimensional moments do not resolve it (above :math:`q = 2^{12}`, or within
+            1e-3 of 1 beside a kink away from 0), and then so are ``chi_c`` and ``depth_c``.
         chi_c: :math:`\sigma_w^2\, \mathbb{E}[\phi'(u_1)\phi'(u_2)]` at :math:`c^*`, the
             correlation map's slope there (:math:`\chi_1` where :math:`c^* = 1`).
         depth_q: :math:`\xi_q = -1/\ln |M'(q^*)|`, the layers over which a deviation of the
@@ -167,21 +172,45 @@ def _limit(q: float) -> float:
     return _GRID[0] if q == 0.0 else _GRID[-1] if math.isinf(q) else q
 
 
-def _c_star(phi: Phi, sigma_w2: float, sigma_b2: float, q: float, chi_1: float) -> float:
+def _c_star(
+    phi: Phi, sigma_w2: float, sigma_b2: float, q: float, chi_1: float, parameters: str
+) -> float:
     """The stable fixed point of the correlation map: 1 unless chaotic, else the root of
-    C(c) = c below 1, by bisection on [0, 1) (C(0) >= 0 and C(c) < c just below 1)."""
+    C(c) = c below 1, by bisection on [0, 1) (C(0) >= 0 and C(c) < c just below 1); NaN where the
+    two-dimensional moments cannot tell it from 1.
+
+    C is convex in c with C(1) = 1 and C'(1) = chi_1, so just below 1 its gap to c is about
+    -(chi_1 - 1)(1 - c), which the grid's own error can swamp: a kink away from 0 (tanh(x) +
+    0.1 |x - 0.3|) puts C(1) 1e-6 off, ten times that gap at 1 - 1e-6, and the gap's sign there
+    would say c* is 1. The grid's miss at c = 1, where u1 = u2 and the cross moment is the
+    one-dimensional E[phi(u)^2], is measured and taken off, and the bracket's top is put where the
+    linear gap is 16 times that miss: near 1 the miss changes little with c. A c* above a top
+    farther than 1e-3 from 1 (the accuracy stated for such activations) is not resolved.
+    """
     if chi_1 - 1 <= _CRITICAL:
         return 1.0
+    miss = sigma_w2 * (cross_moment(phi, q, 1.0) - second_moment(phi, q)) / q
 
     def gap(c: float) -> float:
-        return (sigma_w2 * cross_moment(phi, q, c) + sigma_b2) / q - c
+        return (sigma_w2 * cross_moment(phi, q, c) + sigma_b2) / q - c - miss
 
-    a, b = 0.0, 1.0 - 1e-6
+    depth = max(1e-6, 16 * abs(miss) / (chi_1 - 1))
+    a, b = 0.0, 1.0 - depth
     fa, fb = gap(a), gap(b)
     if fa <= 0:
         return 0.0
-    if fb >= 0:  # chi_1 barely above 1: c* is within 1e-6 of 1
+    if fb >= 0 and depth <= _C_STAR_RESOLVED:  # chi_1 barely above 1: c* is within depth of 1
         return b
+    if fb >= 0:
+        warnings.warn(
+            f"the chaotic phase of {parameters}: the two-dimensional moments miss C(1) = 1 by "
+            f"{miss:.3g} for this activation (a kink or a narrow feature away from 0), and at "
+            f"chi_1 = {chi_1:.6g} that leaves c* somewhere in [{b:.6g}, 1), too near 1 to "
+            "resolve, so c*, chi_c and depth_c are NaN",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return math.nan
     return illinois(gap, a, b, fa, fb, x_tol=1e-12, f_tol=1e-13, iterations=60)
 
 
@@ -274,8 +303,11 @@ def _correlation_map(
         )
         c_star = chi_c = math.nan
     else:
-        c_star = _c_star(phi, sigma_w2, sigma_b2, q, chi_1)
-        chi_c = chi_1 if c_star == 1.0 else sigma_w2 * cross_slope_moment(phi, q, c_star)
+        c_star = _c_star(phi, sigma_w2, sigma_b2, q, chi_1, parameters)
+        if math.isnan(c_star):
+            chi_c = math.nan
+        else:
+            chi_c = chi_1 if c_star == 1.0 else sigma_w2 * cross_slope_moment(phi, q, c_star)
     if abs(chi_1 - 1) <= _CRITICAL:
         phase: Phase = "critical"
     else:
