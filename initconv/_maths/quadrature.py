@@ -151,6 +151,7 @@ def gaussian_expectation(
     rtol: float = 1e-12,
     precision: float = FLOAT64_PRECISION,
     max_evaluations: int = MAX_EVALUATIONS,
+    breakpoints: Tensor | None = None,
 ) -> float:
     """E[f(z)] for z ~ N(0, 1), within ``max(tol, rtol * E[|f(z)|])`` for any piecewise-smooth f,
     plus, at each jump of f, about 1e-12 times the jump (panels are not halved below 1e-12 wide).
@@ -160,10 +161,13 @@ def gaussian_expectation(
     which no tolerance can be met. Raises :class:`QuadratureError` when f is not finite at a node,
     when the integrand does not decay by ``|z| = 12`` (the expectation may be infinite), or when
     ``max_evaluations`` points do not suffice (the first panels alone take 1,536). A piece of f
-    narrower than the first panels' node spacing (about 0.01) may be missed whole.
+    narrower than the first panels' node spacing (about 0.01) may be missed whole, unless
+    ``breakpoints`` (points of z) bracket it: they are added to the first panels' edges, so a
+    narrow piece between two of them is a panel of its own (those in the outermost panels,
+    ``|z| > 11.75``, are dropped: those panels measure the tail).
     """
     with on_cpu(), torch.no_grad():
-        return _integrate(f, tol, rtol, precision, max_evaluations)
+        return _integrate(f, tol, rtol, precision, max_evaluations, breakpoints)
 
 
 def _integrate(
@@ -172,22 +176,27 @@ def _integrate(
     rtol: float,
     precision: float,
     max_evaluations: int,
+    breakpoints: Tensor | None,
 ) -> float:
     floor = max(rtol, _NOISE_FACTOR * precision)
-    if max_evaluations < _INITIAL_PANELS * _ORDER:
-        raise QuadratureError(
-            f"max_evaluations must be at least {_INITIAL_PANELS * _ORDER} (the first panels' "
-            f"points), got {max_evaluations!r}"
-        )
     edges = torch.linspace(
         -_HALF_WIDTH, _HALF_WIDTH, _INITIAL_PANELS + 1, dtype=torch.float64, device="cpu"
     )
+    if breakpoints is not None:
+        inner = _HALF_WIDTH - 2 * _HALF_WIDTH / _INITIAL_PANELS
+        points = breakpoints.to(torch.float64).cpu()
+        edges = torch.unique(torch.cat([edges, points[points.abs() < inner]]))
+    if max_evaluations < (edges.numel() - 1) * _ORDER:
+        raise QuadratureError(
+            f"max_evaluations must be at least {(edges.numel() - 1) * _ORDER} (the first panels' "
+            f"points), got {max_evaluations!r}"
+        )
     lo, hi = edges[:-1], edges[1:]
     whole, _, peaks = _panel_integrals(f, lo, hi)
     # The integrand's size as the first panels (and their halves) see it: a jump stays within it,
     # a singularity not.
     size = float(peaks.max())
-    evaluations = _INITIAL_PANELS * _ORDER
+    evaluations = lo.numel() * _ORDER
     total, total_abs = 0.0, 0.0
     for step in range(_MAX_ROUNDS):
         needed = 2 * lo.numel() * _ORDER

@@ -24,7 +24,7 @@ from initconv._meanfield.gaussian import (
     Q_TOP,
     Phi,
     activation_context,
-    check_slopes,
+    checked_activation,
     cross_moment,
     cross_slope_moment,
     illinois,
@@ -52,6 +52,11 @@ _GRID = [2.0**k for k in range(-24, 13, 2)]
 # (Williams, 1997) at c = 0.5 and 0.99 its error is 3e-10 at q = 2^12, 4e-8 at 2^14, 1e-5 at 2^16
 # and 2e-4 from 2^20 on; chi_c, an integral of two slope spikes, is off by 1% at 2^16 (tanh).
 _PAIRS_RESOLVED = 2.0**12
+# The two-dimensional moments are trusted where, at c = 1 (u1 = u2), their slope moment agrees
+# with the one-dimensional chi_1 to 1%: kinks away from 0 leave them 1e-3 off at q ~ 1 (hardtanh,
+# relu6, hardswish), more as q grows (hardtanh: 7% at q = 100), and a bump of phi narrower than
+# their nodes is missed whole.
+_PAIRS_AGREE = 1e-2
 # c* nearer 1 than this is not told from 1 where the two-dimensional moments carry a kink's error
 # (1e-3, the accuracy stated for activations with a kink away from 0).
 _C_STAR_RESOLVED = 1e-3
@@ -176,8 +181,9 @@ def _c_star(
     phi: Phi, sigma_w2: float, sigma_b2: float, q: float, chi_1: float, parameters: str
 ) -> float:
     """The stable fixed point of the correlation map: 1 unless chaotic, else the root of
-    C(c) = c below 1, by bisection on [0, 1) (C(0) >= 0 and C(c) < c just below 1); NaN where the
-    two-dimensional moments cannot tell it from 1.
+    C(c) = c below 1, by bisection on [0, 1) (C(0) >= 0 and C(c) < c just below 1); NaN, with a
+    warning, where the two-dimensional moments do not resolve the activation (their chi_1 at
+    c = 1 is off the one-dimensional one) or cannot tell c* from 1.
 
     C is convex in c with C(1) = 1 and C'(1) = chi_1, so just below 1 its gap to c is about
     -(chi_1 - 1)(1 - c), which the grid's own error can swamp: a kink away from 0 (tanh(x) +
@@ -189,6 +195,17 @@ def _c_star(
     """
     if chi_1 - 1 <= _CRITICAL:
         return 1.0
+    off = sigma_w2 * cross_slope_moment(phi, q, 1.0) / chi_1 - 1
+    if not abs(off) <= _PAIRS_AGREE:
+        warnings.warn(
+            f"the chaotic phase of {parameters}: the two-dimensional moments give chi_1 "
+            f"{100 * off:+.3g}% off the one-dimensional {chi_1:.6g} at c = 1, where they must "
+            f"agree: this activation has a kink or a narrow feature their grid does not resolve "
+            f"at q = {q:.6g}, so c*, chi_c and depth_c are NaN",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return math.nan
     miss = sigma_w2 * (cross_moment(phi, q, 1.0) - second_moment(phi, q)) / q
 
     def gap(c: float) -> float:
@@ -272,8 +289,7 @@ def correlation_map(
     resolved = resolve_for("correlation_map", activation)
     sigma_w, sigma_b = _stds(resolved.gain, weight_std, bias_std)
     start = check_real("q0", q0, positive=True)
-    with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
-        check_slopes(resolved.name, resolved.phi)
+    with checked_activation(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         # k phi at sigma_w is phi at k sigma_w: every answer but sigma_w itself is the same.
         parameters = f"weight_std={sigma_w!r}, bias_std={sigma_b!r}"
         found = _correlation_map(resolved.name, phi, sigma_w * scale, sigma_b, start, parameters)

@@ -33,8 +33,7 @@ from initconv._activations import ActivationSpec, Resolved
 from initconv._maths.derived_gain import fingerprint, same
 from initconv._meanfield.gaussian import (
     Phi,
-    activation_context,
-    check_slopes,
+    checked_activation,
     end_slope_moment,
     line_deficit,
     log_grid_roots,
@@ -462,8 +461,7 @@ def solve(activation: Resolved, bias_std: float) -> CriticalPoint:
 
 
 def _solve(name: str, phi: Phi, bias_std: float, builtin: bool) -> CriticalPoint:
-    with activation_context(name, phi, builtin) as (normed, scale):
-        check_slopes(name, phi)
+    with checked_activation(name, phi, builtin) as (normed, scale):
         point = _critical(name, normed, bias_std, scale)
     # k phi has phi's line with sigma_w / k.
     return dataclasses.replace(point, weight_std=point.weight_std / scale)

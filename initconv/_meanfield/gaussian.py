@@ -65,6 +65,17 @@ _JUMP_ROUNDS = 40
 # A jump smaller than this share of the activation's range on the probe is not looked for: it is
 # below what float32 activations resolve and moves no moment by more than it.
 _JUMP_FLOOR = 1e-6
+# The scan for features of phi' too narrow for the quadrature's first panels to see (a bump of
+# width 1e-3): phi' at 2^16 + 1 points on [-8, 8], 2.4e-4 apart. An interval over which phi'
+# changes by more than 64 times its largest value per unit of x is part of one; tanh's phi'
+# changes by at most 0.77 per unit, gelu's 0.8 of its largest (1.13), so smooth activations have
+# none. At most 512 are kept, those whose slope changes most.
+_SCAN_INTERVALS = 2**16
+_SCAN_RATE = 64.0
+_MOST_FEATURES = 512
+# The edges of those features, in x, while an activation's moments are computed (see
+# checked_activation); the moments put them on the quadrature's first panels' edges.
+_FEATURES: contextvars.ContextVar[Tensor | None] = contextvars.ContextVar("features", default=None)
 # How far relative_expectation moves its probe to measure an integrand's rounding: a few ulps.
 _NUDGE = 4 * FLOAT64_PRECISION
 
@@ -136,6 +147,19 @@ def activation_context(label: str, phi: Phi, builtin: bool) -> Iterator[tuple[Ph
             _PRECISION.reset(token)
 
 
+@contextlib.contextmanager
+def checked_activation(label: str, phi: Phi, builtin: bool) -> Iterator[tuple[Phi, float]]:
+    """:func:`activation_context` for an activation whose slope the maps use: refused by
+    :func:`check_slopes` if they cannot, and its narrow features put on the quadrature's panel
+    edges while its moments are computed."""
+    with activation_context(label, phi, builtin) as (normed, scale):
+        token = _FEATURES.set(check_slopes(label, phi))
+        try:
+            yield normed, scale
+        finally:
+            _FEATURES.reset(token)
+
+
 def _scaled(phi: Phi, scale: float) -> Phi:
     def normed(x: Tensor) -> Tensor:
         return phi(x).to(torch.float64) / scale
@@ -191,7 +215,7 @@ def end_slope_moment(phi: Phi) -> float:
     return (left * left + right * right) / 2
 
 
-def check_slopes(label: str, phi: Phi) -> None:
+def check_slopes(label: str, phi: Phi) -> Tensor:
     r"""Refuse, naming the activation, one whose slope the mean-field maps cannot use: one that
     autograd cannot differentiate (a step function), or one that jumps, whose :math:`\phi'`
     has a delta there, so that :math:`\chi_1 = \sigma_w^2 \mathbb{E}[\phi'^2]` is infinite
@@ -203,6 +227,10 @@ def check_slopes(label: str, phi: Phi) -> None:
     disagree on more intervals than the grid began with, :math:`\phi'` is not the slope of
     :math:`\phi` on a whole range (values rounded to a coarse grid, a backward that is not the
     derivative), which is refused too.
+
+    Returns the edges (in x) of the features of :math:`\phi'` narrower than the quadrature's
+    panels would see, found by a scan of its slope 2.4e-4 apart on [-8, 8]: a feature narrower
+    than that, or beyond, can still be missed.
     """
     why = (
         "critical(), variance_map() and correlation_map() need a continuous, piecewise-"
@@ -220,6 +248,7 @@ def check_slopes(label: str, phi: Phi) -> None:
             values = phi(edges.clone()).to(torch.float64)
             lo, hi = edges[:-1], edges[1:]
             _check_increments(phi, lo, hi, values)
+            return _features(phi)
         except NoSlope as error:
             raise SlopeError(f"activation {label!r} has no slope: {error}; {why}") from None
         except _Jump as jump:
@@ -236,6 +265,35 @@ def check_slopes(label: str, phi: Phi) -> None:
                 f"{_JUMP_INTERVALS} intervals (its values are rounded to a coarse grid, as in a "
                 f"narrower dtype, or its backward is not its derivative); {why}"
             ) from None
+
+
+def _features(phi: Phi) -> Tensor:
+    """The ends of the runs of scan intervals over which phi' changes faster than a smooth
+    activation's: a kink, a bump or ramp of its own. The quadrature sees a kink by itself (the
+    slopes differ on its two sides) but not a bump between two of its nodes, which leaves the
+    slope the same on both."""
+    x = torch.linspace(
+        -_JUMP_HALF_WIDTH,
+        _JUMP_HALF_WIDTH,
+        _SCAN_INTERVALS + 1,
+        dtype=torch.float64,
+        device="cpu",
+    )
+    slopes = derivative(phi, x)
+    finite = torch.isfinite(slopes)
+    if not bool(finite.any()):
+        return x[:0]
+    size = float(slopes[finite].abs().max())
+    step = (slopes[1:] - slopes[:-1]).abs()
+    fast = step > _SCAN_RATE * (2 * _JUMP_HALF_WIDTH / _SCAN_INTERVALS) * size
+    edge = torch.diff(fast.to(torch.int8), prepend=fast.new_zeros(1), append=fast.new_zeros(1))
+    starts, ends = (edge == 1).nonzero()[:, 0], (edge == -1).nonzero()[:, 0]
+    if starts.numel() > _MOST_FEATURES:
+        steepest = torch.stack([step[a:b].max() for a, b in zip(starts, ends, strict=True)])
+        kept = steepest.topk(_MOST_FEATURES).indices
+        starts, ends = starts[kept], ends[kept]
+    edges: Tensor = torch.unique(torch.cat([x[starts], x[ends]]))
+    return edges
 
 
 class _Jump(Exception):
@@ -310,7 +368,13 @@ def _check_increments(phi: Phi, lo: Tensor, hi: Tensor, values: Tensor) -> None:
     raise _Jump(float(lo[worst]), float(size[worst]))
 
 
-def relative_expectation(f: Callable[[Tensor], Tensor]) -> float:
+def _breakpoints(root: float) -> Tensor | None:
+    """The features of the activation under way, as points of z where x = root z."""
+    features = _FEATURES.get()
+    return None if features is None or features.numel() == 0 else features / root
+
+
+def relative_expectation(f: Callable[[Tensor], Tensor], root: float = 1.0) -> float:
     """E[f(z)] to ~1e-12 relative to f's size: the quadrature's tolerance is absolute, and the
     moments span many orders of magnitude over the q searched.
 
@@ -318,25 +382,34 @@ def relative_expectation(f: Callable[[Tensor], Tensor]) -> float:
     terms, ``s * relu(x) - s * relu(x - 1)``, is exact only to about eps s |x|, which at a large
     q (|x| = 1e5) is 1e-10 of its size, and no panel's halves agree closer than that. So f's
     relative precision is measured where its size is: the largest change of f on the probe when
-    every point moves by a few units in the last place, which also holds the change the argument's
-    own rounding makes (eps |z f'(z)|)."""
+    every point moves by a few units in the last place (the smaller of the two ways, so that a
+    kink of phi on a probe point is not taken for rounding), which also holds the change the
+    argument's own rounding makes (eps |z f'(z)|). ``root`` is the ratio of the activation's argument to z,
+    which puts the activation's features on the quadrature's panel edges."""
     probe = torch.linspace(-8.0, 8.0, 257, dtype=torch.float64, device="cpu")
     with on_cpu(), torch.no_grad():
         values = f(probe)
-        nudged = f(probe * (1 + _NUDGE))
-    finite = torch.isfinite(values) & torch.isfinite(nudged)
+        # Rounding moves f both ways; a kink or jump of f on a probe point (a kink of phi there,
+        # in phi'^2) moves it one way only, by its size, which is no rounding: so each point's
+        # change is the smaller of the two.
+        outward = (f(probe * (1 + _NUDGE)) - values).abs()
+        inward = (f(probe * (1 - _NUDGE)) - values).abs()
+    moved = torch.minimum(outward, inward)
+    finite = torch.isfinite(values) & torch.isfinite(moved)
     scale = float(values.abs().max())
     if not math.isfinite(scale) or scale == 0.0:
         scale = 1.0
-    change = float((nudged - values)[finite].abs().max()) if bool(finite.any()) else 0.0
+    change = float(moved[finite].max()) if bool(finite.any()) else 0.0
     precision = max(_PRECISION.get(), change / scale)
-    return scale * gaussian_expectation(lambda z: f(z) / scale, tol=1e-12, precision=precision)
+    return scale * gaussian_expectation(
+        lambda z: f(z) / scale, tol=1e-12, precision=precision, breakpoints=_breakpoints(root)
+    )
 
 
 def second_moment(phi: Phi, q: float) -> float:
     r""":math:`\mathbb{E}[\phi(\sqrt{q} z)^2]`."""
     root = math.sqrt(q)
-    return relative_expectation(lambda z: phi(root * z).to(torch.float64) ** 2)
+    return relative_expectation(lambda z: phi(root * z).to(torch.float64) ** 2, root)
 
 
 def slope_moment(phi: Phi, q: float) -> float:
@@ -345,7 +418,7 @@ def slope_moment(phi: Phi, q: float) -> float:
     if q == 0:
         return end_slope_moment(phi)
     root = math.sqrt(q)
-    return relative_expectation(lambda z: derivative(phi, root * z) ** 2)
+    return relative_expectation(lambda z: derivative(phi, root * z) ** 2, root)
 
 
 def line_deficit(
@@ -386,10 +459,10 @@ def line_deficit(
 
     if slope is None:
         slope = slope_moment(phi, q)
-    return q * _cancelled(slope_remainder, slope) - _cancelled(remainder, q * slope)
+    return q * _cancelled(slope_remainder, slope, root) - _cancelled(remainder, q * slope, root)
 
 
-def _cancelled(f: Callable[[Tensor], Tensor], size: float) -> float:
+def _cancelled(f: Callable[[Tensor], Tensor], size: float, root: float) -> float:
     r""":math:`\mathbb{E}[f]` for :math:`f = (g - h)^2` with :math:`g, h` of second moment about
     ``size`` that (nearly) cancel, to the precision the cancellation leaves.
 
@@ -408,11 +481,18 @@ def _cancelled(f: Callable[[Tensor], Tensor], size: float) -> float:
     # Below 1e-20 of size (far below what D is needed to), or f's noise squared, nothing counts.
     floor = max(1e-20, (4 * precision) ** 2) * size
     # E[f] <= size, so the noise is at most 16 eps size: the first pass asks no more.
+    breakpoints = _breakpoints(root)
     rough = gaussian_expectation(
-        f, tol=max(16 * precision * size, floor), rtol=1e-6, precision=precision
+        f,
+        tol=max(16 * precision * size, floor),
+        rtol=1e-6,
+        precision=precision,
+        breakpoints=breakpoints,
     )
     noise = 16 * precision * math.sqrt(max(rough, 0.0) * size)
-    return gaussian_expectation(f, tol=max(noise, floor), precision=precision)
+    return gaussian_expectation(
+        f, tol=max(noise, floor), precision=precision, breakpoints=breakpoints
+    )
 
 
 def second_moment_slope(phi: Phi, q: float) -> float:
@@ -430,14 +510,14 @@ def second_moment_slope(phi: Phi, q: float) -> float:
     root = math.sqrt(q)
     if q > 1.0:
         return relative_expectation(
-            lambda z: (z * z - 1) * phi(root * z).to(torch.float64) ** 2
+            lambda z: (z * z - 1) * phi(root * z).to(torch.float64) ** 2, root
         ) / (2 * q)
 
     def integrand(z: Tensor) -> Tensor:
         x = root * z
         return phi(x).to(torch.float64) * derivative(phi, x) * z
 
-    return relative_expectation(integrand) / root
+    return relative_expectation(integrand, root) / root
 
 
 def illinois(

@@ -12,8 +12,7 @@ from initconv._activations import ActivationSpec, registered_function
 from initconv._meanfield.gaussian import (
     Q_TOP,
     Phi,
-    activation_context,
-    check_slopes,
+    checked_activation,
     log_grid_roots,
     resolve_for,
     second_moment,
@@ -165,8 +164,7 @@ def variance_map(activation: ActivationSpec, gain: float | None = None) -> Varia
     """
     resolved = resolve_for("variance_map", activation)
     g = resolved.gain if gain is None else check_squarable("gain", check_nonnegative("gain", gain))
-    with activation_context(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
-        check_slopes(resolved.name, resolved.phi)
+    with checked_activation(resolved.name, resolved.phi, resolved.builtin) as (phi, scale):
         # k phi at gain g is phi at gain k g.
         return dataclasses.replace(_variance_map(resolved.name, phi, g * scale), gain=g)
 
