@@ -29,6 +29,7 @@ from initconv._meanfield.gaussian import (
     cross_slope_moment,
     illinois,
     log_grid_roots,
+    means,
     resolve_for,
     second_moment,
     second_moment_slope,
@@ -60,6 +61,9 @@ _PAIRS_AGREE = 1e-2
 # c* nearer 1 than this is not told from 1 where the two-dimensional moments carry a kink's error
 # (1e-3, the accuracy stated for activations with a kink away from 0).
 _C_STAR_RESOLVED = 1e-3
+# C(0) at most this is c* = 0: the one-dimensional mean behind it is exact to ~1e-12 of phi's
+# size, so an odd activation's C(0) is ~1e-24, not 0.
+_C_STAR_ZERO = 1e-20
 
 
 def _warn_unresolved(what: str, q: float, consequence: str, level: int) -> None:
@@ -195,6 +199,12 @@ def _c_star(
     """
     if chi_1 - 1 <= _CRITICAL:
         return 1.0
+    # At c = 0 the cross moment is E[phi(u)]^2, one-dimensional: an odd activation without bias
+    # has c* = 0 exactly, whatever the grid resolves (to the mean's 1e-12 of phi's size).
+    mean = means(phi, q)[0]
+    fa = (sigma_w2 * mean * mean + sigma_b2) / q
+    if fa <= _C_STAR_ZERO:
+        return 0.0
     off = sigma_w2 * cross_slope_moment(phi, q, 1.0) / chi_1 - 1
     if not abs(off) <= _PAIRS_AGREE:
         warnings.warn(
@@ -213,9 +223,7 @@ def _c_star(
 
     depth = max(1e-6, 16 * abs(miss) / (chi_1 - 1))
     a, b = 0.0, 1.0 - depth
-    fa, fb = gap(a), gap(b)
-    if fa <= 0:
-        return 0.0
+    fb = gap(b)
     if fb >= 0 and depth <= _C_STAR_RESOLVED:  # chi_1 barely above 1: c* is within depth of 1
         return b
     if fb >= 0:
@@ -320,10 +328,12 @@ def _correlation_map(
         c_star = chi_c = math.nan
     else:
         c_star = _c_star(phi, sigma_w2, sigma_b2, q, chi_1, parameters)
-        if math.isnan(c_star):
-            chi_c = math.nan
+        if math.isnan(c_star) or c_star == 1.0:
+            chi_c = chi_1 if c_star == 1.0 else math.nan
+        elif c_star == 0.0:
+            chi_c = sigma_w2 * means(phi, q)[1] ** 2
         else:
-            chi_c = chi_1 if c_star == 1.0 else sigma_w2 * cross_slope_moment(phi, q, c_star)
+            chi_c = sigma_w2 * cross_slope_moment(phi, q, c_star)
     if abs(chi_1 - 1) <= _CRITICAL:
         phase: Phase = "critical"
     else:

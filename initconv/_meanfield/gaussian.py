@@ -412,6 +412,15 @@ def second_moment(phi: Phi, q: float) -> float:
     return relative_expectation(lambda z: phi(root * z).to(torch.float64) ** 2, root)
 
 
+def means(phi: Phi, q: float) -> tuple[float, float]:
+    r"""(:math:`\mathbb{E}[\phi(\sqrt{q} z)]`, :math:`\mathbb{E}[\phi'(\sqrt{q} z)]`): the cross
+    moments at :math:`c = 0`, where :math:`u_1, u_2` are independent, are their squares."""
+    root = math.sqrt(q)
+    value = relative_expectation(lambda z: phi(root * z).to(torch.float64), root)
+    slope = relative_expectation(lambda z: derivative(phi, root * z), root)
+    return value, slope
+
+
 def slope_moment(phi: Phi, q: float) -> float:
     r""":math:`\mathbb{E}[\phi'(\sqrt{q} z)^2]`: :math:`\chi_1 / \sigma_w^2` at :math:`q`; at
     :math:`q = 0` its limit :func:`end_slope_moment`."""
