@@ -22,7 +22,6 @@ import torch
 from initconv._activations import ActivationSpec
 from initconv._meanfield.gaussian import (
     Q_TOP,
-    Phi,
     activation_context,
     checked_activation,
     cross_moment,
@@ -35,6 +34,7 @@ from initconv._meanfield.gaussian import (
     second_moment_slope,
     slope_moment,
 )
+from initconv._meanfield.slopes import Phi
 from initconv._meanfield.variance_map import FixedPoint, extend_up
 from initconv._validate import check_nonnegative, check_real, check_squarable
 
@@ -274,7 +274,10 @@ def correlation_map(
     (:func:`initconv.critical` finds it). One-dimensional expectations are exact to ~1e-12; the
     correlation map's two-dimensional ones to ~1e-14 for smooth activations, ~3e-8 at a kink at 0,
     and only ~1e-3 where a kink lies away from 0 (hardtanh, relu6, hardswish: their chaotic
-    phase's c* and chi_c carry that error).
+    phase's c* and chi_c carry that error). Where their chi_1 at c = 1 is more than 1% off the
+    one-dimensional one (a kink at large q, a feature of phi narrower than their nodes), c*,
+    chi_c and depth_c are NaN with a warning; where c* = 0 (an odd activation without bias) they
+    come from one-dimensional moments.
 
     Args:
         activation: a name, an ``nn.Module`` class or instance, or an elementwise callable.

@@ -32,12 +32,10 @@ from torch import Tensor
 from initconv._activations import ActivationSpec, Resolved
 from initconv._maths.derived_gain import fingerprint, same
 from initconv._meanfield.gaussian import (
-    Phi,
     checked_activation,
     end_slope_moment,
     line_deficit,
     log_grid_roots,
-    one_sided_slopes,
     resolve_for,
     root_log,
     second_moment,
@@ -45,6 +43,7 @@ from initconv._meanfield.gaussian import (
     slope_moment,
 )
 from initconv._meanfield.line_end import Series, agrees, root, series
+from initconv._meanfield.slopes import Phi, one_sided_slopes
 from initconv._meanfield.variance_map import FixedPoint
 from initconv._validate import check_real
 

@@ -35,7 +35,8 @@ import math
 import torch
 
 from initconv._maths.quadrature import on_cpu
-from initconv._meanfield.gaussian import Phi, illinois
+from initconv._meanfield.gaussian import illinois
+from initconv._meanfield.slopes import Phi
 
 __all__: list[str] = []
 

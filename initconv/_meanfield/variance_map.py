@@ -11,13 +11,13 @@ from typing import Literal
 from initconv._activations import ActivationSpec, registered_function
 from initconv._meanfield.gaussian import (
     Q_TOP,
-    Phi,
     checked_activation,
     log_grid_roots,
     resolve_for,
     second_moment,
     second_moment_slope,
 )
+from initconv._meanfield.slopes import Phi
 from initconv._validate import check_nonnegative, check_squarable
 
 __all__ = ["FixedPoint", "VarianceMap", "Verdict", "extend_up", "variance_map", "verdict_of"]

@@ -19,7 +19,8 @@ from initconv._maths.fans import CONVOLUTIONS
 from initconv._maths.orthogonality import assert_orthogonal_blocks, blocks
 from initconv._maths.sampling import REACH, Distribution, draw_normal_
 from initconv._meanfield.critical_line import CriticalPoint, solve
-from initconv._meanfield.gaussian import SlopeError, slope_moment
+from initconv._meanfield.gaussian import slope_moment
+from initconv._meanfield.slopes import SlopeError
 from initconv._schemes.base import Scheme
 from initconv._schemes.functional import centre, delta_orthogonal_, orthogonal_
 from initconv._validate import check_choice, check_draw

@@ -1,7 +1,7 @@
 r"""A jump whose miss a kink cancels on one interval is still refused.
 
 The mean-field maps refuse an activation that jumps (phi' has a delta there, chi_1 is infinite).
-The check (``initconv._meanfield.gaussian.check_slopes``) compares phi's increment over each
+The check (``initconv._meanfield.slopes.check_slopes``) compares phi's increment over each
 interval of a grid on [-8, 8] with the Gauss-Legendre integral of autograd's phi'. A kink of slope
 jump Delta at distance e inside an interval misses that integral by up to about Delta e; a jump J
 beside it misses by J. On one interval the two can cancel: for ``s relu(x - x0) + J (x > x0 + d)``

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from initconv import diagnostics
-from initconv._meanfield.gaussian import check_slopes
+from initconv._meanfield.slopes import check_slopes
 
 _REPORT = re.compile(r"jumps by (\S+) near x = (\S+) ")
 _SCALES = [2.0**-60, 2.0**-30, 1.0, 2.0**30]

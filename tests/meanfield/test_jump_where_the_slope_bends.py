@@ -1,7 +1,7 @@
 r"""A jump where the activation bends most is refused, not taken for the bend.
 
 The mean-field maps refuse an activation that jumps: phi' then has a delta and chi_1 =
-sigma_w^2 E[phi'^2] is infinite (initconv._meanfield.gaussian.check_slopes). The check compares
+sigma_w^2 E[phi'^2] is infinite (initconv._meanfield.slopes.check_slopes). The check compares
 phi's increment over each of 1024 intervals of [-8, 8] (half-width h = 1/128) with the
 8-node Gauss-Legendre integral of autograd's phi'. A jump J misses that integral by J however
 narrow the interval; a bend of a smooth phi misses it by rounding only (the rule is exact for

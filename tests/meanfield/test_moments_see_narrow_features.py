@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
@@ -66,6 +66,9 @@ def _tent_slope(height: float, where: float, half: float) -> Callable[[float], f
     height=st.floats(0.01, 0.5),
     q=st.sampled_from([0.25, 1.0, 4.0]),
 )
+# The tent's top on a point of the moments' rounding probe (z = 2 = 32/16), where autograd's
+# slope of |x - 1| is 0, neither side's: once taken for rounding, and the moment left 5e-4 off.
+@example(where=1.0, half=2**-9, height=0.5, q=0.25)
 def test_a_tent_narrower_than_the_quadratures_nodes_is_in_the_slope_moment(
     where: float, half: float, height: float, q: float
 ) -> None:

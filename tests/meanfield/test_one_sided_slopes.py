@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from initconv._meanfield.gaussian import end_slope_moment, one_sided_slopes, slope_moment
+from initconv._meanfield.gaussian import end_slope_moment, slope_moment
+from initconv._meanfield.slopes import one_sided_slopes
 
 # selu's constants as torch has them (float64).
 _LAMBDA = 1.0507009873554804934193349852946
