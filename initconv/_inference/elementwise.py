@@ -408,12 +408,20 @@ def render(region: Region, exit_node: fx.Node, graph: Graph) -> str:
         if kind == "same":
             first = args[0] if args else None
             text[node] = text.get(first, ("x", 9)) if isinstance(first, fx.Node) else ("x", 9)
-        elif name is not None and len(args) >= 2:
+        elif name is not None and args and (len(args) >= 2 or "other" in node.kwargs):
             symbol, level = _INFIX[name]
             right = level + (0 if name in ("add", "mul") else 1)
-            second = operand(args[1], right)
-            if len(args) > 2:  # the deprecated add(input, value, other)
-                second = f"{operand(args[1], 2)} * {operand(args[2], 3)}"
+            other = args[1] if len(args) >= 2 else node.kwargs["other"]
+            alpha = node.kwargs.get("alpha")
+            # torch's add and sub scale their second operand: the deprecated add(input, value,
+            # other) and alpha= both mean input + value * other.
+            scaled = (
+                (args[1], args[2]) if len(args) > 2 else None if alpha is None else (alpha, other)
+            )
+            if scaled is None:
+                second = operand(other, right)
+            else:
+                second = f"{operand(scaled[0], 2)} * {operand(scaled[1], 3)}"
                 second = f"({second})" if name == "sub" else second
             text[node] = (f"{operand(args[0], level)}{symbol}{second}", level)
         else:

@@ -4,7 +4,8 @@ docs/convert.md, "An activation is what it does": a phi that equals no built-in 
 formula (``x * sigmoid(1.702 * x)``)". A formula is read with the usual precedence (``**`` before
 ``*`` and ``/``, which come before ``+`` and ``-``, each left to right), so the label must put
 parentheses where the computation needs them: ``(tanh(x) * 2) ** 2`` is not ``tanh(x) * 2 ** 2``,
-and ``relu(x) / (2 * sigmoid(x))`` is not ``relu(x) / 2 * sigmoid(x)``. Here each label is read
+and ``relu(x) / (2 * sigmoid(x))`` is not ``relu(x) / 2 * sigmoid(x)``; ``torch.sub(x, 1,
+alpha=2)`` is ``x - 2 * 1``. Here each label is read
 back as a Python expression of x (its function names bound to torch's) and compared with the
 model's own function on a grid.
 
@@ -42,6 +43,10 @@ FORMULAS = [
     pytest.param(lambda y: (torch.sigmoid(y) - 0.5) * (3.0 - torch.tanh(y)), id="products-of-sums"),
     pytest.param(lambda y: torch.exp(-((y * 0.5) ** 2)) * y, id="exp(-(x*0.5)**2)*x"),
     pytest.param(lambda y: y * (0.5 * torch.tanh(y)) - (torch.tanh(y) - 1.0), id="x*(c*t)-(t-1)"),
+    # torch's add and sub scale the second operand by alpha: x - 2 * 1, x + -2 * 1.
+    pytest.param(lambda y: torch.tanh(torch.sub(y, 1.0, alpha=2.0)), id="sub-alpha"),
+    pytest.param(lambda y: torch.tanh(y.add(1.0, alpha=-2.0)), id="add-alpha"),
+    pytest.param(lambda y: torch.sigmoid(torch.add(y, other=0.5)) * y, id="add-other"),
 ]
 
 
