@@ -224,9 +224,9 @@ def _c_star(
     depth = max(1e-6, 16 * abs(miss) / (chi_1 - 1))
     a, b = 0.0, 1.0 - depth
     fb = gap(b)
-    if fb >= 0 and depth <= _C_STAR_RESOLVED:  # chi_1 barely above 1: c* is within depth of 1
-        return b
-    if fb >= 0:
+    if fb >= 0:  # c* is within depth of 1: resolved where depth is
+        if depth <= _C_STAR_RESOLVED:
+            return b
         warnings.warn(
             f"the chaotic phase of {parameters}: the two-dimensional moments miss C(1) = 1 by "
             f"{miss:.3g} for this activation (a kink or a narrow feature away from 0), and at "

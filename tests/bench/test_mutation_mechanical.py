@@ -22,7 +22,7 @@ MATHS_RULE_KIT = (
     *(f"initconv/_maths/{name}.py" for name in
       ("fans", "sampling", "derived_gain", "quadrature", "generators", "orthogonality")),
     *(f"initconv/_meanfield/{name}.py" for name in
-      ("gaussian", "variance_map", "correlation_map", "critical_line", "line_end")),
+      ("gaussian", "slopes", "variance_map", "correlation_map", "critical_line", "line_end")),
     *(f"initconv/_inference/{name}.py" for name in ("rule", "roles", "elementwise", "gates")),
     *(f"initconv/testing/{name}.py" for name in ("_laws", "_assertions", "_checks", "_bias")),
 )  # fmt: skip
