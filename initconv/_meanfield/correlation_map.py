@@ -35,7 +35,7 @@ from initconv._meanfield.gaussian import (
     slope_moment,
 )
 from initconv._meanfield.slopes import Phi
-from initconv._meanfield.variance_map import FixedPoint, extend_up
+from initconv._meanfield.variance_map import FixedPoint, extend_up, fixed
 from initconv._validate import check_nonnegative, check_real, check_squarable
 
 __all__ = ["CorrelationMap", "Phase", "correlation_map", "correlation_step"]
@@ -112,7 +112,7 @@ class CorrelationMap(FixedPoint):
 
     def __str__(self) -> str:
         return (
-            f"{self.activation} at sigma_w {self.weight_std:.4f}, sigma_b {self.bias_std:.4g}: "
+            f"{self.activation} at sigma_w {fixed(self.weight_std, 4)}, sigma_b {self.bias_std:.4g}: "
             f"q* = {self.q_star:.4g}, chi_1 = {self.chi_1:.4f}, c* = {self.c_star:.4f}, "
             f"xi_q = {self.depth_q:.4g}, xi_c = {self.depth_c:.4g}, {self.phase}"
         )

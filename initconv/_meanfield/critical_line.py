@@ -44,7 +44,7 @@ from initconv._meanfield.gaussian import (
 )
 from initconv._meanfield.line_end import Series, agrees, root, series
 from initconv._meanfield.slopes import Phi, one_sided_slopes
-from initconv._meanfield.variance_map import FixedPoint
+from initconv._meanfield.variance_map import FixedPoint, fixed, squared
 from initconv._validate import check_real
 
 __all__ = ["CriticalPoint", "critical"]
@@ -77,15 +77,10 @@ class CriticalPoint(FixedPoint):
     def __str__(self) -> str:
         return (
             f"{self.activation} at bias_std {self.bias_std:.4g}: weight_std "
-            f"{_fixed(self.weight_std)} (sigma_w^2 = {_fixed(self.weight_std * self.weight_std)}),"
+            f"{fixed(self.weight_std, 6)} (sigma_w^2 = {squared(self.weight_std)}),"
             f" q* = {self.q_star:.6g}, "
             f"M'(q*) = {self.variance_slope:.4f}"
         )
-
-
-def _fixed(value: float) -> str:
-    """Six decimals in the usual range, six significant digits outside it (1e-200, inf)."""
-    return f"{value:.6f}" if 1e-3 <= abs(value) < 1e6 else f"{value:.6g}"
 
 
 class _Line:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import functools
 import math
 from collections.abc import Callable
@@ -79,9 +80,24 @@ class VarianceMap:
 
     def __str__(self) -> str:
         return (
-            f"{self.activation} at gain {self.gain:.4f}: q* = {self.fixed_point:.4g}, "
+            f"{self.activation} at gain {fixed(self.gain, 4)}: q* = {self.fixed_point:.4g}, "
             f"M'(q*) = {self.slope:.4f}, {self.verdict}"
         )
+
+
+def fixed(value: float, decimals: int) -> str:
+    """``decimals`` decimals in the usual range, as many significant digits outside it (1e-200,
+    1e300, inf), where fixed decimals would print a single 0 or hundreds of digits."""
+    return f"{value:.{decimals}f}" if 1e-3 <= abs(value) < 1e6 else f"{value:.{decimals}g}"
+
+
+def squared(value: float) -> str:
+    """``value ** 2`` to six significant digits, also where it is beyond float64 (1e300 squared):
+    a printout states the square of a standard deviation the user can set."""
+    square = value * value
+    if value != 0.0 and math.isfinite(value) and (square == 0.0 or math.isinf(square)):
+        return f"{decimal.Decimal(value) ** 2:.6g}"
+    return fixed(square, 6)
 
 
 def extend_up(
