@@ -284,6 +284,11 @@ class InitLayer(Scheme):
             resolved = None if spec is None else from_spec(spec)
         return resolved if resolved is not None and resolved.name == self.activation else None
 
+    def _gain_parameter(self) -> str:
+        """The name the gain was set by, for a refusal to name: ``gain``, unless a scheme has its
+        own name for the same setting (the identity scheme's ``identity_gain``)."""
+        return "gain"
+
     def _check_attributes(self, dtype: torch.dtype) -> None:
         # Plain attributes, so anything can have been assigned since construction; they are kept
         # as the plain float and int the checks return (not a numpy scalar, not an int past int64).
@@ -295,8 +300,9 @@ class InitLayer(Scheme):
                 f"layer's own scheme), got {describe(calibration)}"
             )
         bias_init = _check_bias(self.bias_init, dtype)
+        name = self._gain_parameter()
         self.__dict__.update(
-            gain=check_fits("gain", check_nonnegative("gain", self.gain), dtype),
+            gain=check_fits(name, check_nonnegative(name, self.gain), dtype),
             bias_init=bias_init,
             bias_std=check_bias_std(bias_init, self.bias_std),
             seed=None if self.seed is None else check_seed("seed", self.seed, optional=True),

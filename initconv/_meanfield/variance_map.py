@@ -91,13 +91,14 @@ def fixed(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}" if 1e-3 <= abs(value) < 1e6 else f"{value:.{decimals}g}"
 
 
-def squared(value: float) -> str:
-    """``value ** 2`` to six significant digits, also where it is beyond float64 (1e300 squared):
-    a printout states the square of a standard deviation the user can set."""
+def squared(value: float, decimals: int | None = 6) -> str:
+    """``value ** 2`` with ``decimals`` decimals in the usual range (else six significant
+    digits), also where it is beyond float64 (1e300 squared): a printout states the square of a
+    standard deviation the user can set."""
     square = value * value
     if value != 0.0 and math.isfinite(value) and (square == 0.0 or math.isinf(square)):
         return f"{decimal.Decimal(value) ** 2:.6g}"
-    return fixed(square, 6)
+    return f"{square:.6g}" if decimals is None else fixed(square, decimals)
 
 
 def extend_up(

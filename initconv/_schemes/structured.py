@@ -205,6 +205,9 @@ class Identity(Scheme, scheme="identity"):
             self.__dict__["gain"] = value
         self.__dict__["identity_gain"] = value
 
+    def _gain_parameter(self) -> str:
+        return "gain" if self.identity_gain is None else "identity_gain"
+
     def init_weight(self, weight: Tensor, generator: torch.Generator | None) -> None:
         layout = self.layout
         if layout.transposed and any(s != 1 for s in layout.stride):
@@ -213,7 +216,7 @@ class Identity(Scheme, scheme="identity"):
                 f"upsamples, and no kernel makes it the identity map; got stride={layout.stride}"
             )
         self._check_same_padding()
-        name = "gain" if self.identity_gain is None else "identity_gain"
+        name = self._gain_parameter()
         check_fits(name, check_nonnegative(name, self.gain), weight.dtype)
         check_exact(name, self.gain, weight.dtype)
         identity_(weight, self.gain, groups=layout.groups)

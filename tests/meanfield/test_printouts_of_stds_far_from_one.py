@@ -48,3 +48,19 @@ def test_the_maps_print_a_gain_far_from_one_in_a_few_significant_digits(
     assert len(shown[1]) <= 12, text
     std = found.weight_std if function == "correlation_map" else found.gain
     assert float(shown[1]) == pytest.approx(std, rel=1e-3)
+
+
+@pytest.mark.parametrize("k", [1e-200, 1e200])
+def test_a_homogeneous_activation_of_any_size_is_refused_with_its_sigma_w_squared(k: float) -> None:
+    # k relu is positively homogeneous: chi_1 = 1 at sigma_w^2 = 2 / k^2 at every q, so with a
+    # bias there is no critical point, and the refusal states that sigma_w^2 (4e+400 at 1e-200,
+    # once a ZeroDivisionError: the scale's square underflowed).
+    def phi(x: Tensor) -> Tensor:
+        return k * torch.relu(x)
+
+    with pytest.raises(ValueError, match="positively homogeneous") as refused:
+        initconv.critical(phi, bias_std=0.05)
+    shown = re.search(r"sigma_w\^2 = (\S+) at every q", str(refused.value))
+    assert shown is not None, str(refused.value)
+    exact = 2 / decimal.Decimal(k) ** 2
+    assert abs(decimal.Decimal(shown[1]) / exact - 1) <= decimal.Decimal("5e-6")
