@@ -26,6 +26,7 @@ from initconv._meanfield.gaussian import (
     checked_activation,
     cross_moment,
     cross_slope_moment,
+    grid_moments,
     illinois,
     log_grid_roots,
     means,
@@ -205,7 +206,8 @@ def _c_star(
     fa = (sigma_w2 * mean * mean + sigma_b2) / q
     if fa <= _C_STAR_ZERO:
         return 0.0
-    off = sigma_w2 * cross_slope_moment(phi, q, 1.0) / chi_1 - 1
+    on_grid, slope_on_grid = grid_moments(phi, q)
+    off = sigma_w2 * slope_on_grid / chi_1 - 1
     if not abs(off) <= _PAIRS_AGREE:
         warnings.warn(
             f"the chaotic phase of {parameters}: the two-dimensional moments give chi_1 "
@@ -216,7 +218,7 @@ def _c_star(
             stacklevel=4,
         )
         return math.nan
-    miss = sigma_w2 * (cross_moment(phi, q, 1.0) - second_moment(phi, q)) / q
+    miss = sigma_w2 * (on_grid - second_moment(phi, q)) / q
 
     def gap(c: float) -> float:
         return (sigma_w2 * cross_moment(phi, q, c) + sigma_b2) / q - c - miss
