@@ -124,9 +124,11 @@ def check_slopes(label: str, phi: Phi) -> Tensor:
             raise SlopeError(f"activation {label!r} has no slope: {error}; {why}") from None
         except _Jump as jump:
             raise SlopeError(
-                f"activation {label!r} jumps by {jump.size:.6g} near x = {jump.where:.6g} (its "
-                f"values on either side differ however close they are), so its phi' has a delta "
-                f"there and chi_1 is infinite; {why}"
+                f"activation {label!r} jumps by {jump.size:.6g} near x = {jump.where:.6g} (it "
+                f"changes by that much over {jump.width:.3g} there, the finest the probe cuts, "
+                f"where its slope phi' integrates to {jump.integral:.3g}: a jump, whose phi' has "
+                f"a delta, or a rise steeper than {jump.size / jump.width:.3g}), so chi_1 is "
+                f"infinite, or too large for any use; {why}"
             ) from None
         except _Disagrees as off:
             raise SlopeError(
@@ -168,9 +170,9 @@ def _features(phi: Phi) -> Tensor:
 
 
 class _Jump(Exception):
-    def __init__(self, where: float, size: float) -> None:
-        super().__init__(where, size)
-        self.where, self.size = where, size
+    def __init__(self, where: float, size: float, width: float, integral: float) -> None:
+        super().__init__(where, size, width, integral)
+        self.where, self.size, self.width, self.integral = where, size, width, integral
 
 
 class _Disagrees(Exception):
@@ -236,4 +238,7 @@ def _check_increments(phi: Phi, lo: Tensor, hi: Tensor, values: Tensor) -> None:
         start, end = torch.cat([start, middle]), torch.cat([middle, end])
     size = (end - start).abs()
     worst = int(size.argmax())
-    raise _Jump(float(lo[worst]), float(size[worst]))
+    width = float(hi[worst] - lo[worst])
+    slope = derivative(phi, lo[worst] + width * (nodes + 1) / 2)
+    slope_integral = float((slope * weights).sum()) * width / 2
+    raise _Jump(float(lo[worst]), float(size[worst]), width, slope_integral)
