@@ -284,7 +284,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ("initconv/_inference/roles.py", 529, "0", "1"): _BUDGET,
     ("initconv/_inference/gates.py", 75, "<", "<="): _BUDGET,
     ("initconv/_inference/elementwise.py", 48, "64", "65"): _BUDGET,
-    ("initconv/_inference/elementwise.py", 452, "32001", "32002"): (
+    ("initconv/_inference/elementwise.py", 459, "32001", "32002"): (
         "the grid is only a fast pre-check for poles: derived_gain refuses any phi that is not "
         "finite at a quadrature point or whose integral does not converge, so a pole is refused "
         "either way, with other wording"
@@ -482,7 +482,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "functions and rounded dtypes are refused the same way; only the interval or the place a "
         "message names can change"
     ),
-    ("initconv/_inference/elementwise.py", 458, "0.0", "1.0"): (
+    ("initconv/_inference/elementwise.py", 465, "0.0", "1.0"): (
         "only the location quoted in a refusal's message, and only where phi returns a tensor of "
         "another size than the grid: every step of a region is elementwise on x with scalar "
         "operands (constants are reduced to numbers), so that needs a registered function that "
@@ -667,7 +667,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "no division has a third positional argument (torch.div's rounding_mode is keyword-only, "
         "operator.truediv takes two), so args[1:3] is args[1:2] on every division that runs"
     ),
-    ("initconv/_inference/elementwise.py", 433, "9", "10"): (
+    ("initconv/_inference/elementwise.py", 440, "9", "10"): (
         "a call's precedence is only compared with the levels asked for, at most 4: 9 and 10 "
         "put the same parentheses, every label the same"
     ),
@@ -787,27 +787,27 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "differs only at exact equality with the 1e-7 agreement tolerance, far above the "
         "quadrature's 1e-12"
     ),
-    ("initconv/_inference/elementwise.py", 376, "<=", "<"): (
+    ("initconv/_inference/elementwise.py", 378, "<=", "<"): (
         "the naming tolerance 1e-7 (1 + |ref|) is positive, so an exact match (0) passes either "
         "way; the two differ only where some probe point's deviation equals the float tolerance "
         "exactly and none exceeds it, a tie; 414 labels of 207 formulas identical"
     ),
-    ("initconv/_inference/elementwise.py", 376, "1.0", "2.0"): (
+    ("initconv/_inference/elementwise.py", 378, "1.0", "2.0"): (
         "the naming tolerance widens from 1e-7 (1 + |ref|) to 1e-7 (2 + |ref|), still inside the "
         "band its comment sets: written-out built-ins with exact, 10-digit or float32 constants "
         "deviate by at most 3e-8 (1 + |ref|) and the closest two built-ins by 2.4e-4; every name "
         "and label of 207 formulas (traced and run) is the same"
     ),
-    ("initconv/_inference/elementwise.py", 392, "9", "10"): (
+    ("initconv/_inference/elementwise.py", 394, "9", "10"): (
         "the source's precedence is only compared (own < level) with the levels asked for, at "
         "most 4: 9 and 10 put the same parentheses; 414 labels identical"
     ),
-    ("initconv/_inference/elementwise.py", 410, "9", "10"): (
+    ("initconv/_inference/elementwise.py", 412, "9", "10"): (
         "a pass-through step copies its input's text and precedence; the default is never used "
         "(a member's input is in the region) and, like the source's 9, is only compared with "
         "levels of at most 4; 414 labels identical"
     ),
-    ("initconv/_inference/elementwise.py", 431, "0", "1"): (
+    ("initconv/_inference/elementwise.py", 438, "0", "1"): (
         "a call's arguments get parentheses where their precedence is below the level asked; "
         "every precedence render gives is 1, 2, 3 or 9, none below 0 or 1, so no argument is "
         "ever parenthesised either way; 414 labels identical"

@@ -284,7 +284,9 @@ def _step(node: fx.Node, kind: str, graph: Graph) -> Callable[[list[Any], dict[s
         operation = ARITHMETIC_OPERATORS[name]
 
         def apply(args: list[Any], kwargs: dict[str, Any]) -> Any:
-            first, second = args[0], args[1] if len(args) > 1 else kwargs["other"]
+            # torch.add(input=a, other=b) passes both by keyword.
+            first = args[0] if args else kwargs["input"]
+            second = args[1] if len(args) > 1 else kwargs["other"]
             if len(args) > 2:  # torch's deprecated add(input, value, other): input + value * other
                 second = args[1] * args[2]
             alpha = kwargs.get("alpha")
@@ -408,7 +410,11 @@ def render(region: Region, exit_node: fx.Node, graph: Graph) -> str:
         if kind == "same":
             first = args[0] if args else None
             text[node] = text.get(first, ("x", 9)) if isinstance(first, fx.Node) else ("x", 9)
-        elif name is not None and args and (len(args) >= 2 or "other" in node.kwargs):
+        elif (
+            name is not None
+            and (args or "input" in node.kwargs)
+            and (len(args) >= 2 or "other" in node.kwargs)
+        ):
             symbol, level = _INFIX[name]
             right = level + (0 if name in ("add", "mul") else 1)
             other = args[1] if len(args) >= 2 else node.kwargs["other"]
@@ -423,7 +429,8 @@ def render(region: Region, exit_node: fx.Node, graph: Graph) -> str:
             else:
                 second = f"{operand(scaled[0], 2)} * {operand(scaled[1], 3)}"
                 second = f"({second})" if name == "sub" else second
-            text[node] = (f"{operand(args[0], level)}{symbol}{second}", level)
+            first = args[0] if args else node.kwargs["input"]
+            text[node] = (f"{operand(first, level)}{symbol}{second}", level)
         else:
             label = _target_name(node)
             if node.op == "call_module":

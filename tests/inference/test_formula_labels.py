@@ -47,6 +47,11 @@ FORMULAS = [
     pytest.param(lambda y: torch.tanh(torch.sub(y, 1.0, alpha=2.0)), id="sub-alpha"),
     pytest.param(lambda y: torch.tanh(y.add(1.0, alpha=-2.0)), id="add-alpha"),
     pytest.param(lambda y: torch.sigmoid(torch.add(y, other=0.5)) * y, id="add-other"),
+    # Both operands by keyword (once an IndexError in convert()).
+    pytest.param(lambda y: torch.add(input=y, other=torch.tanh(y)), id="add-input-other"),
+    pytest.param(
+        lambda y: torch.sub(input=y, other=torch.tanh(y), alpha=2.0), id="sub-input-other-alpha"
+    ),
 ]
 
 
