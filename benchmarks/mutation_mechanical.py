@@ -469,7 +469,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "!= 0, recomputed deterministically; line_end with fa < 0 < fb; _c_star with fb < 0), "
         "and fb is later an fc != 0"
     ),
-    ("initconv/_meanfield/variance_map.py", 207, "<=", "<"): (
+    ("initconv/_meanfield/variance_map.py", 217, "<=", "<"): (
         "|factor - 1| is exact (Sterbenz on [0.5, 2]) and a multiple of 2^-53, and fl(1e-6) is not "
         "(2^53 fl(1e-6) has denominator 2^19): no factor ties with the tolerance"
     ),
@@ -622,26 +622,26 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "c z1 - s z2 has the law of c z1 + s z2, and the nodes and weights are symmetric to 1e-16: "
         "only the order of the sum changes (at most 1.1e-15 relative)"
     ),
-    ("initconv/_meanfield/variance_map.py", 128, ">", ">="): (
+    ("initconv/_meanfield/variance_map.py", 138, ">", ">="): (
         "differs only where the excess at the grid's top is exactly 0.0, an on-grid tie within "
         "the quadrature's error"
     ),
-    ("initconv/_meanfield/variance_map.py", 135, ">=", ">", 20): (
+    ("initconv/_meanfield/variance_map.py", 145, ">=", ">", 20): (
         "differs only at exact float equality with a tolerance (1 - 1e-9), far coarser than the "
         "quadrature's 1e-12 (the same output on 11 cases that reach the check)"
     ),
-    ("initconv/_meanfield/variance_map.py", 135, ">=", ">", 51): (
+    ("initconv/_meanfield/variance_map.py", 145, ">=", ">", 51): (
         "as its neighbour: an exact tie with a tolerance"
     ),
-    ("initconv/_meanfield/variance_map.py", 196, "1", "2"): (
+    ("initconv/_meanfield/variance_map.py", 206, "1", "2"): (
         "range(-32, 34, 4) and range(-32, 33, 4) are the same list"
     ),
-    ("initconv/_meanfield/variance_map.py", 199, "0", "1"): (
+    ("initconv/_meanfield/variance_map.py", 209, "0", "1"): (
         "the size of a flat excess is read at 2^-28 instead of 2^-32: bit-identical for "
         "homogeneous maps, and different only where the excess crosses the 1e-6 tolerance "
         "between the two, a tie within the tolerance (the original accepts up to 2e-6)"
     ),
-    ("initconv/_meanfield/variance_map.py", 204, "0", "1", 32): (
+    ("initconv/_meanfield/variance_map.py", 214, "0", "1", 32): (
         "reached only without roots, where every value on the grid has the same strict sign, so "
         "values[0] < 0 exactly when values[1] < 0"
     ),
@@ -727,11 +727,11 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "> and >= differ only at values[i + 1] = +-0.0, where the and's values[i + 1] != 0.0 is "
         "False either way"
     ),
-    ("initconv/_meanfield/variance_map.py", 208, "<", "<="): (
+    ("initconv/_meanfield/variance_map.py", 218, "<", "<="): (
         "reached only with no root, and log_grid_roots takes grid[0] as a root whenever "
         "values[0] == 0.0; excess never returns NaN (-inf where the moment is not > 0)"
     ),
-    ("initconv/_meanfield/variance_map.py", 225, "256", "257"): (
+    ("initconv/_meanfield/variance_map.py", 235, "256", "257"): (
         "the cache's size decides only when an entry is evicted, and a verdict recomputed from "
         "the same (name, gain, registered function) is the same"
     ),
@@ -820,12 +820,12 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "straight-through estimators, sin(1e5 x), steps at the floor), but sin(1e12 x), refused "
         "by both, whose message names another of its float-resolution jumps"
     ),
-    ("initconv/_meanfield/variance_map.py", 199, "<", "<=", 64): (
+    ("initconv/_meanfield/variance_map.py", 209, "<", "<=", 64): (
         "values[0] is math.log of a float64, and no float64 has a log equal to the double 1e-6 "
         "or -1e-6 (the 101 doubles around exp(+-1e-6) miss by 3.8e-17 and 1.6e-17; log is "
         "monotone): the tie cannot be reached"
     ),
-    ("initconv/_meanfield/variance_map.py", 208, "0", "1", 50): (
+    ("initconv/_meanfield/variance_map.py", 218, "0", "1", 50): (
         "reached only where log_grid_roots found no root: no grid value is 0 and no neighbours "
         "differ in sign, so all the values (at least 17, never NaN) share one sign and "
         "values[0] < 0 exactly when values[1] < 0"
@@ -864,7 +864,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "for bit the same for 23 activations x 1,981 biases from 1e-300 to 1e-5 and 8 "
         "activations x 6,001 biases straddling guess = top"
     ),
-    ("initconv/_meanfield/variance_map.py", 199, "<", "<=", 33): (
+    ("initconv/_meanfield/variance_map.py", 209, "<", "<=", 33): (
         "differs only where the excess's range over the grid is the double 1e-6 exactly, a tie "
         "reached only by a gain tuned to its last bit against the quadrature's rounding (a search "
         "of 3e6 consecutive gains did not hit it); there the mutant calls the map flat (marginal, "

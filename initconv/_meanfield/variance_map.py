@@ -79,10 +79,20 @@ class VarianceMap:
     verdict: Verdict
 
     def __str__(self) -> str:
-        return (
-            f"{self.activation} at gain {fixed(self.gain, 4)}: q* = {self.fixed_point:.4g}, "
-            f"M'(q*) = {self.slope:.4f}, {self.verdict}"
-        )
+        head = f"{self.activation} at gain {fixed(self.gain, 4)}: "
+        if self.fixed_point in (0.0, math.inf):
+            # No positive fixed point: the slope is the factor per layer, not an M'(q*).
+            where = "vanishes" if self.fixed_point == 0.0 else "explodes"
+            how = (
+                "only polynomially (a factor 1 per layer)"
+                if self.verdict == "marginal"
+                else f"by a factor {self.slope:.4g} per layer"
+            )
+            return (
+                f"{head}no fixed point, the signal {where} (q* = {self.fixed_point:g}) {how}, "
+                f"{self.verdict}"
+            )
+        return f"{head}q* = {self.fixed_point:.4g}, M'(q*) = {self.slope:.4f}, {self.verdict}"
 
 
 def fixed(value: float, decimals: int) -> str:
