@@ -47,6 +47,8 @@ Phase = Literal["ordered", "critical", "chaotic"]
 _CRITICAL = 1e-9
 # Fixed points are searched for on q in [2^-24, 2^12] (see initconv.critical).
 _GRID = [2.0**k for k in range(-24, 13, 2)]
+# The lowest q a fixed point without bias is sought at (see _settled).
+_Q_BOTTOM = 2.0**-40
 
 
 # Above this q the two-dimensional moments (C(c), c*, chi_c) are not resolved: the fixed grid of
@@ -157,6 +159,12 @@ def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float, parameters: 
     # At most 2^16-fold steps: near 0 phi is its tangent line, so M is linear there, one root.
     while values[0] < 0 and grid[0] > sigma_b2 > 0:
         grid.insert(0, max(grid[0] / 2.0**16, sigma_b2))
+        values.insert(0, excess(grid[0]))
+    # Without a bias, down to 2^-40: tanh just past sigma_w = 1 settles at q* ~ sigma_w - 1 (1e-9
+    # at 1 + 1e-9), which q = 0, the unstable fixed point there, must not stand in for. Below
+    # 2^-40 the moments' 1e-12 no longer tell M(q) / q from 1, and such a sigma_w is critical.
+    while values[0] < 0 and sigma_b2 == 0 and grid[0] > _Q_BOTTOM:
+        grid.insert(0, max(grid[0] / 2.0**16, _Q_BOTTOM))
         values.insert(0, excess(grid[0]))
     # Up to q0 at least, then on while the signal still grows (extend_up: where the fixed point
     # of a bounded activation can lie).
