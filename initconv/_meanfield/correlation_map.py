@@ -84,8 +84,9 @@ class CorrelationMap(FixedPoint):
 
     A :class:`FixedPoint` (``activation``, ``weight_std``, ``bias_std``, ``q_star``,
     ``variance_slope``) whose ``q_star`` is the fixed point that a signal of second moment ``q0``
-    settles at (0 or ``inf`` where it vanishes or grows without one, the maps then evaluated at
-    :math:`q = 2^{-24}` or :math:`2^{12}`; every :math:`q` is a fixed point of relu at
+    settles at (0 or ``inf`` where it vanishes or grows without one, sought down to
+    :math:`2^{-40}` without a bias, the maps then evaluated at :math:`q = 2^{-24}` or
+    :math:`2^{12}`; every :math:`q` is a fixed point of relu at
     :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported), and:
 
     Attributes:
@@ -240,7 +241,7 @@ def _c_star(
         warnings.warn(
             f"the chaotic phase of {parameters}: the two-dimensional moments miss C(1) = 1 by "
             f"{miss:.3g} for this activation (a kink or a narrow feature away from 0), and at "
-            f"chi_1 = {chi_1:.6g} that leaves c* somewhere in [{b:.6g}, 1), too near 1 to "
+            f"chi_1 = {chi_1:.6g} that leaves c* within about {depth:.3g} of 1, too near to "
             "resolve, so c*, chi_c and depth_c are NaN",
             RuntimeWarning,
             stacklevel=4,
@@ -284,10 +285,11 @@ def correlation_map(
     (:func:`initconv.critical` finds it). One-dimensional expectations are exact to ~1e-12; the
     correlation map's two-dimensional ones to ~1e-14 for smooth activations, ~3e-8 at a kink at 0,
     and only ~1e-3 where a kink lies away from 0 (hardtanh, relu6, hardswish: their chaotic
-    phase's c* and chi_c carry that error). Where their chi_1 at c = 1 is more than 1% off the
-    one-dimensional one (a kink at large q, a feature of phi narrower than their nodes), c*,
-    chi_c and depth_c are NaN with a warning; where c* = 0 (an odd activation without bias) they
-    come from one-dimensional moments.
+    phase's c* and chi_c carry that error, chi_c once the grid's miss of chi_1 at c = 1 is
+    divided out; depth_c = -1/ln chi_c carries it over |ln chi_c|, 7% at chi_c = 0.986). Where
+    their chi_1 at c = 1 is more than 1% off the one-dimensional one (a kink at large q, a feature
+    of phi narrower than their nodes), c*, chi_c and depth_c are NaN with a warning; where c* = 0
+    (an odd activation without bias) they come from one-dimensional moments.
 
     Args:
         activation: a name, an ``nn.Module`` class or instance, or an elementwise callable.
@@ -346,7 +348,10 @@ def _correlation_map(
         elif c_star == 0.0:
             chi_c = sigma_w2 * means(phi, q)[1] ** 2
         else:
-            chi_c = sigma_w2 * cross_slope_moment(phi, q, c_star)
+            # The grid misses chi_c by about the share it misses chi_1 by at c = 1, where the
+            # one-dimensional quadrature knows it (a kink away from 0: hardtanh and relu6 at
+            # 3e-3 to 8e-3 off the bivariate normal's exact value, within 7e-4 once divided out).
+            chi_c = chi_1 * cross_slope_moment(phi, q, c_star) / grid_moments(phi, q)[1]
     if abs(chi_1 - 1) <= _CRITICAL:
         phase: Phase = "critical"
     else:

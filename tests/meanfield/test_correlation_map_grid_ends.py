@@ -78,24 +78,32 @@ def test_a_signal_between_two_fixed_points_below_the_grid_falls_to_the_lower() -
     assert result.phase == "ordered"
 
 
-def test_a_vanishing_signal_has_its_maps_read_at_2_to_the_minus_24() -> None:
-    # sigmoid at sigma_w = 1e-4, no bias: M(q) ~ sigma_w^2 / 4 = 2.5e-9, below 2^-24 at every q
-    # of the grid, so M(q) < q there and the signal is reported to vanish (q* = 0); sigmoid(0)
-    # = 1/2 != 0, so chi_1 is read at q = 2^-24: sigma_w^2 E[sigmoid'(2^-12 z)^2], which is
-    # sigma_w^2 (1/16 - q / 32 + O(q^2)): 3e-8 below its value at 0 and 9e-8 above that at 2^-22.
+def test_a_small_signal_without_bias_settles_below_the_grid_at_its_own_fixed_point() -> None:
+    # sigmoid at sigma_w = 1e-4, no bias: M(q) = sigma_w^2 E[sigmoid(sqrt(q) z)^2] is about
+    # sigma_w^2 / 4 = 2.5e-9 at every small q, below 2^-24, so the fixed point lies below the
+    # grid, at q* = M(q*) (once reported as a vanishing signal, q* = 0, though sigmoid(0) = 1/2
+    # keeps it from vanishing); chi_1 is read there: sigma_w^2 E[sigmoid'(sqrt(q*) z)^2].
     weight_std = 1e-4
     result = diagnostics.correlation_map("sigmoid", weight_std, 0.0)
-    assert result.q_star == 0.0
     with mpmath.workdps(30):
-        root = mpmath.mpf(2) ** -12
 
-        def slope_squared(z: mpmath.mpf) -> mpmath.mpf:
-            s = 1 / (1 + mpmath.exp(-root * z))
-            return (s * (1 - s)) ** 2 * mpmath.npdf(z)
+        def moment(f: object, q: mpmath.mpf) -> mpmath.mpf:
+            root = mpmath.sqrt(q)
+            return mpmath.quad(
+                lambda z: f(root * z) ** 2 * mpmath.npdf(z),  # type: ignore[operator]
+                [-mpmath.inf, 0, mpmath.inf],
+            )
 
-        moment = mpmath.quad(slope_squared, [-mpmath.inf, 0, mpmath.inf])
-        chi_1 = float(weight_std**2 * moment)
-    # sigmoid'^2 <= 1/16 and E ~ 1/16: the quadrature's 1e-12 of it is 1e-12 relative.
+        def sigmoid(x: mpmath.mpf) -> mpmath.mpf:
+            return 1 / (1 + mpmath.exp(-x))
+
+        def slope(x: mpmath.mpf) -> mpmath.mpf:
+            return sigmoid(x) * (1 - sigmoid(x))
+
+        q_star = mpmath.findroot(lambda q: weight_std**2 * moment(sigmoid, q) - q, 2.5e-9)
+        chi_1 = float(weight_std**2 * moment(slope, q_star))
+    # q* is the root of log(M(q) / q), whose moments are exact to 1e-12: q* to ~1e-12 relative.
+    assert result.q_star == pytest.approx(float(q_star), rel=1e-10, abs=0.0)
     assert result.chi_1 == pytest.approx(chi_1, rel=1e-10, abs=0.0)
     assert result.phase == "ordered"
 
