@@ -504,7 +504,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "within which a root counts as q0's own: a tie with a tolerance far coarser than the "
         "roots' 1e-13"
     ),
-    ("initconv/_meanfield/correlation_map.py", 238, ">=", ">"): (
+    ("initconv/_meanfield/correlation_map.py", 241, ">=", ">"): (
         "differs only at gap(b) == 0.0 exactly, where the mutant calls illinois with fb = 0 (fa > "
         "0): its first iterate is b - 0 * (b - a) / (0 - fa) = b exactly, whose gap is 0.0, so it "
         "returns b, as the original does where b is within 1e-3 of 1 (and where it is not, b "
@@ -682,11 +682,11 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ("initconv/_meanfield/correlation_map.py", 146, "<", "<=", 59): (
         "as its neighbour: the first log-excess exactly 1e-9, a tie within the moments' accuracy"
     ),
-    ("initconv/_meanfield/correlation_map.py", 210, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 211, "<=", "<"): (
         "chi_1 - 1 is exact (Sterbenz) and a multiple of 2^-52, and fl(1e-9) is not: no chi_1 "
         "makes the two comparisons differ"
     ),
-    ("initconv/_meanfield/correlation_map.py", 216, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 217, "<=", "<"): (
         "differs only where C(0) = (sigma_w^2 m^2 + sigma_b^2) / q is the float 1e-20 exactly, a "
         "tie reached only by a bias tuned to its last bit; there the mutant solves for c* on the "
         "grid (0 to ~1e-20 where the grid resolves the activation, a warned NaN where not) "
@@ -848,7 +848,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "start >= 0 agree on every value that reaches the test (288 correlation_map results "
         "bit-identical: 6 activations x 4 sigma_w x 3 sigma_b x 4 q0 from 1e-30 to 2^66)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 338, ">", ">=", 13): (
+    ("initconv/_meanfield/correlation_map.py", 341, ">", ">=", 13): (
         "within the stated accuracy: differs only where chi_1 is exactly fl(1 + 1e-9) with q* "
         "above 2^12, a tie with the critical band that the 1-d quadrature (1e-12, thousands of "
         "ulps) cannot place; the phase is chaotic either way, and the mutant reports what the "

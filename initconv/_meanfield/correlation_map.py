@@ -202,9 +202,10 @@ def _c_star(
     C is convex in c with C(1) = 1 and C'(1) = chi_1, so just below 1 its gap to c is about
     -(chi_1 - 1)(1 - c), which the grid's own error can swamp: a kink away from 0 (tanh(x) +
     0.1 |x - 0.3|) puts C(1) 1e-6 off, ten times that gap at 1 - 1e-6, and the gap's sign there
-    would say c* is 1. The grid's miss at c = 1, where u1 = u2 and the cross moment is the
-    one-dimensional E[phi(u)^2], is measured and taken off, and the bracket's top is put where the
-    linear gap is 16 times that miss: near 1 the miss changes little with c. A c* above a top
+    would say c* is 1. The grid's misses at c = 1, where u1 = u2 and the cross moment is the
+    one-dimensional E[phi(u)^2], and at c = 0, where it is E[phi(u)]^2, are measured and taken off
+    (linearly in between: exact at both ends), and the bracket's top is put where the linear gap
+    is 16 times the miss at 1: near 1 the miss changes little with c. A c* above a top
     farther than 1e-3 from 1 (the accuracy stated for such activations) is not resolved.
     """
     if chi_1 - 1 <= _CRITICAL:
@@ -215,7 +216,7 @@ def _c_star(
     fa = (sigma_w2 * mean * mean + sigma_b2) / q
     if fa <= _C_STAR_ZERO:
         return 0.0
-    on_grid, slope_on_grid = grid_moments(phi, q)
+    mean_on_grid, on_grid, slope_on_grid = grid_moments(phi, q)
     off = sigma_w2 * slope_on_grid / chi_1 - 1
     if not abs(off) <= _PAIRS_AGREE:
         warnings.warn(
@@ -228,9 +229,11 @@ def _c_star(
         )
         return math.nan
     miss = sigma_w2 * (on_grid - second_moment(phi, q)) / q
+    miss_at_zero = sigma_w2 * (mean_on_grid**2 - mean**2) / q
 
     def gap(c: float) -> float:
-        return (sigma_w2 * cross_moment(phi, q, c) + sigma_b2) / q - c - miss
+        grid = (sigma_w2 * cross_moment(phi, q, c) + sigma_b2) / q
+        return grid - c - (miss_at_zero * (1 - c) + miss * c)
 
     depth = max(1e-6, 16 * abs(miss) / (chi_1 - 1))
     a, b = 0.0, 1.0 - depth
@@ -351,7 +354,7 @@ def _correlation_map(
             # The grid misses chi_c by about the share it misses chi_1 by at c = 1, where the
             # one-dimensional quadrature knows it (a kink away from 0: hardtanh and relu6 at
             # 3e-3 to 8e-3 off the bivariate normal's exact value, within 7e-4 once divided out).
-            chi_c = chi_1 * cross_slope_moment(phi, q, c_star) / grid_moments(phi, q)[1]
+            chi_c = chi_1 * cross_slope_moment(phi, q, c_star) / grid_moments(phi, q)[2]
     if abs(chi_1 - 1) <= _CRITICAL:
         phase: Phase = "critical"
     else:

@@ -423,13 +423,18 @@ def cross_slope_moment(phi: Phi, q: float, c: float) -> float:
     return cross_moment(lambda x: derivative(phi, x), q, c)
 
 
-def grid_moments(phi: Phi, q: float) -> tuple[float, float]:
-    r"""The grid's :math:`\mathbb{E}[\phi(u)^2]` and :math:`\mathbb{E}[\phi'(u)^2]`: its cross
-    moments at :math:`c = 1`, where :math:`u_1 = u_2` and the double sum is the grid's own
-    one-dimensional rule (its weights in :math:`z_2` sum to 1). Held against the adaptive
+def grid_moments(phi: Phi, q: float) -> tuple[float, float, float]:
+    r"""The grid's :math:`\mathbb{E}[\phi(u)]`, :math:`\mathbb{E}[\phi(u)^2]` and
+    :math:`\mathbb{E}[\phi'(u)^2]` by its own one-dimensional rule: its cross moments are the
+    first squared at :math:`c = 0` (its weights factor) and the others at :math:`c = 1`, where
+    :math:`u_1 = u_2` (its weights in :math:`z_2` sum to 1). Held against the adaptive
     quadrature's, they say how well the grid resolves :math:`\phi`."""
     z, w = _grid()
     x = math.sqrt(q) * z
     with on_cpu(), torch.no_grad():
-        value = float((w * phi(x).to(torch.float64) ** 2).sum())
-    return value, float((w * derivative(phi, x) ** 2).sum())
+        values = phi(x).to(torch.float64)
+    return (
+        float((w * values).sum()),
+        float((w * values**2).sum()),
+        float((w * derivative(phi, x) ** 2).sum()),
+    )

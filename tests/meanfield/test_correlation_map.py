@@ -100,7 +100,11 @@ def test_a_chaotic_correlation_fixed_point_is_a_fixed_point(
     assert result.phase == "chaotic"
     assert 0 < result.c_star < 1
     step = diagnostics.correlation_step(name, result.c_star, weight_std, bias_std)
-    assert step == pytest.approx(result.c_star, abs=KINK_ATOL)
+    # correlation_map's c* takes off its grid's misses of C at c = 0 and c = 1, where the
+    # one-dimensional moments know C (hardtanh's kinks: ~1e-5 there, 3e-7 at its c* = 0.0195,
+    # which is within 1e-6 of the exact root); correlation_step is the grid's C as it is.
+    tolerance = KINK_ATOL if name == "tanh" else 1e-5
+    assert step == pytest.approx(result.c_star, abs=tolerance)
     assert result.chi_c < 1  # the fixed point attracts
 
 
