@@ -492,19 +492,19 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "is not elementwise, against register_activation's contract; the verdict (no gain, a "
         "fallback) is the same either way"
     ),
-    ("initconv/_meanfield/correlation_map.py", 173, "16", "17"): (
+    ("initconv/_meanfield/correlation_map.py", 174, "16", "17"): (
         "the upward grid's step between 2^12 and q0: a fixed point alone in a step is bracketed by "
         "either grid and refined by root_log to 1e-13 in log q (96 cases, 4 activations x 4 "
         "(sigma_w, sigma_b) x 6 q0 from 2^13 to 2^68: identical except relu's exact q* = 20000 at "
         "sigma_b = 100, 2e-15 relative either side); two fixed points within one step are missed "
         "by both grids, at different places, and no promise states the grid's resolution"
     ),
-    ("initconv/_meanfield/correlation_map.py", 185, "<", "<="): (
+    ("initconv/_meanfield/correlation_map.py", 186, "<", "<="): (
         "differs only where a root is exactly the float q0 + 1e-9 q0, the edge of the allowance "
         "within which a root counts as q0's own: a tie with a tolerance far coarser than the "
         "roots' 1e-13"
     ),
-    ("initconv/_meanfield/correlation_map.py", 241, ">=", ">"): (
+    ("initconv/_meanfield/correlation_map.py", 242, ">=", ">"): (
         "differs only at gap(b) == 0.0 exactly, where the mutant calls illinois with fb = 0 (fa > "
         "0): its first iterate is b - 0 * (b - a) / (0 - fa) = b exactly, whose gap is 0.0, so it "
         "returns b, as the original does where b is within 1e-3 of 1 (and where it is not, b "
@@ -674,19 +674,19 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "a call's precedence is only compared with the levels asked for, at most 4: 9 and 10 "
         "put the same parentheses, every label the same"
     ),
-    ("initconv/_meanfield/correlation_map.py", 146, "<", "<=", 33): (
+    ("initconv/_meanfield/correlation_map.py", 147, "<", "<=", 33): (
         "the test for M(q) = q everywhere includes its edge: differs only where the spread of the "
         "log-excesses is exactly the float 1e-9, a tie of values computed to the moments' 1e-12; "
         "just inside the tie the original answers as the mutant does (q0 reported)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 146, "<", "<=", 59): (
+    ("initconv/_meanfield/correlation_map.py", 147, "<", "<=", 59): (
         "as its neighbour: the first log-excess exactly 1e-9, a tie within the moments' accuracy"
     ),
-    ("initconv/_meanfield/correlation_map.py", 211, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 212, "<=", "<"): (
         "chi_1 - 1 is exact (Sterbenz) and a multiple of 2^-52, and fl(1e-9) is not: no chi_1 "
         "makes the two comparisons differ"
     ),
-    ("initconv/_meanfield/correlation_map.py", 217, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 218, "<=", "<"): (
         "differs only where C(0) = (sigma_w^2 m^2 + sigma_b^2) / q is the float 1e-20 exactly, a "
         "tie reached only by a bias tuned to its last bit; there the mutant solves for c* on the "
         "grid (0 to ~1e-20 where the grid resolves the activation, a warned NaN where not) "
@@ -738,12 +738,12 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "the cache's size decides only when an entry is evicted, and a verdict recomputed from "
         "the same (name, gain, registered function) is the same"
     ),
-    ("initconv/_meanfield/correlation_map.py", 161, "0", "1", 22): (
+    ("initconv/_meanfield/correlation_map.py", 162, "0", "1", 22): (
         "adds grid points only below the lowest one, where log(M / q) >= 0 and, M being linear "
         "in q below 2^-24 (the tangent line of phi near 0), strictly decreasing: no sign change, "
         "the same roots from the same brackets"
     ),
-    ("initconv/_meanfield/correlation_map.py", 162, "0", "1", 32): (
+    ("initconv/_meanfield/correlation_map.py", 163, "0", "1", 32): (
         "steps down by 2^14 and 4 alternately instead of 2^16, reaching every original point and "
         "stopping at sigma_b^2 as before; with M linear there, one root, bracketed by both "
         "(bit-identical q*, chi_1 and M' for relu, linear, tanh, elu, gelu and sigmoid)"
@@ -842,13 +842,13 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "activations)"
     ),
     (_CHECKS, 91, "32", "33"): _SHAPE,
-    ("initconv/_meanfield/correlation_map.py", 182, ">", ">="): (
+    ("initconv/_meanfield/correlation_map.py", 183, ">", ">="): (
         "start is never NaN (excess is the log of a positive ratio, or -inf) and any start within "
         "1e-12 of 0, +-0.0 included, has already returned q0 on the line before, so start > 0 and "
         "start >= 0 agree on every value that reaches the test (288 correlation_map results "
         "bit-identical: 6 activations x 4 sigma_w x 3 sigma_b x 4 q0 from 1e-30 to 2^66)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 341, ">", ">=", 13): (
+    ("initconv/_meanfield/correlation_map.py", 342, ">", ">=", 13): (
         "within the stated accuracy: differs only where chi_1 is exactly fl(1 + 1e-9) with q* "
         "above 2^12, a tie with the critical band that the 1-d quadrature (1e-12, thousands of "
         "ulps) cannot place; the phase is chaotic either way, and the mutant reports what the "

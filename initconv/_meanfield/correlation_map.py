@@ -94,8 +94,9 @@ class CorrelationMap(FixedPoint):
             map at :math:`c = 1`: nearby inputs separate by this factor per layer.
         c_star: the stable fixed point of the correlation map: 1 in the ordered phase and on the
             critical line, below 1 in the chaotic one; NaN, with a warning, where the
-            two-dimensional moments do not resolve it (above :math:`q = 2^{12}`, or within
-            1e-3 of 1 beside a kink away from 0), and then so are ``chi_c`` and ``depth_c``.
+            two-dimensional moments do not resolve it (above :math:`q = 2^{12}`, where they
+            miss chi_1 at c = 1 by more than 1%, or within 1e-3 of 1 beside a kink away from 0),
+            and then so are ``chi_c`` and ``depth_c``.
         chi_c: :math:`\sigma_w^2\, \mathbb{E}[\phi'(u_1)\phi'(u_2)]` at :math:`c^*`, the
             correlation map's slope there (:math:`\chi_1` where :math:`c^* = 1`).
         depth_q: :math:`\xi_q = -1/\ln |M'(q^*)|`, the layers over which a deviation of the
@@ -195,7 +196,7 @@ def _c_star(
     phi: Phi, sigma_w2: float, sigma_b2: float, q: float, chi_1: float, parameters: str
 ) -> float:
     """The stable fixed point of the correlation map: 1 unless chaotic, else the root of
-    C(c) = c below 1, by bisection on [0, 1) (C(0) >= 0 and C(c) < c just below 1); NaN, with a
+    C(c) = c below 1, by Illinois on [0, 1) (C(0) >= 0 and C(c) < c just below 1); NaN, with a
     warning, where the two-dimensional moments do not resolve the activation (their chi_1 at
     c = 1 is off the one-dimensional one) or cannot tell c* from 1.
 
