@@ -452,7 +452,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "power of 2 is exact and every tolerance is relative, so critical, variance_map, "
         "correlation_map and correlation_step are bit-identical (120 results, 10 activations)"
     ),
-    ("initconv/_meanfield/slopes.py", 186, "0", "1"): (
+    ("initconv/_meanfield/slopes.py", 187, "0", "1"): (
         "with a single finite value among the probe's 1,025, every interval has a non-finite end, "
         "as with none; resolve() refuses a user's function that is NaN or inf at any of its own "
         "quadrature nodes, so only a function non-finite exactly on the probe's lattice reaches "
@@ -697,7 +697,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "every panel agrees with its halves (both 0) and converges at the first step, so no panel "
         "is ever forced and this line is not reached with size 0"
     ),
-    ("initconv/_meanfield/slopes.py", 203, "2", "3"): (
+    ("initconv/_meanfield/slopes.py", 204, "2", "3"): (
         "the kink allowance now only sorts the intervals that miss by more than the floor into "
         "suspicious and unsettled, and both are halved until the miss shrinks or stays: the same "
         "jumps are refused with the same sizes; the two differ only in which intervals count "
@@ -712,7 +712,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "is still refused with the same six digits and every continuous activation still passes; "
         "its floor is by definition a share of the range on the probe"
     ),
-    ("initconv/_meanfield/slopes.py", 193, "+", "-", 37): (
+    ("initconv/_meanfield/slopes.py", 194, "+", "-", 37): (
         "Gauss-Legendre nodes and weights are symmetric about 0, so mid - half * nodes is the same "
         "node set reversed with matching weights: the integral and the slopes' spread move by "
         "rounding, 1e-16, far below the 1e-6 floor that decides"
@@ -815,7 +815,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "every precedence render gives is 1, 2, 3 or 9, none below 0 or 1, so no argument is "
         "ever parenthesised either way; 414 labels identical"
     ),
-    ("initconv/_meanfield/slopes.py", 189, "8", "9"): (
+    ("initconv/_meanfield/slopes.py", 190, "8", "9"): (
         "the node count only sets the rule the jump probe integrates phi' with: both are exact "
         "for smooth slopes, and the kink allowance (width x spread of slopes) bounds any "
         "positive-weight rule's miss; 8 and 9 nodes gave the same verdicts and messages for 200 "

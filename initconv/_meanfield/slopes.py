@@ -159,7 +159,8 @@ def _features(phi: Phi) -> Tensor:
     size = float(slopes[finite].abs().max())
     step = (slopes[1:] - slopes[:-1]).abs()
     fast = step > _SCAN_RATE * (2 * _JUMP_HALF_WIDTH / _SCAN_INTERVALS) * size
-    edge = torch.diff(fast.to(torch.int8), prepend=fast.new_zeros(1), append=fast.new_zeros(1))
+    flags = fast.to(torch.int8)
+    edge = torch.diff(flags, prepend=flags.new_zeros(1), append=flags.new_zeros(1))
     starts, ends = (edge == 1).nonzero()[:, 0], (edge == -1).nonzero()[:, 0]
     if starts.numel() > _MOST_FEATURES:
         steepest = torch.stack([step[a:b].max() for a, b in zip(starts, ends, strict=True)])
