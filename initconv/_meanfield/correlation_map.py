@@ -29,10 +29,11 @@ from initconv._meanfield.gaussian import (
     grid_moments,
     illinois,
     log_grid_roots,
-    means,
+    mean,
     resolve_for,
     second_moment,
     second_moment_slope,
+    slope_mean,
     slope_moment,
 )
 from initconv._meanfield.slopes import Phi
@@ -193,9 +194,15 @@ def _limit(q: float) -> float:
 
 
 def _c_star(
-    phi: Phi, sigma_w2: float, sigma_b2: float, q: float, chi_1: float, parameters: str
+    phi: Phi,
+    sigma_w2: float,
+    sigma_b2: float,
+    q: float,
+    chi_1: float,
+    on_grid: tuple[float, float, float],
+    parameters: str,
 ) -> float:
-    """The stable fixed point of the correlation map: 1 unless chaotic, else the root of
+    """The stable fixed point of the correlation map in the chaotic phase: the root of
     C(c) = c below 1, by Illinois on [0, 1) (C(0) >= 0 and C(c) < c just below 1); NaN, with a
     warning, where the two-dimensional moments do not resolve the activation (their chi_1 at
     c = 1 is off the one-dimensional one) or cannot tell c* from 1.
@@ -208,16 +215,15 @@ def _c_star(
     (linearly in between: exact at both ends), and the bracket's top is put where the linear gap
     is 16 times the miss at 1: near 1 the miss changes little with c. A c* above a top
     farther than 1e-3 from 1 (the accuracy stated for such activations) is not resolved.
+    ``on_grid`` is :func:`grid_moments` at ``q``.
     """
-    if chi_1 - 1 <= _CRITICAL:
-        return 1.0
     # At c = 0 the cross moment is E[phi(u)]^2, one-dimensional: an odd activation without bias
     # has c* = 0 exactly, whatever the grid resolves (to the mean's 1e-12 of phi's size).
-    mean = means(phi, q)[0]
-    fa = (sigma_w2 * mean * mean + sigma_b2) / q
+    average = mean(phi, q)
+    fa = (sigma_w2 * average * average + sigma_b2) / q
     if fa <= _C_STAR_ZERO:
         return 0.0
-    mean_on_grid, on_grid, slope_on_grid = grid_moments(phi, q)
+    mean_on_grid, square_on_grid, slope_on_grid = on_grid
     off = sigma_w2 * slope_on_grid / chi_1 - 1
     if not abs(off) <= _PAIRS_AGREE:
         warnings.warn(
@@ -229,8 +235,8 @@ def _c_star(
             stacklevel=4,
         )
         return math.nan
-    miss = sigma_w2 * (on_grid - second_moment(phi, q)) / q
-    miss_at_zero = sigma_w2 * (mean_on_grid**2 - mean**2) / q
+    miss = sigma_w2 * (square_on_grid - second_moment(phi, q)) / q
+    miss_at_zero = sigma_w2 * (mean_on_grid**2 - average**2) / q
 
     def gap(c: float) -> float:
         grid = (sigma_w2 * cross_moment(phi, q, c) + sigma_b2) / q
@@ -345,17 +351,20 @@ def _correlation_map(
             f"the chaotic phase of {parameters}", q, "c*, chi_c and depth_c are NaN", level=4
         )
         c_star = chi_c = math.nan
+    elif chi_1 - 1 <= _CRITICAL:
+        c_star, chi_c = 1.0, chi_1
     else:
-        c_star = _c_star(phi, sigma_w2, sigma_b2, q, chi_1, parameters)
-        if math.isnan(c_star) or c_star == 1.0:
-            chi_c = chi_1 if c_star == 1.0 else math.nan
+        on_grid = grid_moments(phi, q)
+        c_star = _c_star(phi, sigma_w2, sigma_b2, q, chi_1, on_grid, parameters)
+        if math.isnan(c_star):
+            chi_c = math.nan
         elif c_star == 0.0:
-            chi_c = sigma_w2 * means(phi, q)[1] ** 2
+            chi_c = sigma_w2 * slope_mean(phi, q) ** 2
         else:
             # The grid misses chi_c by about the share it misses chi_1 by at c = 1, where the
             # one-dimensional quadrature knows it (a kink away from 0: hardtanh and relu6 at
             # 3e-3 to 8e-3 off the bivariate normal's exact value, within 7e-4 once divided out).
-            chi_c = chi_1 * cross_slope_moment(phi, q, c_star) / grid_moments(phi, q)[2]
+            chi_c = chi_1 * cross_slope_moment(phi, q, c_star) / on_grid[2]
     if abs(chi_1 - 1) <= _CRITICAL:
         phase: Phase = "critical"
     else:

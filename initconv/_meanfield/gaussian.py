@@ -166,7 +166,7 @@ def _breakpoints(root: float) -> Tensor | None:
     return None if features is None or features.numel() == 0 else features / root
 
 
-def relative_expectation(f: Callable[[Tensor], Tensor], root: float = 1.0) -> float:
+def relative_expectation(f: Callable[[Tensor], Tensor], root: float) -> float:
     """E[f(z)] to ~1e-12 relative to f's size: the quadrature's tolerance is absolute, and the
     moments span many orders of magnitude over the q searched.
 
@@ -209,13 +209,18 @@ def second_moment(phi: Phi, q: float) -> float:
     return relative_expectation(lambda z: phi(root * z).to(torch.float64) ** 2, root)
 
 
-def means(phi: Phi, q: float) -> tuple[float, float]:
-    r"""(:math:`\mathbb{E}[\phi(\sqrt{q} z)]`, :math:`\mathbb{E}[\phi'(\sqrt{q} z)]`): the cross
-    moments at :math:`c = 0`, where :math:`u_1, u_2` are independent, are their squares."""
+def mean(phi: Phi, q: float) -> float:
+    r""":math:`\mathbb{E}[\phi(\sqrt{q} z)]`: at :math:`c = 0`, where :math:`u_1, u_2` are
+    independent, the cross moment is its square."""
     root = math.sqrt(q)
-    value = relative_expectation(lambda z: phi(root * z).to(torch.float64), root)
-    slope = relative_expectation(lambda z: derivative(phi, root * z), root)
-    return value, slope
+    return relative_expectation(lambda z: phi(root * z).to(torch.float64), root)
+
+
+def slope_mean(phi: Phi, q: float) -> float:
+    r""":math:`\mathbb{E}[\phi'(\sqrt{q} z)]`: at :math:`c = 0` the slope cross moment is its
+    square."""
+    root = math.sqrt(q)
+    return relative_expectation(lambda z: derivative(phi, root * z), root)
 
 
 def slope_moment(phi: Phi, q: float) -> float:

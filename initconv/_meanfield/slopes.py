@@ -108,13 +108,7 @@ def check_slopes(label: str, phi: Phi) -> Tensor:
         "differentiable activation, whose slope phi' gives chi_1 = sigma_w^2 E[phi'(u)^2]"
     )
     with on_cpu(), torch.no_grad():
-        edges = torch.linspace(
-            -_JUMP_HALF_WIDTH,
-            _JUMP_HALF_WIDTH,
-            _JUMP_INTERVALS + 1,
-            dtype=torch.float64,
-            device="cpu",
-        )
+        edges = _probe(_JUMP_INTERVALS)
         try:
             values = phi(edges.clone()).to(torch.float64)
             lo, hi = edges[:-1], edges[1:]
@@ -140,18 +134,19 @@ def check_slopes(label: str, phi: Phi) -> Tensor:
             ) from None
 
 
+def _probe(intervals: int) -> Tensor:
+    """The edges of ``intervals`` equal intervals on [-8, 8], where phi's slope is checked."""
+    return torch.linspace(
+        -_JUMP_HALF_WIDTH, _JUMP_HALF_WIDTH, intervals + 1, dtype=torch.float64, device="cpu"
+    )
+
+
 def _features(phi: Phi) -> Tensor:
     """The ends of the runs of scan intervals over which phi' changes faster than a smooth
     activation's: a kink, a bump or ramp of its own. The quadrature sees a kink by itself (the
     slopes differ on its two sides) but not a bump between two of its nodes, which leaves the
     slope the same on both."""
-    x = torch.linspace(
-        -_JUMP_HALF_WIDTH,
-        _JUMP_HALF_WIDTH,
-        _SCAN_INTERVALS + 1,
-        dtype=torch.float64,
-        device="cpu",
-    )
+    x = _probe(_SCAN_INTERVALS)
     slopes = derivative(phi, x)
     finite = torch.isfinite(slopes)
     if not bool(finite.any()):
