@@ -179,23 +179,50 @@ class Engine:
         return MISSING
 
 
-_FILLS: dict[Any, float] = {torch.zeros_like: 0.0, torch.ones_like: 1.0}
+# Tensors each element of which holds one number whatever their shape or the tensor they are
+# shaped like: the number, or where it is given (argument index, keyword).
+_FILL_FUNCTIONS: dict[Any, float | tuple[int, str]] = {
+    torch.zeros_like: 0.0,
+    torch.ones_like: 1.0,
+    torch.full_like: (1, "fill_value"),
+    torch.zeros: 0.0,
+    torch.ones: 1.0,
+    torch.full: (1, "fill_value"),
+}
+_FILL_METHODS: dict[str, float | tuple[int, str]] = {
+    "new_zeros": 0.0,
+    "new_ones": 1.0,
+    "new_full": (2, "fill_value"),
+}
 
 
-def _filled(node: fx.Node) -> float | None:
-    """The value every element of ``torch.zeros_like(y)``, ``ones_like(y)`` or
-    ``full_like(y, c)`` holds: a constant, whatever ``y`` holds (a run records it as one)."""
-    if node.op != "call_function":
-        return None
+def _filled(node: fx.Node, constant: Callable[[fx.Node], Any]) -> float | None:
+    """The number every element of a filled tensor holds (``torch.zeros_like(y)``,
+    ``full_like(y, c)``, ``y.new_full(size, c)``, ``torch.ones(y.shape)``, ...): a constant,
+    whatever ``y`` holds or its shape (a run records it as one). ``constant`` evaluates a fill
+    given as a node (a tensor the model holds)."""
     try:
-        if node.target in _FILLS:
-            return _FILLS[node.target]
+        if node.op == "call_function" and node.target in _FILL_FUNCTIONS:
+            where = _FILL_FUNCTIONS[node.target]
+        elif node.op == "call_method" and node.target in _FILL_METHODS:
+            where = _FILL_METHODS[str(node.target)]
+        else:
+            return None
     except TypeError:  # an unhashable target
         return None
-    if node.target is torch.full_like:
-        fill = node.args[1] if len(node.args) > 1 else node.kwargs.get("fill_value")
-        if isinstance(fill, (int, float)) and not isinstance(fill, bool):
-            return float(fill)
+    if isinstance(where, float):
+        return where
+    index, keyword = where
+    fill = node.args[index] if len(node.args) > index else node.kwargs.get(keyword)
+    if isinstance(fill, fx.Node):
+        try:
+            fill = constant(fill)
+        except ew.Undefined:
+            return None
+        if isinstance(fill, Tensor) and fill.numel() == 1:
+            fill = fill.item()
+    if isinstance(fill, (int, float)) and not isinstance(fill, bool):
+        return float(fill)
     return None
 
 
@@ -251,7 +278,7 @@ class GraphWalk:
             raise self._constants[node]
         if node.op == "get_attr":
             return self.constant_rule(node)
-        filled = _filled(node)
+        filled = _filled(node, self._constant)
         if filled is not None:
             return filled
         if reads_size(node):

@@ -235,12 +235,13 @@ def detectable_error(
     def detects(ratio: float) -> bool:
         return variance_power(n, ratio, distribution, alpha) >= power
 
-    # Too large a variance: double until seen, then bisect on (1, r].
+    # Too large a variance: double until seen (up to a ratio of 1e12, the last one tried, as 1e-12
+    # is below), then bisect on (1, r].
     high = 2.0
     while not detects(high):
-        high *= 2
-        if high > 1e12:
+        if high == 1e12:
             return math.inf
+        high = min(2 * high, 1e12)
     low = 1.0
     while high - low > 1e-9 * high:
         middle = (low + high) / 2

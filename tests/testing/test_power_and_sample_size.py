@@ -15,6 +15,7 @@ brentq on the chi-square power). Every n >= 1 is a sample size.
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import torch
@@ -135,3 +136,22 @@ def test_at_a_low_power_target_the_smaller_variance_side_decides() -> None:
     assert chi_square_power(n, 1 + delta, alpha) > power
     assert chi_square_power(n, 1 - delta, alpha) == pytest.approx(power, rel=1e-6)
     assert chi_square_power(n, 1 - 0.99 * delta, alpha) < power
+
+
+@pytest.mark.parametrize("ratio", [7e11, 1e12])
+def test_the_larger_variance_side_is_searched_up_to_a_ratio_of_1e12(ratio: float) -> None:
+    # Two normal weights at alpha = 1e-9 see only a huge variance: a power first reached at
+    # r = 7e11 (between the doubling's 2^39 and its 1e12 cap) or at 1e12 itself is found, so the
+    # detectable error is r - 1 (the lower side is seen at that power by r = 1e-12, so its delta
+    # is below 1). The power there is 1 - 3e-11, about hi / (2 r) short of 1, so the two powers'
+    # rounding (a few eps of 1) moves the root by that many eps over 1 - power, relative.
+    n, alpha = 2, 1e-9
+    power = chi_square_power(n, ratio, alpha)
+    assert chi_square_power(n, 1e-12, alpha) > power
+    rounding = 4 * sys.float_info.epsilon / (1 - power)
+    assert detectable_error(n, "normal", alpha=alpha, power=power) == pytest.approx(
+        ratio - 1, rel=rounding
+    )
+    # One step past the cap is not looked for: inf.
+    beyond = chi_square_power(n, 1.01e12, alpha)
+    assert detectable_error(n, "normal", alpha=alpha, power=beyond) == math.inf
