@@ -63,6 +63,7 @@ def test_a_layer_doubled_or_scaled_in_any_spelling_is_linear(
 FILLS: dict[str, Callable[[Tensor], Tensor]] = {
     "ones_like": torch.ones_like,
     "full_like": lambda h: torch.full_like(h, 1.0),
+    "full_like(keyword)": lambda h: torch.full_like(h, fill_value=1.0),
     "full_like(tensor)": lambda h: torch.full_like(h, torch.tensor(1.0)),
     "full_like(int tensor)": lambda h: torch.full_like(h, torch.tensor(1)),
     "new_ones": lambda h: h.new_ones(h.shape),
