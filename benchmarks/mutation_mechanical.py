@@ -72,6 +72,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/maths/test_elementwise_check_in_a_narrow_dtype.py",
         "tests/maths/test_distinct_share_edge_of_the_precision_rule.py",
         "tests/maths/test_gain_of_an_activation_zero_on_the_whole_probe.py",
+        "tests/maths/test_gain_of_activations_computed_in_float32.py",
     ),
     "initconv/_maths/quadrature.py": (
         "tests/maths/test_derived_gain.py", "tests/activations/test_activation_gains.py",
@@ -82,6 +83,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/maths/test_quadrature_budget_refusal_states_the_tolerances_asked.py",
         "tests/maths/test_quadrature_breakpoints.py",
         "tests/maths/test_breakpoints_kept_up_to_the_outermost_panels.py",
+        "tests/maths/test_gain_of_activations_computed_in_float32.py",
     ),
     "initconv/_maths/generators.py": (
         "tests/maths/test_generators.py", "tests/maths/test_sampling.py",
@@ -335,7 +337,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ),
     ("initconv/_maths/sampling.py", 68, ">=", ">"): _PIECES_OF_16,
     ("initconv/_maths/sampling.py", 68, "16", "17"): _PIECES_OF_16,
-    ("initconv/_maths/quadrature.py", 227, "<=", "<", 37): (
+    ("initconv/_maths/quadrature.py", 230, "<=", "<", 37): (
         "panel widths are 0.25 / 2^j, exact in float64, and 1e-12 is no power of 2, so no width "
         "equals _MIN_WIDTH and <= and < agree on every panel"
     ),
@@ -402,18 +404,18 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "a float tie at the edge of a 16-eps tolerance that no derivation fixes to the ulp; "
         "identical outputs are accepted by a == b either way"
     ),
-    ("initconv/_maths/quadrature.py", 100, "+", "-"): (
+    ("initconv/_maths/quadrature.py", 103, "+", "-"): (
         "eigvalsh reads only the lower triangle, so it sees the symmetric tridiagonal matrix with "
         "off-diagonal -b, which is D T D for D = diag((-1)^i): the same eigenvalues (the "
         "tridiagonal solver uses the squares of the off-diagonal; bit-identical nodes for every "
         "order 3 to 39)"
     ),
-    ("initconv/_maths/quadrature.py", 253, ">", ">=", 18): (
+    ("initconv/_maths/quadrature.py", 256, ">", ">=", 18): (
         "differs only where the unresolved change equals 64 tolerances exactly, a float tie of a "
         "heuristic threshold (a jump leaves a few times width |f|, a singularity about the "
         "integral); with allowed = 0 both are true, as forced panels have a nonzero change"
     ),
-    ("initconv/_maths/quadrature.py", 253, ">", ">=", 58): (
+    ("initconv/_maths/quadrature.py", 256, ">", ">=", 58): (
         "differs only where the forced panels' peak is exactly 1e4 times the first panels' size, "
         "a float tie of a heuristic threshold (a jump stays within f's range, a singularity grows "
         "without bound); with size 0, growth is inf either way"
@@ -693,7 +695,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "grid (0 to ~1e-20 where the grid resolves the activation, a warned NaN where not) "
         "instead of taking it as 0"
     ),
-    ("initconv/_maths/quadrature.py", 252, ">", ">="): (
+    ("initconv/_maths/quadrature.py", 255, ">", ">="): (
         "size is 0 only where f is 0 at every node of the first panels and their halves; then "
         "every panel agrees with its halves (both 0) and converges at the first step, so no panel "
         "is ever forced and this line is not reached with size 0"
@@ -834,7 +836,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "differ in sign, so all the values (at least 17, never NaN) share one sign and "
         "values[0] < 0 exactly when values[1] < 0"
     ),
-    ("initconv/_maths/quadrature.py", 79, "+", "-"): (
+    ("initconv/_maths/quadrature.py", 82, "+", "-"): (
         "eigh reads only the lower triangle, so it sees the tridiagonal matrix with off-diagonal "
         "-b, which is D T D for D = diag((-1)^i): the same eigenvalues, eigenvectors D v with the "
         "same v_0^2; computed by another path, nodes and weights move by at most 7.8e-16 and "
@@ -904,7 +906,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "is 2 for any d >= 3 and its kernels slice 3-tuples, so sides[:4] == sides[:3]; the layer "
         "kind is the dict's key, not d (_convolutions(3, t) == _convolutions(4, t) for both t)"
     ),
-    ("initconv/_maths/quadrature.py", 45, "64", "65"): (
+    ("initconv/_maths/quadrature.py", 48, "64", "65"): (
         "only guards the loop: panels start at most 0.25 wide (breakpoints only narrow them) and "
         "halve each round, so by round 38 every unconverged panel is at most 0.25 / 2^38 = 9.1e-13 "
         "< _MIN_WIDTH and accepted, and the loop returns: its 'did not converge' raise is never "
