@@ -88,7 +88,8 @@ class CorrelationMap(FixedPoint):
     settles at (0 or ``inf`` where it vanishes or grows without one, sought down to
     :math:`2^{-40}` without a bias, the maps then evaluated at :math:`q = 2^{-24}` or
     :math:`2^{12}`; every :math:`q` is a fixed point of relu at
-    :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported), and:
+    :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported wherever :math:`M(q)/q` is within
+    the critical band's :math:`10^{-9}` of 1 on the whole grid), and:
 
     Attributes:
         chi_1: :math:`\sigma_w^2\, \mathbb{E}[\phi'(\sqrt{q^*} z)^2]`, the slope of the correlation
@@ -145,8 +146,11 @@ def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float, parameters: 
 
     grid = list(_GRID)
     values = [excess(q) for q in grid]
-    if max(values) - min(values) < 1e-9 and abs(values[0]) < 1e-9:
-        return q0  # M(q) = q everywhere: relu at sigma_w^2 = 2, linear at 1
+    if max(abs(value) for value in values) < _CRITICAL:
+        # M(q) = q everywhere (relu at sigma_w^2 = 2, linear at 1), to the band that calls such a
+        # chi_1 critical: a map just outside it has its fixed point (a tiny bias, felt only at
+        # the grid's bottom, must not bring it inside).
+        return q0
     if q0 > Q_TOP:
         raise ValueError(
             f"q0 must be at most 2^68 = {Q_TOP:.6g}, where the variance map's Gaussian moments are "
