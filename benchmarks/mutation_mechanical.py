@@ -129,6 +129,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_jump_floor_on_a_flat_stretch.py",
         "tests/meanfield/test_moments_see_narrow_features.py",
         "tests/meanfield/test_jump_refusal_tells_a_ramp_from_a_jump.py",
+        "tests/meanfield/test_slope_refusal_states_the_slopes_true_integral.py",
     ),
     "initconv/_meanfield/variance_map.py": (
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_variance_map_verdicts.py",
@@ -194,6 +195,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_critical_tiny_bias_beside_a_kink.py",
         "tests/meanfield/test_line_end_series_coefficients.py",
         "tests/meanfield/test_line_end_root_without_slope_at_the_end.py",
+        "tests/meanfield/test_line_end_root_far_from_unit_slopes.py",
     ),
     "initconv/_inference/rule.py": (
         "tests/inference/test_zero_filled_tensors_are_zero.py",
@@ -946,6 +948,44 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ("initconv/_meanfield/correlation_map.py", 375, "<", "<="): (
         "reached only where |chi_1 - 1| > 1e-9, so chi_1 != 1, and a NaN chi_1 compares False "
         "under both: the same phase"
+    ),
+    ("initconv/_meanfield/slopes.py", 29, "100", "101"): (
+        "the one-sided slopes are taken at +-2^-101 instead of +-2^-100: phi'' moves them by "
+        "|phi''| 2^-101, below float64's resolution of phi' unless phi' changes by a factor 2 "
+        "within ~1e-15 of 0 (finer than the jump probe's finest cut); one_sided_slopes "
+        "bit-identical for 39 activations (the 24 built-ins, float32 and bfloat16 ones, "
+        "tanh(1e6 x), tanh(1e12 x), softplus(1e12 x) / 1e12)"
+    ),
+    ("initconv/_meanfield/slopes.py", 46, "512", "513"): (
+        "a cap on the narrow features put on the quadrature's panel edges: reached only with more "
+        "than 512 runs on the scan, where the mutant adds the next steepest's two edges (two "
+        "panels more); E[phi'^2] at 5 q within 2e-14 relative for tanh + 1e-3 sin(300 x), "
+        "tanh + 1e-4 sin(1000 x) and 513 or 600 erf bumps 1e-3 wide, and the same values and "
+        "refusals for bumps 1e-5 wide"
+    ),
+    ("initconv/_meanfield/slopes.py", 212, ">", ">="): (
+        "with exactly 1,024 unsettled intervals the cap keeps the top 1,024 of a vector that is "
+        "-inf everywhere else and at least the floor (or inf, or NaN, which topk ranks first) on "
+        "them: the same mask (1,000 random masks of 1,024 among 1,024 to 65,536 intervals, with "
+        "ties, infs and NaNs: all unchanged)"
+    ),
+    ("initconv/_meanfield/line_end.py", 47, "100", "101"): (
+        "the Taylor coefficients are taken at +-2^-101: they differ only in a_0 = phi(+-side), "
+        "which no sum uses, and in even coefficients of odd activations at rounding noise "
+        "(~1e-31), which the series drops; the series bit-identical for 38 of 39 activations (the "
+        "other, tanh(1e12 x), refused by both) and 2,280 roots identical (60 biases from 1e-5 to "
+        "1e-300)"
+    ),
+    ("initconv/_meanfield/line_end.py", 192, ">", ">="): (
+        "differs only where the series' G at 2^-24 and the quadrature's E[phi'^2] there are both "
+        "exactly 0.0; critical() asks only where G(0), the mean squared one-sided slope, is > 0, "
+        "so that needs an exact cancellation of the series' terms (G(2^-24) >= 0.0625 for the 37 "
+        "activations with a series and a slope at 0)"
+    ),
+    ("initconv/_meanfield/critical_line.py", 353, "<", "<="): (
+        "differs only where the series' M'(q*) - 1 is exactly the double 5e-7, a tie; there "
+        "M'(q*) = 1.0000005 already prints as 1.000001, and the mutant adds '(1 + 5e-07)', the "
+        "same fact in other words"
     ),
 }
 
