@@ -53,6 +53,10 @@ _POSITION_ULPS = 16.0
 # allows that and no more, where 16 of bfloat16's eps would pass a change of 12% between
 # positions as rounding.
 _NARROW_ULPS = 2.0
+# The second moment's relative tolerance: 1e-12 (the quadrature's default), or 4 eps of a narrow
+# dtype phi computes in, whose rounding each of a panel's two estimates carries.
+_RTOL = 1e-12
+_NOISE_FACTOR = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,6 +236,13 @@ class GainError(ValueError):
         self.zero = zero
 
 
+def _tolerance(precision: float) -> float:
+    # Never finer than phi's values hold: a float32 phi is noisier than its own ulp where it
+    # cancels (gelu's 1 + erf(x / sqrt 2) below x = -3), an absolute noise that no halving of a
+    # panel removes, so only the share of E[phi^2] a panel may miss can cover it.
+    return max(_RTOL, _NOISE_FACTOR * precision)
+
+
 def _integrate(label: str, phi: Callable[[Tensor], Tensor], probed: Probed) -> float:
     # phi / 2^k, with 2^k its size on the probe: an exact rescaling, so that phi = 1e-200 x
     # (whose square underflows) or 1e200 x (whose square overflows) has its gain too.
@@ -246,7 +257,9 @@ def _integrate(label: str, phi: Callable[[Tensor], Tensor], probed: Probed) -> f
         return (out / scale) ** 2
 
     try:
-        moment = gaussian_expectation(second_moment, precision=probed.precision)
+        moment = gaussian_expectation(
+            second_moment, rtol=_tolerance(probed.precision), precision=probed.precision
+        )
     except QuadratureError as error:
         raise GainError(
             f"activation {label} has no gain: E[phi(z)^2] cannot be computed ({error})",

@@ -9,10 +9,7 @@ would otherwise be seen by neither the panel nor its halves, which then agree on
 The answer is bounded in work as well as in error. The tolerance is relative to E[|f(z)|] (an
 absolute one may be given too), so the size of f does not matter: ``1000 * tanh`` converges like
 ``tanh``. A panel whose halves agree to the precision of f's own values is accepted: an f computed
-in float32 cannot do better, and splitting it further only splits its rounding noise. For the same
-reason the tolerance is never finer than that precision: a float32 f can be noisier than its own
-ulp where it cancels (gelu's ``1 + erf(x / sqrt 2)`` for x < -3), an absolute noise that only
-the share of E[|f|] a panel may miss covers. And f is
+in float32 cannot do better, and splitting it further only splits its rounding noise. And f is
 evaluated at most :data:`MAX_EVALUATIONS` times in all, so a divergent or pathological f raises
 :class:`QuadratureError` instead of taking minutes or all memory.
 """
@@ -223,7 +220,7 @@ def _integrate(
             size = max(size, float(peaks.max()))
         width = hi - lo
         budget = torch.maximum(
-            max(tol, floor * scale) * width / (2 * _HALF_WIDTH),
+            max(tol, rtol * scale) * width / (2 * _HALF_WIDTH),
             _NOISE_FACTOR * precision * refined_abs,
         )
         converged = (refined - whole).abs() <= budget

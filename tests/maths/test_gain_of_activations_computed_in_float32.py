@@ -1,11 +1,12 @@
 """An activation computed in float32 gets the gain of its float64 self, to float32's precision.
 
 The derived gain integrates phi^2 to a relative ``4 eps`` of the dtype phi computes in (a float32
-phi cannot be integrated more finely than its values; initconv/_maths/quadrature.py). A float32
+phi cannot be integrated more finely than its values; initconv/_maths/derived_gain.py). A float32
 phi may be much noisier than its own ulp where it cancels: gelu's ``x (1 + erf(x / sqrt 2)) / 2``
 for x < -3, where ``1 + erf`` loses every digit it had. Such noise is absolute, tiny beside
 E[phi^2], and must not stop the integral converging (it once did: gelu in float32 was refused as
-"too rough to integrate").
+"too rough to integrate"). The mean-field maps, which need 1e-12, still refuse such a phi
+(tests/meanfield/test_critical_line.py).
 
 The theory: phi32 = phi (1 + d) with |d| <= a few eps32 wherever phi is not tiny, so
 E[phi32^2] = E[phi^2] (1 + O(eps32)) plus the quadrature's 4 eps32 of E[phi^2]; the gain, its
