@@ -300,7 +300,7 @@ _BUDGET = (
     "documented rule, which sets no limit; never a wrong answer where the original is right"
 )
 EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str] = {
-    ("initconv/_inference/rule.py", 433, ">=", ">"): _BUDGET,
+    ("initconv/_inference/rule.py", 446, ">=", ">"): _BUDGET,
     ("initconv/_inference/roles.py", 529, "0", "1"): _BUDGET,
     ("initconv/_inference/gates.py", 75, "<", "<="): _BUDGET,
     ("initconv/_inference/elementwise.py", 48, "64", "65"): _BUDGET,

@@ -193,14 +193,16 @@ _FILL_METHODS: dict[str, float | tuple[int, str]] = {
     "new_zeros": 0.0,
     "new_ones": 1.0,
     "new_full": (2, "fill_value"),
+    "fill_": (1, "value"),
 }
 
 
-def _filled(node: fx.Node, constant: Callable[[fx.Node], Any]) -> float | None:
-    """The number every element of a filled tensor holds (``torch.zeros_like(y)``,
-    ``full_like(y, c)``, ``y.new_full(size, c)``, ``torch.ones(y.shape)``, ...): a constant,
-    whatever ``y`` holds or its shape (a run records it as one). ``constant`` evaluates a fill
-    given as a node (a tensor the model holds)."""
+def _filled(node: fx.Node, constant: Callable[[fx.Node], Any]) -> Tensor | None:
+    """The one number every element of a filled tensor holds (``torch.zeros_like(y)``,
+    ``full_like(y, c)``, ``y.new_full(size, c)``, ``torch.ones(y.shape)``, ...), as a 0-d tensor
+    of the ``dtype=`` asked for (float64 where it is y's, which a trace does not know): a
+    constant, whatever ``y`` holds or its shape (a run records it as one). ``constant``
+    evaluates a fill given as a node (a tensor the model holds)."""
     try:
         if node.op == "call_function" and node.target in _FILL_FUNCTIONS:
             where = _FILL_FUNCTIONS[node.target]
@@ -211,19 +213,30 @@ def _filled(node: fx.Node, constant: Callable[[fx.Node], Any]) -> float | None:
     except TypeError:  # an unhashable target
         return None
     if isinstance(where, float):
-        return where
-    index, keyword = where
-    fill = node.args[index] if len(node.args) > index else node.kwargs.get(keyword)
-    if isinstance(fill, fx.Node):
-        try:
-            fill = constant(fill)
-        except ew.Undefined:
+        fill: Any = where
+    else:
+        index, keyword = where
+        fill = node.args[index] if len(node.args) > index else node.kwargs.get(keyword)
+        if isinstance(fill, fx.Node):
+            try:
+                fill = constant(fill)
+            except ew.Unknown:
+                raise  # a constant still, of a value the trace does not know
+            except ew.Undefined:
+                return None
+    if isinstance(fill, Tensor):
+        if fill.numel() != 1 or fill.is_complex():
             return None
-        if isinstance(fill, Tensor) and fill.numel() == 1:
-            fill = fill.item()
-    if isinstance(fill, (int, float)) and not isinstance(fill, bool):
-        return float(fill)
-    return None
+        fill = fill.reshape(())
+    elif not isinstance(fill, (bool, int, float)):
+        return None
+    dtype = node.kwargs.get("dtype")
+    value = torch.as_tensor(fill, device="cpu")
+    if isinstance(dtype, torch.dtype):
+        return value.to(dtype)
+    if node.target is torch.full and not isinstance(fill, Tensor):
+        return value if not value.is_floating_point() else value.double()  # as torch infers
+    return value.double()
 
 
 def _pending(*values: Any) -> bool:

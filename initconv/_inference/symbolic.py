@@ -19,7 +19,7 @@ from typing import Any
 from torch import Tensor, fx, nn
 
 from initconv._activations import is_activation_module
-from initconv._inference.elementwise import Undefined
+from initconv._inference.elementwise import Undefined, Unknown
 from initconv._inference.roles import (
     PASS_MODULES,
     attention_kernel,
@@ -226,8 +226,11 @@ class Symbolic:
 
     def _constant(self, prefix: str, node: fx.Node) -> Any:
         """The value a ``get_attr`` node reads: from the original model where the copy holds a
-        meta tensor in its place."""
+        meta tensor in its place. A tensor the trace computed from the copy's meta buffers
+        (``self.scale[1]``, stored as a ``_tensor_constant``) is a constant whose value the
+        trace does not know: the model has no such attribute."""
         path = f"{prefix}{node.target}"
+        meta = False
         for owner in (self.root, self.original):
             if owner is None:
                 continue
@@ -238,8 +241,13 @@ class Symbolic:
             except AttributeError:
                 continue
             if isinstance(value, Tensor) and value.is_meta:
+                meta = True
                 continue
             return value
+        if meta:
+            raise Unknown(
+                f"{path} is computed from the model's tensors, which a trace does not read"
+            )
         raise Undefined(f"the value of {path} is not known")
 
     def _after_output(self, name: str) -> Inference | list[Follow] | None:
