@@ -127,7 +127,9 @@ def scalar(value: Any) -> Any:
             raise Undefined(f"a tensor operand of shape {tuple(value.shape)} without values")
         flat = value.detach().reshape(-1)
         first = flat[0]
-        if not bool((flat == first).all()):
+        # NaN == NaN is False: a tensor of NaNs is one value (which no gain survives), not a
+        # per-channel operand to skip as a norm's affine.
+        if not bool(((flat == first) | (flat.isnan() & first.isnan())).all()):
             raise PerChannel(f"an operand of shape {tuple(value.shape)} whose values differ")
         return first.item()
     return value

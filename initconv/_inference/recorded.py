@@ -176,7 +176,9 @@ class _Recorder(TorchFunctionMode):
                     self.alive.append(tensor)
             return out
         op, target, reflected = _operation(func)
-        if is_meta(op, target):
+        if is_meta(op, target) and not self.tracked((args[1:], kwargs)):
+            # Reads only its tensor's shape: the result is a constant, unless it is filled with
+            # a value computed from the input (full_like(y, y.mean())).
             return out
         if op == "call_method" and target == "__iter__":
             elements = list(out)

@@ -91,3 +91,36 @@ def test_a_constant_a_trace_computed_from_a_buffer_is_read_by_a_run_and_not_gues
     assert traced["fc"].source == "default"
     assert "a trace does not read" in traced["fc"].detail
     assert any("could not be inferred (fc)" in message for message in warned)
+
+
+STATISTIC_FILLS: dict[str, Callable[[Tensor], Tensor]] = {
+    "h * full_like(h, h.mean())": lambda h: torch.tanh(h * torch.full_like(h, h.mean())),
+    "h - full_like(h, h.mean())": lambda h: torch.tanh(h - torch.full_like(h, h.mean())),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("phi", STATISTIC_FILLS.values(), ids=STATISTIC_FILLS.keys())
+def test_a_fill_computed_from_the_input_is_a_statistic_not_a_constant(
+    phi: Callable[[Tensor], Tensor], mode: str
+) -> None:
+    # docs/convert.md, gates are not consumers: a statistic of x that scales or is subtracted
+    # from x only modulates it, so the layer feeds tanh (5/3), as ones_like(h) * h.mean() does;
+    # a run once took the filled tensor for a constant and reported tanh(x * <that batch's
+    # mean>), whose gain changes with the example input.
+    report, warned = convert_warned(Between(phi), mode)
+    assert warned == []
+    assert (report["fc"].activation, report["fc"].gain) == ("tanh", TANH_GAIN)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_fill_of_nan_has_no_gain_in_either_mode(mode: str) -> None:
+    # NaN is one value, not a per-channel operand to skip as a norm's affine: tanh(x + nan) is
+    # NaN everywhere, so the layer falls back, loudly.
+    def phi(h: Tensor) -> Tensor:
+        return torch.tanh(h + torch.full_like(h, float("nan")))
+
+    report, warned = convert_warned(Between(phi), mode)
+    assert report["fc"].source == "default"
+    assert "not finite" in report["fc"].detail
+    assert any("could not be inferred (fc)" in message for message in warned)
