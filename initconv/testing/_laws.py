@@ -120,6 +120,37 @@ def sum_of_squares_law(n: int, mu4: float, mu6: float) -> ShiftedGamma:
     return ShiftedGamma.fit(n, n * (mu4 - 1), n * (mu6 - 3 * mu4 + 2))
 
 
+def _largest_density(distribution: Distribution) -> float:
+    """The largest density of a standardised weight, at 0."""
+    if distribution == "normal":
+        return 1 / math.sqrt(2 * math.pi)
+    if distribution == "uniform":
+        return 1 / (2 * math.sqrt(3))
+    # w = Z / s for Z ~ N(0, 1) given |Z| <= 2, s^2 = E[Z^2 | |Z| <= 2]: density s phi(0) / P.
+    spread = math.sqrt(_truncated_normal_raw_moments(2.0, 2)[2])
+    return spread / (math.sqrt(2 * math.pi) * math.erf(2.0 / math.sqrt(2)))
+
+
+def _small_ball_quantile(n: int, distribution: Distribution, alpha: float) -> float:
+    # P(T <= t) is at most the n-ball of radius sqrt(t) times the largest density to the n:
+    # V_n t^(n/2) f0^n, with V_n = pi^(n/2) / Gamma(n/2 + 1) (exact for uniform weights while the
+    # ball lies in their cube, t <= 3). Where that is alpha / 2, F(t) <= alpha / 2.
+    log_ball = (n / 2) * math.log(math.pi) - math.lgamma(n / 2 + 1)
+    log_density = math.log(_largest_density(distribution))
+    return math.exp((2 / n) * (math.log(alpha / 2) - log_ball - n * log_density))
+
+
+def _interval(
+    n: int, distribution: Distribution, alpha: float
+) -> tuple[ShiftedGamma, float, float]:
+    law = sum_of_squares_law(n, *standard_moments(distribution))
+    lo, hi = law.interval(alpha)
+    # A few uniform or truncated-normal weights are far from the gamma in the lower tail (its
+    # lower end is negative below n = 12, so all-zero weights would pass): the small-ball bound
+    # on the exact lower tail is the better lower end there.
+    return law, max(lo, _small_ball_quantile(n, distribution, alpha)), hi
+
+
 def variance_band(
     n: int, distribution: Distribution, alpha: float = ALPHA_CHECK
 ) -> tuple[float, float]:
@@ -132,12 +163,19 @@ def variance_band(
     .. math::
         \left[\frac{F^{-1}(\alpha/2)}{n}, \frac{F^{-1}(1 - \alpha/2)}{n}\right].
 
+    Its lower end is raised, where it is lower, to where the exact lower tail is surely below
+    :math:`\alpha/2`: :math:`P(T \le t) \le V_n t^{n/2} f_0^n`, the ball of radius
+    :math:`\sqrt t` (volume :math:`V_n = \pi^{n/2} / \Gamma(n/2 + 1)`) times the largest
+    density :math:`f_0` to the :math:`n` (exact for uniform weights up to :math:`t = 3`). A few
+    uniform or truncated-normal weights need it: the gamma's lower end is negative below 12.
+
     Examples:
         >>> [round(x, 4) for x in variance_band(10_000, "normal", alpha=1e-6)]
         [0.9323, 1.0707]
     """
     n, alpha = check_int("n", n, minimum=1), check_probability("alpha", alpha)
-    lo, hi = sum_of_squares_law(n, *standard_moments(distribution)).interval(alpha)
+    check_choice("distribution", distribution, DISTRIBUTIONS)
+    _, lo, hi = _interval(n, distribution, alpha)
     return lo / n, hi / n
 
 
@@ -158,8 +196,7 @@ def variance_power(
     n, alpha = check_int("n", n, minimum=1), check_probability("alpha", alpha)
     if not (isinstance(ratio, (int, float)) and ratio > 0 and math.isfinite(ratio)):
         raise ValueError(f"ratio must be a finite float > 0, got {ratio!r}")
-    law = sum_of_squares_law(n, *standard_moments(distribution))
-    lo, hi = law.interval(alpha)
+    law, lo, hi = _interval(n, distribution, alpha)
     return law.cdf(lo / ratio) + 1 - law.cdf(hi / ratio)
 
 

@@ -9,7 +9,8 @@ recursion):
   n (mu6 - 3 mu4 + 2) (cumulants of a sum add; those of X^2 follow from E X^2 = 1, E X^4, E X^6),
   and the docstring's band is the central 1 - alpha interval of the shifted gamma with those three
   cumulants, rebuilt here with scipy's gamma from the mpmath moments, so the kurtosis each law
-  enters with (normal 3, uniform 9/5, truncated 2.3655) is checked, not assumed;
+  enters with (normal 3, uniform 9/5, truncated 2.3655) is checked, not assumed; its lower end
+  raised to the small-ball bound where that is higher;
 - the channel check's law: Y = (X_1 + ... + X_C) / sqrt(C) for C iid output channels. Its moments
   E Y^4, E Y^6 come from expanding the power of the sum (E (A + B)^k = sum_j binom(k, j)
   E A^j E B^(k-j) for independent A, B), with no cumulant formula; then Y^2 has cumulants
@@ -65,6 +66,18 @@ def test_standard_moments_are_the_laws_fourth_and_sixth_moments(distribution: st
     )
 
 
+def standardised_density_at_zero(distribution: str) -> mpmath.mpf:
+    """The density of X / sqrt(E X^2) at 0 for the law's X (cut at +-2 or +-sqrt 3, or not)."""
+    with mpmath.workdps(30):
+        if distribution == "normal":
+            return 1 / mpmath.sqrt(2 * mpmath.pi)
+        if distribution == "uniform":
+            return 1 / (2 * mpmath.sqrt(3))
+        mass = mpmath.quad(mpmath.npdf, [-2, 0, 2])
+        second = mpmath.quad(lambda x: x**2 * mpmath.npdf(x), [-2, 0, 2]) / mass
+        return mpmath.sqrt(second) * mpmath.npdf(0) / mass
+
+
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 @pytest.mark.parametrize("n", [1, 3, 1000, 100_000])
 @pytest.mark.parametrize("alpha", [1e-9, 0.05])
@@ -79,6 +92,14 @@ def test_the_variance_band_is_the_three_cumulant_gamma_of_the_laws_squares(
     loc = k1 - shape * scale
     lo = loc + scale * stats.gamma.ppf(alpha / 2, shape)
     hi = loc + scale * stats.gamma.isf(alpha / 2, shape)
+    # The lower end is raised to the small-ball bound where that is higher (a few weights):
+    # P(T <= t) <= V_n t^(n/2) f0^n, V_n the unit n-ball's volume, f0 the standardised density
+    # at 0; its alpha / 2 point (tests/testing/test_variance_band_of_a_few_weights.py).
+    with mpmath.workdps(30):
+        volume = mpmath.pi ** (mpmath.mpf(n) / 2) / mpmath.gamma(mpmath.mpf(n) / 2 + 1)
+        f0 = standardised_density_at_zero(distribution)
+        ball = (mpmath.mpf(alpha) / 2 / (volume * f0**n)) ** (mpmath.mpf(2) / n)
+    lo = max(lo, float(ball))
     # scipy's gamma quantiles are good to ~1e-12 relative, the moments to 1e-15; the band edges
     # are order n, so 1e-9 relative is far above rounding and far below any wrong kurtosis
     # (which moves the edges by a relative sqrt(K2) / n ~ 1e-3 at n = 1e5).
