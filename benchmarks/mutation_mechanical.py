@@ -117,6 +117,10 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_jump_floor_on_a_flat_stretch.py",
         "tests/meanfield/test_moments_with_a_kink_on_a_rounding_probe_point.py",
         "tests/meanfield/test_moments_see_narrow_features.py",
+        "tests/meanfield/test_slope_moment_past_many_one_sided_kinks.py",
+        "tests/meanfield/test_maps_of_a_user_activation_two_to_four_in_size.py",
+        "tests/meanfield/test_slope_mean_of_erf.py",
+        "tests/meanfield/test_slope_moment_of_erf_where_its_spike_underflows.py",
     ),
     "initconv/_meanfield/slopes.py": (
         "tests/meanfield/test_correlation_map.py", "tests/schemes/test_critical_scheme.py",
@@ -988,6 +992,38 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "differs only where the series' M'(q*) - 1 is exactly the double 5e-7, a tie; there "
         "M'(q*) = 1.0000005 already prints as 1.000001, and the mutant adds '(1 + 5e-07)', the "
         "same fact in other words"
+    ),
+    ("initconv/_meanfield/gaussian.py", 65, "7", "8"): (
+        "the probe's rounding is read from the ninth largest change instead of the eighth: rounding "
+        "moves f at every probe point, so the two differ only where f has a kink on exactly eight "
+        "of them, one past the documented seven (there the mutant is exact where the original is "
+        "3.3e-6 off, as documented); 2,729 one-dimensional moments (22 activations, float32, "
+        "kinked and cancelling user functions among them, 21 q from 2^-24 to 2^66) and 138 "
+        "critical, variance_map and correlation_map results bit-identical"
+    ),
+    ("initconv/_meanfield/gaussian.py", 299, "1e-6", "1.000001"): (
+        "the first pass only sets the second pass's tolerance, through its square root: over 828 "
+        "first passes (18 activations, 23 q from 2^-24 to 2^20) it moved by at most 3.8e-4 and the "
+        "second tolerance by 1.9e-4; 2,729 moments (330 line deficits among them) and 138 public "
+        "results bit-identical"
+    ),
+    ("initconv/_meanfield/gaussian.py", 322, ">", ">="): (
+        "q = 1.0 is where the two forms of dE[phi^2]/dq meet: the mutant's value at q = 1 is the "
+        "original's at the next float above 1 to 2.9e-16 (19 activations) and the original's at 1 "
+        "to 4.9e-15 (1.3e-11 for 1000 + tanh, within the 1e-12 of f's size promised); public maps "
+        "134 of 138 bit-identical, the rest within 2.2e-16"
+    ),
+    ("initconv/_meanfield/gaussian.py", 356, "2", "3"): (
+        "only the path of the modified regula falsi changes, not its stopping tests (|b - a| < "
+        "x_tol, |fc| < f_tol): over 89 root searches (critical, line_end, c*) all stopped on a "
+        "tolerance, within their evaluation budget, the roots at most 0.59 x_tol apart; public "
+        "results 91 of 138 bit-identical, the rest within 3.6e-12 relative"
+    ),
+    ("initconv/_meanfield/gaussian.py", 408, "+", "-"): (
+        "mid - half * nodes reflects each panel's Gauss-Legendre rule, whose nodes are "
+        "antisymmetric to 3.9e-16 and weights symmetric to 1.0e-15: 1,260 cross, slope-cross and "
+        "grid moments (14 activations, 6 q, 6 c) within 3.2e-15 relative (odd means of 0 within "
+        "3.3e-17), 138 public results within 3.0e-14 relative"
     ),
 }
 
