@@ -220,6 +220,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/inference/test_unknown_method_steps_fall_back.py",
         "tests/inference/test_steering_by_torch_functions_is_no_consumer.py",
         "tests/inference/test_tensors_shaped_like_a_layer_output_are_not_shape_reads.py",
+        "tests/inference/test_shape_reads_are_numbers_not_tensors_shaped_alike.py",
     ),
     "initconv/_inference/elementwise.py": (
         "tests/inference/test_parameters_of_functional_activations.py",
