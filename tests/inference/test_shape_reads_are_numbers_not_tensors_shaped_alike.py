@@ -32,8 +32,9 @@ TENSORS: dict[str, Callable[[Tensor], object]] = {
 
 
 def _last_call(step: Callable[[Tensor], object]) -> fx.Node:
-    graph = fx.symbolic_trace(lambda y: step(y)).graph  # type: ignore[arg-type]
-    return [n for n in graph.nodes if n.op in ("call_function", "call_method")][-1]
+    graph = fx.symbolic_trace(lambda y: step(y)).graph
+    calls: list[fx.Node] = [n for n in graph.nodes if n.op in ("call_function", "call_method")]
+    return calls[-1]
 
 
 @pytest.mark.parametrize("step", NUMBERS.values(), ids=NUMBERS.keys())
