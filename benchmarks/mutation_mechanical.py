@@ -311,8 +311,8 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ("initconv/_inference/rule.py", 446, ">=", ">"): _BUDGET,
     ("initconv/_inference/roles.py", 529, "0", "1"): _BUDGET,
     ("initconv/_inference/gates.py", 75, "<", "<="): _BUDGET,
-    ("initconv/_inference/elementwise.py", 48, "64", "65"): _BUDGET,
-    ("initconv/_inference/elementwise.py", 461, "32001", "32002"): (
+    ("initconv/_inference/elementwise.py", 49, "64", "65"): _BUDGET,
+    ("initconv/_inference/elementwise.py", 465, "32001", "32002"): (
         "the grid is only a fast pre-check for poles: derived_gain refuses any phi that is not "
         "finite at a quadrature point or whose integral does not converge, so a pole is refused "
         "either way, with other wording"
@@ -504,7 +504,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
     ("initconv/_meanfield/correlation_map.py", 50, "13", "14"): (
         "range(-24, 13, 2) and range(-24, 14, 2) are the same list"
     ),
-    ("initconv/_inference/elementwise.py", 467, "0.0", "1.0"): (
+    ("initconv/_inference/elementwise.py", 471, "0.0", "1.0"): (
         "only the location quoted in a refusal's message, and only where phi returns a tensor of "
         "another size than the grid: every step of a region is elementwise on x with scalar "
         "operands (constants are reduced to numbers), so that needs a registered function that "
@@ -685,11 +685,11 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "changes only call_method nodes named glu, which no model that runs makes: torch.Tensor "
         "has no glu method (a run records F.glu as a call_function)"
     ),
-    ("initconv/_inference/elementwise.py", 158, "2", "3"): (
+    ("initconv/_inference/elementwise.py", 159, "2", "3"): (
         "no division has a third positional argument (torch.div's rounding_mode is keyword-only, "
         "operator.truediv takes two), so args[1:3] is args[1:2] on every division that runs"
     ),
-    ("initconv/_inference/elementwise.py", 442, "9", "10"): (
+    ("initconv/_inference/elementwise.py", 443, "9", "10"): (
         "a call's precedence is only compared with the levels asked for, at most 4: 9 and 10 "
         "put the same parentheses, every label the same"
     ),
@@ -806,27 +806,27 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "differs only at exact equality with the 1e-7 agreement tolerance, far above the "
         "quadrature's 1e-12"
     ),
-    ("initconv/_inference/elementwise.py", 380, "<=", "<"): (
+    ("initconv/_inference/elementwise.py", 381, "<=", "<"): (
         "the naming tolerance 1e-7 (1 + |ref|) is positive, so an exact match (0) passes either "
         "way; the two differ only where some probe point's deviation equals the float tolerance "
         "exactly and none exceeds it, a tie; 414 labels of 207 formulas identical"
     ),
-    ("initconv/_inference/elementwise.py", 380, "1.0", "2.0"): (
+    ("initconv/_inference/elementwise.py", 381, "1.0", "2.0"): (
         "the naming tolerance widens from 1e-7 (1 + |ref|) to 1e-7 (2 + |ref|), still inside the "
         "band its comment sets: written-out built-ins with exact, 10-digit or float32 constants "
         "deviate by at most 3e-8 (1 + |ref|) and the closest two built-ins by 2.4e-4; every name "
         "and label of 207 formulas (traced and run) is the same"
     ),
-    ("initconv/_inference/elementwise.py", 396, "9", "10"): (
+    ("initconv/_inference/elementwise.py", 397, "9", "10"): (
         "the source's precedence is only compared (own < level) with the levels asked for, at "
         "most 4: 9 and 10 put the same parentheses; 414 labels identical"
     ),
-    ("initconv/_inference/elementwise.py", 414, "9", "10"): (
+    ("initconv/_inference/elementwise.py", 415, "9", "10"): (
         "a pass-through step copies its input's text and precedence; the default is never used "
         "(a member's input is in the region) and, like the source's 9, is only compared with "
         "levels of at most 4; 414 labels identical"
     ),
-    ("initconv/_inference/elementwise.py", 440, "0", "1"): (
+    ("initconv/_inference/elementwise.py", 441, "0", "1"): (
         "a call's arguments get parentheses where their precedence is below the level asked; "
         "every precedence render gives is 1, 2, 3 or 9, none below 0 or 1, so no argument is "
         "ever parenthesised either way; 414 labels identical"

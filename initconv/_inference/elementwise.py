@@ -41,6 +41,7 @@ from initconv._inference.roles import (
     is_template_use,
 )
 from initconv._maths.derived_gain import derived_gain, probe_values
+from initconv._maths.quadrature import on_cpu
 
 __all__: list[str] = []
 
@@ -457,10 +458,13 @@ def written_out(label: str, phi: Callable[[Tensor], Tensor]) -> ActivationSpec:
 def _check_finite(label: str, phi: Callable[[Tensor], Tensor]) -> None:
     """Refuse a phi with a pole on [-8, 8] (``relu(1 / x)`` at 0): its second moment is
     infinite, though a quadrature may return a large finite number for it."""
-    grid = torch.cat(
-        [torch.zeros(1, dtype=torch.float64), torch.linspace(-8.0, 8.0, 32001, dtype=torch.float64)]
-    )
-    with torch.no_grad():
+    with on_cpu(), torch.no_grad():  # a model built under `with torch.device("meta")`
+        grid = torch.cat(
+            [
+                torch.zeros(1, dtype=torch.float64),
+                torch.linspace(-8.0, 8.0, 32001, dtype=torch.float64),
+            ]
+        )
         out = phi(grid.clone())
     bad = ~torch.isfinite(out) if isinstance(out, Tensor) else torch.zeros(1, dtype=torch.bool)
     if bool(bad.any()):

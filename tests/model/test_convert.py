@@ -194,6 +194,27 @@ def test_meta_device_model_converts_on_the_meta_device() -> None:
     assert model[0].activation == "silu"
 
 
+class _WrittenGelu(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc, self.out = nn.Linear(4, 4), nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc(x)
+        out: torch.Tensor = self.out(h * torch.sigmoid(1.702 * h))
+        return out
+
+
+def test_a_written_out_activation_is_read_inside_a_meta_device_context() -> None:
+    # The large-model path builds and converts under `with torch.device("meta")`: the
+    # activation's probes run on the CPU all the same (a raw "item() on meta tensors" once).
+    with torch.device("meta"):
+        model = _WrittenGelu()
+        report = convert(model, reinit=False)
+    assert report["fc"].activation == "x * sigmoid(1.702 * x)"
+    assert report["fc"].source == "traced"
+
+
 def test_pretrained_state_dict_survives_reinit_false_and_a_later_reset_applies_the_scheme() -> None:
     pretrained = convnext().state_dict()
     model = convnext()
