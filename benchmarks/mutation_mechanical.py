@@ -1026,6 +1026,27 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "grid moments (14 activations, 6 q, 6 c) within 3.2e-15 relative (odd means of 0 within "
         "3.3e-17), 138 public results within 3.0e-14 relative"
     ),
+    ("initconv/testing/_laws.py", 277, "2.0", "3.0"): (
+        "another first bracket (3 in place of 2, doubled up to the same 1e-12 cap) for the same "
+        "bisection of a monotone power: the results differ only within its stopping width "
+        "1e-9 * high (192 inputs: 3 laws, n from 1 to 1e6, 2 alphas, 4 powers; 69 differ, by at "
+        "most 7.7e-10 (1 + delta); every inf the same)"
+    ),
+    ("initconv/_inference/elementwise.py", 464, "1", "2"): (
+        "the pole check's grid starts with two zeros instead of one: phi is elementwise (checked "
+        "before), so the same values, and a non-finite one is reported at the same z"
+    ),
+    ("initconv/_inference/elementwise.py", 465, "8.0", "9.0"): (
+        "the pole check's grid is only a fast pre-check: moved to [-9, 8] or [-8, 9] it hits "
+        "other exact poles, and derived_gain refuses every phi that is not finite at a quadrature "
+        "point or whose integral does not converge (relu(1 / (x - c)) at c = 0.5, 0.123, -8.5: "
+        "all refused), so a pole is refused either way, with other wording"
+    ),
+    ("initconv/testing/_checks.py", 86, "3", "4"): (
+        "_convolutions(4, False) builds the same shapes as _convolutions(3, False): its small "
+        "size is 2 for any d >= 3 and its kernels slice 3-tuples, so sides[:4] == sides[:3]; the "
+        "layer kind is the dict's key, not d"
+    ),
 }
 
 
