@@ -144,7 +144,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_correlation_fixed_point_above_2_68_with_a_bias.py",
         "tests/meanfield/test_variance_map_nearest_of_two_fixed_points.py",
         "tests/meanfield/test_variance_map_printout_without_a_fixed_point.py",
-        "tests/meanfield/test_printed_square_of_a_std_beyond_float64.py",
+        "tests/meanfield/test_critical_point_printout_states_sigma_w_squared.py",
         "tests/meanfield/test_zero_weight_fixed_point_on_the_extended_grid.py",
         "tests/meanfield/test_variance_map_marginal_slope_band.py",
     ),

@@ -11,12 +11,17 @@ below the printed six decimals, so the printed square is ``f"{weight_std**2:.6f}
 gain whose square has no sixth decimal within 1e-12 of a rounding edge (the gains below are
 chosen away from such edges: their exact squares are checked against the print with rounding
 done in exact decimal arithmetic).
+
+A standard deviation the user can set, 1e300 or 1e-200, has a square (1e600, 1e-400) that
+overflows to ``inf`` or underflows to 0 in float64 (``variance_map.squared``): the printout must
+still state it, to six significant digits, against the square computed in exact decimal
+arithmetic (``Decimal`` of a float is exact, their product at 60 digits far finer than six).
 """
 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import pytest
 
@@ -39,3 +44,18 @@ def test_the_printed_weight_variance_is_the_square_of_the_printed_gain(weight_st
     exact = Decimal(weight_std) * Decimal(weight_std)
     expected = exact.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
     assert _printed_square(weight_std) == f"{expected}"
+
+
+@pytest.mark.parametrize("weight_std", [1e300, 3e200, 1e-200, 7e-170])
+def test_a_square_beyond_float64_is_printed_with_its_six_significant_digits(
+    weight_std: float,
+) -> None:
+    with localcontext() as context:
+        context.prec = 60
+        square = Decimal(weight_std) * Decimal(weight_std)
+    # The float64 square is inf or 0: the printout must not show it.
+    assert weight_std * weight_std in (0.0, float("inf"))
+    printed = _printed_square(weight_std)
+    assert printed not in ("inf", "0", "0.000000")
+    # Six significant digits: within half a unit of the sixth digit of the exact square.
+    assert abs(Decimal(printed) - square) <= square * Decimal("5e-6")
