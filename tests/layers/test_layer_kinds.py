@@ -97,10 +97,24 @@ def test_every_kind_pickles_deep_copies_and_compiles_like_its_torch_layer(
         assert torch.equal(clone(x), expected)
         clone.reset_parameters()
         assert torch.equal(clone.weight, layer.weight)
-    # torch.jit.script: tests/layers/test_torchscript.py. Inductor may sum a transposed convolution in
-    # another order: float32 rounding apart.
+    # torch.jit.script: tests/layers/test_torchscript.py. The eager backend: dynamo must capture the
+    # layer whole (fullgraph); code generation does not depend on the module class, and inductor's
+    # cold start (about 20 s of CPU) is the slow suite's, below. Reset: each kind compiles the same
+    # forward again, and dynamo's recompile limit counts across tests.
+    torch._dynamo.reset()
+    compiled = torch.compile(layer, backend="eager", fullgraph=True)(x)
+    assert torch.equal(compiled, expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.__name__)
+def test_every_kind_compiles_with_the_default_backend(kind: type[nn.Module]) -> None:
+    layer = _layer("kaiming_normal", kind, seed=3).eval()
+    x = torch.randn(2, 4, *([6] * DIMS[kind]))
+    # Inductor may sum a transposed convolution in another order: float32 rounding apart.
+    torch._dynamo.reset()
     compiled = torch.compile(layer, fullgraph=True)(x)
-    assert torch.allclose(compiled, expected, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(compiled, layer(x), rtol=1e-5, atol=1e-6)
 
 
 def test_a_scheme_without_meaning_for_a_kind_is_a_type_error_naming_the_kinds_it_serves() -> None:
