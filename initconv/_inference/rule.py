@@ -549,9 +549,17 @@ class GraphWalk:
             node = stack.pop()
             if node in members or node in roots:
                 continue
-            if elementwise(node, self.root) is None or len(members) >= ew.REGION_BUDGET:
+            if elementwise(node, self.root) is None:
                 roots.add(node)
                 continue
+            if len(members) >= ew.REGION_BUDGET:
+                # A step beyond the budget would be read as the factor's source, and the steps
+                # before it dropped from its function: not known, as for a region.
+                return Inference(
+                    None,
+                    f"{self.label(value)} is computed by elementwise steps that run past "
+                    f"{ew.REGION_BUDGET}, more than are followed",
+                )
             members.add(node)
             stack.extend(n for n in node.all_input_nodes if not graph.is_constant(n))
         if not members:
