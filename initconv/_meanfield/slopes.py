@@ -38,11 +38,17 @@ _JUMP_ROUNDS = 40
 _JUMP_FLOOR = 1e-6
 # The scan for features of phi' too narrow for the quadrature's first panels to see (a bump of
 # width 1e-3): phi' at 2^16 + 1 points on [-8, 8], 2.4e-4 apart. An interval over which phi'
-# changes by more than 64 times its largest value per unit of x is part of one; tanh's phi'
-# changes by at most 0.77 per unit, gelu's 0.8 of its largest (1.13), so smooth activations have
-# none. At most 512 are kept, those whose slope changes most.
+# changes by more than 64 times its local size per unit of x is part of one; tanh's phi' changes
+# by at most 0.77 per unit, gelu's 0.8 of its largest (1.13), and a Gaussian tail exp(-x^2) by
+# 2|x| <= 16 times its value, so smooth activations have none. The local size is the largest
+# |phi'| within a unit of x (the scan's blocks of 2^12 intervals, with their neighbours), so a
+# steep feature elsewhere does not hide a bump; it is at least 1e-3 of the largest |phi'| on the
+# scan, which keeps the rounding of a float32 phi' in its tails (whose 1 + erf cancels) below
+# the rate. At most 512 are kept, those whose slope changes most.
 _SCAN_INTERVALS = 2**16
+_SCAN_BLOCK = 2**12
 _SCAN_RATE = 64.0
+_SCAN_FLOOR = 1e-3
 _MOST_FEATURES = 512
 
 
@@ -151,9 +157,14 @@ def _features(phi: Phi) -> Tensor:
     finite = torch.isfinite(slopes)
     if not bool(finite.any()):
         return x[:0]
-    size = float(slopes[finite].abs().max())
+    size = slopes.abs().where(finite, 0.0)
+    block = torch.maximum(size[:-1], size[1:]).view(-1, _SCAN_BLOCK).amax(dim=1)
+    near = block.clone()
+    near[1:] = torch.maximum(near[1:], block[:-1])
+    near[:-1] = torch.maximum(near[:-1], block[1:])
+    local = torch.clamp(near, min=_SCAN_FLOOR * float(block.max())).repeat_interleave(_SCAN_BLOCK)
     step = (slopes[1:] - slopes[:-1]).abs()
-    fast = step > _SCAN_RATE * (2 * _JUMP_HALF_WIDTH / _SCAN_INTERVALS) * size
+    fast = step > _SCAN_RATE * (2 * _JUMP_HALF_WIDTH / _SCAN_INTERVALS) * local
     flags = fast.to(torch.int8)
     edge = torch.diff(flags, prepend=flags.new_zeros(1), append=flags.new_zeros(1))
     starts, ends = (edge == 1).nonzero()[:, 0], (edge == -1).nonzero()[:, 0]
