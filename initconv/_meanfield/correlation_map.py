@@ -97,8 +97,11 @@ class CorrelationMap(FixedPoint):
         c_star: the stable fixed point of the correlation map: 1 in the ordered phase and on the
             critical line, below 1 in the chaotic one; NaN, with a warning, where the
             two-dimensional moments do not resolve it (above :math:`q = 2^{12}`, where they
-            miss chi_1 at c = 1 by more than 1%, or within 1e-3 of 1 beside a kink away from 0),
-            and then so are ``chi_c`` and ``depth_c``.
+            miss chi_1 at c = 1 by more than 1%, or, beside a kink away from 0, where it lies
+            nearer 1 than their miss at c = 1 lets them tell: 16 times that miss over
+            :math:`\chi_1 - 1`, which the warning states, wherever that is more than 1e-3, so
+            further from 1 near the critical line, e.g. 0.0124 for hardtanh at 1.003 times its
+            critical sigma_w with sigma_b = 0.1), and then so are ``chi_c`` and ``depth_c``.
         chi_c: :math:`\sigma_w^2\, \mathbb{E}[\phi'(u_1)\phi'(u_2)]` at :math:`c^*`, the
             correlation map's slope there (:math:`\chi_1` where :math:`c^* = 1`).
         depth_q: :math:`\xi_q = -1/\ln |M'(q^*)|`, the layers over which a deviation of the
@@ -156,10 +159,13 @@ def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float, parameters: 
             f"q0 must be at most 2^68 = {Q_TOP:.6g}, where the variance map's Gaussian moments are "
             f"computed, got {q0!r}"
         )
+    # A root within rounding of q0 is q0's own fixed point, whichever way the rounding points.
+    near = 1e-9 * q0
     # Down to q0 at least: a signal starting below the grid settles at a root near it (tanh
-    # just above sigma_w = 1 without bias, at q* ~ 1e-8), which the grid must bracket.
-    while grid[0] > q0:
-        grid.insert(0, max(grid[0] / 2.0**16, q0))
+    # just above sigma_w = 1 without bias, at q* ~ 1e-8), which the grid must bracket, and that
+    # root may lie within rounding below q0.
+    while grid[0] > q0 - near:
+        grid.insert(0, max(grid[0] / 2.0**16, q0 - near))
         values.insert(0, excess(grid[0]))
     # Down to sigma_b^2: M(q) >= sigma_b^2, so every fixed point is at least sigma_b^2, and at
     # sigma_b^2 the excess is >= 0 (a signal fading below 2^-24 with a bias settles, not at 0).
@@ -183,8 +189,6 @@ def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float, parameters: 
     start = excess(q0)
     if abs(start) < 1e-12:
         return q0
-    # A root within rounding of q0 is q0's own fixed point, whichever way the rounding points.
-    near = 1e-9 * q0
     if start > 0:
         above = [q for q in roots if q > q0 - near]
         return min(above) if above else math.inf
