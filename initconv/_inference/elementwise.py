@@ -430,8 +430,8 @@ def render(region: Region, exit_node: fx.Node, graph: Graph) -> str:
             if scaled is None:
                 second = operand(other, right)
             else:
+                # a product binds tighter than either: x - 2 * y is x - (2 * y)
                 second = f"{operand(scaled[0], 2)} * {operand(scaled[1], 3)}"
-                second = f"({second})" if name == "sub" else second
             first = args[0] if args else node.kwargs["input"]
             text[node] = (f"{operand(first, level)}{symbol}{second}", level)
         else:
