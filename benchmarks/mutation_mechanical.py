@@ -73,6 +73,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/maths/test_distinct_share_edge_of_the_precision_rule.py",
         "tests/maths/test_gain_of_an_activation_zero_on_the_whole_probe.py",
         "tests/maths/test_gain_of_activations_computed_in_float32.py",
+        "tests/maths/test_gain_refusal_states_the_tolerance_of_the_activations_precision.py",
     ),
     "initconv/_maths/quadrature.py": (
         "tests/maths/test_derived_gain.py", "tests/activations/test_activation_gains.py",
@@ -83,6 +84,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/maths/test_quadrature_budget_refusal_states_the_tolerances_asked.py",
         "tests/maths/test_quadrature_breakpoints.py",
         "tests/maths/test_breakpoints_kept_up_to_the_outermost_panels.py",
+        "tests/maths/test_tail_refusal_states_the_outermost_panels_share.py",
     ),
     "initconv/_maths/generators.py": (
         "tests/maths/test_generators.py", "tests/maths/test_sampling.py",
@@ -121,6 +123,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_maps_of_a_user_activation_two_to_four_in_size.py",
         "tests/meanfield/test_slope_mean_of_erf.py",
         "tests/meanfield/test_slope_moment_of_erf_where_its_spike_underflows.py",
+        "tests/meanfield/test_slope_moment_past_inner_sided_and_two_sided_kinks.py",
+        "tests/meanfield/test_slope_moment_counts_a_narrow_bump_beside_a_steeper_feature.py",
     ),
     "initconv/_meanfield/slopes.py": (
         "tests/meanfield/test_correlation_map.py", "tests/schemes/test_critical_scheme.py",
@@ -133,6 +137,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_moments_see_narrow_features.py",
         "tests/meanfield/test_jump_refusal_tells_a_ramp_from_a_jump.py",
         "tests/meanfield/test_slope_refusal_states_the_slopes_true_integral.py",
+        "tests/meanfield/test_variance_map_of_a_hardtanh_cornered_at_eight.py",
+        "tests/meanfield/test_slope_moment_counts_a_narrow_bump_beside_a_steeper_feature.py",
     ),
     "initconv/_meanfield/variance_map.py": (
         "tests/meanfield/test_critical_line.py", "tests/meanfield/test_variance_map_verdicts.py",
@@ -147,6 +153,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_critical_point_printout_states_sigma_w_squared.py",
         "tests/meanfield/test_zero_weight_fixed_point_on_the_extended_grid.py",
         "tests/meanfield/test_variance_map_marginal_slope_band.py",
+        "tests/meanfield/test_variance_map_refusal_quotes_the_ratio_at_its_top_two_grid_points.py",
     ),
     "initconv/_meanfield/correlation_map.py": (
         "tests/meanfield/test_correlation_map.py", "tests/meanfield/test_correlation_defaults.py",
@@ -167,6 +174,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_correlation_step_of_a_scaled_user_function.py",
         "tests/meanfield/test_c_star_off_zero_with_a_tiny_bias_at_a_small_q.py",
         "tests/meanfield/test_relu_fixed_point_just_outside_the_critical_band.py",
+        "tests/meanfield/test_correlation_step_at_the_fixed_point_a_unit_signal_settles_at.py",
+        "tests/meanfield/test_a_start_a_hair_above_an_unstable_fixed_point_is_at_it.py",
     ),
     "initconv/_meanfield/critical_line.py": (
         "tests/meanfield/test_critical_point_printout_states_sigma_w_squared.py",
@@ -190,6 +199,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_critical_line_end_scale_free.py",
         "tests/meanfield/test_critical_refuses_a_narrow_bump_whose_point_lies_below_the_grid.py",
         "tests/meanfield/test_critical_of_a_users_function_asked_again.py",
+        "tests/meanfield/test_critical_refuses_a_line_unstable_at_every_point.py",
+        "tests/meanfield/test_critical_at_negative_zero_bias_is_the_zero_bias_point.py",
     ),
     "initconv/_meanfield/line_end.py": (
         "tests/meanfield/test_critical_refuses_a_breakpoint_near_zero.py",
@@ -199,6 +210,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_line_end_series_coefficients.py",
         "tests/meanfield/test_line_end_root_without_slope_at_the_end.py",
         "tests/meanfield/test_line_end_root_far_from_unit_slopes.py",
+        "tests/meanfield/test_line_end_series_slope_excess_of_a_one_sided_sextic.py",
     ),
     "initconv/_inference/rule.py": (
         "tests/inference/test_zero_filled_tensors_are_zero.py",
@@ -210,6 +222,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/inference/test_spellings_of_scalings_and_fills.py",
         "tests/inference/test_unknown_steps_and_untraced_modules_fall_back.py",
         "tests/inference/test_fills_in_a_dtype_and_after_further_steps.py",
+        "tests/inference/test_gates_longer_than_the_steps_followed.py",
     ),
     "initconv/_inference/roles.py": (
         "tests/inference/test_inference_rule.py", "tests/inference/test_gates.py",
@@ -221,6 +234,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/inference/test_steering_by_torch_functions_is_no_consumer.py",
         "tests/inference/test_tensors_shaped_like_a_layer_output_are_not_shape_reads.py",
         "tests/inference/test_shape_reads_are_numbers_not_tensors_shaped_alike.py",
+        "tests/inference/test_guards_of_any_depth.py",
     ),
     "initconv/_inference/elementwise.py": (
         "tests/inference/test_parameters_of_functional_activations.py",
@@ -236,6 +250,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/inference/test_alpha_scales_the_added_operand.py",
         "tests/inference/test_gated_unit_gain_below_one_or_beyond_float64.py",
         "tests/inference/test_fills_in_a_dtype_and_after_further_steps.py",
+        "tests/inference/test_formula_labels_of_scaled_operands.py",
     ),
     "initconv/_inference/gates.py": (
         "tests/inference/test_gates.py", "tests/inference/test_written_out_spellings.py",
@@ -277,6 +292,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/testing/test_scheme_pool_judges_each_draw.py",
         "tests/testing/test_documented_scheme_failure_reproduces.py",
         "tests/testing/test_exact_second_moment_passes_at_its_allowance.py",
+        "tests/testing/test_a_family_that_changes_with_the_shape_fails_the_scheme.py",
     ),
     "initconv/testing/_bias.py": (
         "tests/testing/test_bias_pool_draws_until_it_holds_enough.py",
@@ -477,7 +493,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "power of 2 is exact and every tolerance is relative, so critical, variance_map, "
         "correlation_map and correlation_step are bit-identical (120 results, 10 activations)"
     ),
-    ("initconv/_meanfield/slopes.py", 182, "0", "1"): (
+    ("initconv/_meanfield/slopes.py", 193, "0", "1"): (
         "with a single finite value among the probe's 1,025, every interval has a non-finite end, "
         "as with none; resolve() refuses a user's function that is NaN or inf at any of its own "
         "quadrature nodes, so only a function non-finite exactly on the probe's lattice reaches "
@@ -511,19 +527,19 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "is not elementwise, against register_activation's contract; the verdict (no gain, a "
         "fallback) is the same either way"
     ),
-    ("initconv/_meanfield/correlation_map.py", 179, "16", "17"): (
+    ("initconv/_meanfield/correlation_map.py", 185, "16", "17"): (
         "the upward grid's step between 2^12 and q0: a fixed point alone in a step is bracketed by "
         "either grid and refined by root_log to 1e-13 in log q (96 cases, 4 activations x 4 "
         "(sigma_w, sigma_b) x 6 q0 from 2^13 to 2^68: identical except relu's exact q* = 20000 at "
         "sigma_b = 100, 2e-15 relative either side); two fixed points within one step are missed "
         "by both grids, at different places, and no promise states the grid's resolution"
     ),
-    ("initconv/_meanfield/correlation_map.py", 191, "<", "<="): (
+    ("initconv/_meanfield/correlation_map.py", 195, "<", "<="): (
         "differs only where a root is exactly the float q0 + 1e-9 q0, the edge of the allowance "
         "within which a root counts as q0's own: a tie with a tolerance far coarser than the "
         "roots' 1e-13"
     ),
-    ("initconv/_meanfield/correlation_map.py", 252, ">=", ">"): (
+    ("initconv/_meanfield/correlation_map.py", 256, ">=", ">"): (
         "differs only at gap(b) == 0.0 exactly, where the mutant calls illinois with fb = 0 (fa > "
         "0): its first iterate is b - 0 * (b - a) / (0 - fa) = b exactly, whose gap is 0.0, so it "
         "returns b, as the original does where b is within 1e-3 of 1 (and where it is not, b "
@@ -693,16 +709,16 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "a call's precedence is only compared with the levels asked for, at most 4: 9 and 10 "
         "put the same parentheses, every label the same"
     ),
-    ("initconv/_meanfield/correlation_map.py", 149, "<", "<="): (
+    ("initconv/_meanfield/correlation_map.py", 152, "<", "<="): (
         "the test for M(q) = q everywhere includes its edge: differs only where the largest "
         "|log-excess| on the grid is exactly the float 1e-9, a tie of values computed to the "
         "moments' 1e-12; just inside the tie the original answers as the mutant does (q0 reported)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 358, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 362, "<=", "<"): (
         "chi_1 - 1 is exact (Sterbenz) and a multiple of 2^-52, and fl(1e-9) is not: no chi_1 "
         "makes the two comparisons differ"
     ),
-    ("initconv/_meanfield/correlation_map.py", 228, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 232, "<=", "<"): (
         "differs only where C(0) = (sigma_w^2 m^2 + sigma_b^2) / q is the float 1e-20 exactly, a "
         "tie reached only by a bias tuned to its last bit; there the mutant solves for c* on the "
         "grid (0 to ~1e-20 where the grid resolves the activation, a warned NaN where not) "
@@ -713,7 +729,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "every panel agrees with its halves (both 0) and converges at the first step, so no panel "
         "is ever forced and this line is not reached with size 0"
     ),
-    ("initconv/_meanfield/slopes.py", 199, "2", "3"): (
+    ("initconv/_meanfield/slopes.py", 210, "2", "3"): (
         "the kink allowance now only sorts the intervals that miss by more than the floor into "
         "suspicious and unsettled, and both are halved until the miss shrinks or stays: the same "
         "jumps are refused with the same sizes; the two differ only in which intervals count "
@@ -728,7 +744,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "is still refused with the same six digits and every continuous activation still passes; "
         "its floor is by definition a share of the range on the probe"
     ),
-    ("initconv/_meanfield/slopes.py", 189, "+", "-", 37): (
+    ("initconv/_meanfield/slopes.py", 200, "+", "-", 37): (
         "Gauss-Legendre nodes and weights are symmetric about 0, so mid - half * nodes is the same "
         "node set reversed with matching weights: the integral and the slopes' spread move by "
         "rounding, 1e-16, far below the 1e-6 floor that decides"
@@ -754,12 +770,12 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "the cache's size decides only when an entry is evicted, and a verdict recomputed from "
         "the same (name, gain, registered function) is the same"
     ),
-    ("initconv/_meanfield/correlation_map.py", 167, "0", "1", 22): (
+    ("initconv/_meanfield/correlation_map.py", 173, "0", "1", 22): (
         "adds grid points only below the lowest one, where log(M / q) >= 0 and, M being linear "
         "in q below 2^-24 (the tangent line of phi near 0), strictly decreasing: no sign change, "
         "the same roots from the same brackets"
     ),
-    ("initconv/_meanfield/correlation_map.py", 168, "0", "1", 32): (
+    ("initconv/_meanfield/correlation_map.py", 174, "0", "1", 32): (
         "steps down by 2^14 and 4 alternately instead of 2^16, reaching every original point and "
         "stopping at sigma_b^2 as before; with M linear there, one root, bracketed by both "
         "(bit-identical q*, chi_1 and M' for relu, linear, tanh, elu, gelu and sigmoid)"
@@ -831,7 +847,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "every precedence render gives is 1, 2, 3 or 9, none below 0 or 1, so no argument is "
         "ever parenthesised either way; 414 labels identical"
     ),
-    ("initconv/_meanfield/slopes.py", 185, "8", "9"): (
+    ("initconv/_meanfield/slopes.py", 196, "8", "9"): (
         "the node count only sets the rule the jump probe integrates phi' with: both are exact "
         "for smooth slopes, and the kink allowance (width x spread of slopes) bounds any "
         "positive-weight rule's miss; 8 and 9 nodes gave the same verdicts and messages for 200 "
@@ -858,13 +874,13 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "activations)"
     ),
     (_CHECKS, 91, "32", "33"): _SHAPE,
-    ("initconv/_meanfield/correlation_map.py", 188, ">", ">="): (
+    ("initconv/_meanfield/correlation_map.py", 192, ">", ">="): (
         "start is never NaN (excess is the log of a positive ratio, or -inf) and any start within "
         "1e-12 of 0, +-0.0 included, has already returned q0 on the line before, so start > 0 and "
         "start >= 0 agree on every value that reaches the test (288 correlation_map results "
         "bit-identical: 6 activations x 4 sigma_w x 3 sigma_b x 4 q0 from 1e-30 to 2^66)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 352, ">", ">=", 13): (
+    ("initconv/_meanfield/correlation_map.py", 356, ">", ">=", 13): (
         "within the stated accuracy: differs only where chi_1 is exactly fl(1 + 1e-9) with q* "
         "above 2^12, a tie with the critical band that the 1-d quadrature (1e-12, thousands of "
         "ulps) cannot place; the phase is chaotic either way, and the mutant reports what the "
@@ -941,18 +957,18 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "multiple of 2^-53, and fl(1e-6) is not (2^53 fl(1e-6) has denominator 2^19): no slope "
         "ties with the tolerance"
     ),
-    ("initconv/_meanfield/correlation_map.py", 167, ">", ">=", 36): (
+    ("initconv/_meanfield/correlation_map.py", 173, ">", ">=", 36): (
         "differs only where grid[0] == sigma_b2 > 0, and there values[0] = log((sigma_w2 m + "
         "sigma_b2) / sigma_b2) >= 0 (m = E[phi^2] >= 0; rounding is monotone), so the loop's "
         "values[0] < 0 is False either way (80 correlation_map results bit-identical: 5 "
         "activations x sigma_w 0, 0.5, 1, 1.5 x sigma_b 2^-13, 2^-12, 2^-20, 2^-30)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 232, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 236, "<=", "<"): (
         "|off| = fl(0.01) needs x = sigma_w2 s / chi_1 near 1.01 or 0.99, where x - 1 is exact "
         "(Sterbenz) and a multiple of 2^-53, and fl(0.01) is not (2^53 fl(0.01) has denominator "
         "64); a NaN gives not-False either way"
     ),
-    ("initconv/_meanfield/correlation_map.py", 375, "<", "<="): (
+    ("initconv/_meanfield/correlation_map.py", 379, "<", "<="): (
         "reached only where |chi_1 - 1| > 1e-9, so chi_1 != 1, and a NaN chi_1 compares False "
         "under both: the same phase"
     ),
@@ -963,14 +979,14 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "bit-identical for 39 activations (the 24 built-ins, float32 and bfloat16 ones, "
         "tanh(1e6 x), tanh(1e12 x), softplus(1e12 x) / 1e12)"
     ),
-    ("initconv/_meanfield/slopes.py", 46, "512", "513"): (
+    ("initconv/_meanfield/slopes.py", 52, "512", "513"): (
         "a cap on the narrow features put on the quadrature's panel edges: reached only with more "
         "than 512 runs on the scan, where the mutant adds the next steepest's two edges (two "
         "panels more); E[phi'^2] at 5 q within 2e-14 relative for tanh + 1e-3 sin(300 x), "
         "tanh + 1e-4 sin(1000 x) and 513 or 600 erf bumps 1e-3 wide, and the same values and "
         "refusals for bumps 1e-5 wide"
     ),
-    ("initconv/_meanfield/slopes.py", 212, ">", ">="): (
+    ("initconv/_meanfield/slopes.py", 223, ">", ">="): (
         "with exactly 1,024 unsettled intervals the cap keeps the top 1,024 of a vector that is "
         "-inf everywhere else and at least the floor (or inf, or NaN, which topk ranks first) on "
         "them: the same mask (1,000 random masks of 1,024 among 1,024 to 65,536 intervals, with "
@@ -1047,6 +1063,75 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "size is 2 for any d >= 3 and its kernels slice 3-tuples, so sides[:4] == sides[:3]; the "
         "layer kind is the dict's key, not d"
     ),
+    ("initconv/_maths/sampling.py", 55, "16", "17"): (
+        "pieces of 2^17 instead of 2^16 values: every piece is still a multiple of 16 and the last "
+        "at least 16 long, so torch's CPU normal_ uses the same uniforms in the same order; "
+        "bit-identical values and generator states, equal to one normal_ call, for the plain and "
+        "truncated normal in all four float dtypes at 17 sizes from 2^16 - 1 to 1,000,003 (68 "
+        "cases): only the cache footprint changes"
+    ),
+    ("initconv/_maths/orthogonality.py", 108, "2", "3"): (
+        "starting the piece search at 3 gives the same plan as a least of 3 at line 111 (checked "
+        "for every inner size up to 2e6 at 24 and 53 bits): at 53 bits the original plan, at "
+        "float32's 24 bits one more piece, each product still exact, so draws stay thread-count "
+        "independent and more precise than asked (orthogonal_ at 9 shapes: float64 bit-identical; "
+        "24 of 70,844 float32 entries move by <= 8 ulp, all then equal to the float64 draw rounded)"
+    ),
+    ("initconv/_meanfield/variance_map.py", 101, "<", "<="): (
+        "differs only at |value| == 1e6 exactly, printed '1e+06' instead of '1000000.0000': the "
+        "same number exactly, read back as the same float; fixed() and squared() give the same "
+        "strings (md5) over 40,000 values from 1e-5 to 1e8, the floats next to 1e6, 1e-3 and "
+        "1000, and their negatives"
+    ),
+    ("initconv/_meanfield/critical_line.py", 192, "8", "9", 59): (
+        "moves the small-q probe of the homogeneity check from 2^-8 to 2^-9: verdicts differ only "
+        "for an activation whose relative line deficit is below the check's 1e-9 at 2^-8 but not "
+        "at 2^-9 (a feature ~1e-10 of the input scale: softshrink with lambda in (5.5e-11, "
+        "7.8e-11)), where the mutant's full solve is the exact answer (q* = (sigma_b^2 / (lambda "
+        "sqrt(2/pi)))^2) and the original's 'homogeneous' the approximation; critical() gave "
+        "the same output for 20 activations x 4 biases (0, 1e-6, 0.05, 1), all but "
+        "softshrink(6.5e-11)"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 179, "0", "1", 22): (
+        "without a bias the grid goes down to 2^-40 while the excess at its bottom is below 1 "
+        "rather than below 0: a root it then finds lies below the original grid's bottom, which "
+        "is at most q0 (1 - 1e-9), under a root the original already brackets where the signal "
+        "fades (start < 0 takes the largest root below q0) and never among the roots above q0 a "
+        "growing signal takes; _settled gave the same q* for 10 activations x 7 sigma_w^2 x 7 q0 "
+        "from 1e-12 to 1e6 without bias (490 cases)"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 253, "16", "17"): (
+        "the bracket top's safety factor: a warned NaN instead of c* only where c* lies between 16 "
+        "and 17 |miss| / (chi_1 - 1) from 1, within the warning's stated distance either way; "
+        "elsewhere c* agrees to the solver's 1e-12 (12 relu6/hardtanh cases near the critical "
+        "line, NaN in the same places, chi_c bit-identical)"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 257, "<=", "<"): (
+        "differs only where depth = max(1e-6, 16 |miss| / (chi_1 - 1)) is the float 1e-3 exactly, "
+        "a tie of a ratio of grid errors that no case reaches but by tuning sigma_w to its last "
+        "bit; there the original returns b = 1 - 1e-3 and the mutant a warned NaN, both at the "
+        "edge of the 1e-3 accuracy stated beside a kink away from 0"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 347, "1", "2"): (
+        "phi is evaluated at zeros(2) instead of zeros(1) and element 0 is taken: the same value "
+        "for any elementwise phi, the documented contract for activations; 124 correlation_map "
+        "results bit-identical (20 built-ins x sigma_w 0, 0.5, 1 x sigma_b 0, 0.2, 49 of them "
+        "with q* = 0, plus two user functions)"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 376, "<=", "<"): (
+        "abs(chi_1 - 1) is exact (Sterbenz) and a multiple of 2^-53 near 1, and fl(1e-9) is not "
+        "(2^53 fl(1e-9) has denominator 2^29): no chi_1 gives equality; every one of the 3e7 "
+        "doubles within 2.2e-9 of 1 compares the same under both; NaN is False under both"
+    ),
+    ("initconv/_meanfield/slopes.py", 48, "16", "17"): (
+        "a scan for narrow features of phi' twice as fine: every interval the original flags "
+        "holds a flagged half (its two halves' changes sum to its own, against half the "
+        "threshold, from a local size no larger), so the mutant puts at least the original's "
+        "features on the panels' edges and also sees some narrower than 2.4e-4, which the "
+        "docstring says can be missed; correlation_map's q*, chi_1, c*, chi_c within 1.1e-13 "
+        "relative for 7 activations (kinks away from 0, a tent 2e-3 wide) x 3 (sigma_w, sigma_b)"
+    ),
+    ("initconv/_inference/rule.py", 555, ">=", ">"): _BUDGET,
 }
 
 

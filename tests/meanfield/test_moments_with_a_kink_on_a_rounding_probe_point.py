@@ -17,8 +17,9 @@ Closed forms (z ~ N(0, 1), a = k/16, Phi the normal cdf, n its density):
   E[phi(u) phi'(u) z] / sqrt(q) = E[z^2; z < a] + 4 E[z^2; z > a] - 2 a E[z; z > a]
   = 1 + 3 Phi(-a) + a n(a), with E[z^2; z > a] = a n(a) + Phi(-a) and E[z; z > a] = n(a).
 
-(The mirror cases, where autograd's value at the kink is the inner side's, relu(x - c) with c > 0,
-are reported as a bug, not held here: the nudge there sees the whole slope jump as rounding.)
+The mirror cases, where autograd's value at the kink is the inner side's (relu(x - c) with
+c > 0), and kinks where it is neither side's, are held in
+test_slope_moment_past_inner_sided_and_two_sided_kinks.py.
 """
 
 from __future__ import annotations
