@@ -55,8 +55,10 @@ __all__ = ["CriticalPoint", "critical"]
 _GRID = [2.0**k for k in range(-24, 13, 2)]
 # A variance-map slope this close to 1 is 1 (the quadrature is good to ~1e-12).
 _MARGINAL = 1e-9
-# The line is unknown where E[phi'^2] is below this share of its largest value on the grid.
+# The line is unknown where E[phi'^2] is below this share of its largest value on the grid within
+# a factor _NEARBY of q.
 _RESOLVED = 1e-9
+_NEARBY = 16.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,10 +102,6 @@ class _Line:
         self.slopes = one_sided_slopes(phi)
         self._slope_moments: dict[float, float] = {}
         self._deficits: dict[float, float] = {}
-        # G at its largest over the grid: where G is below _RESOLVED of it, the quadrature (good
-        # to ~1e-12 of the slopes' size) does not know G, so sigma_w^2 = 1/G is unknown there
-        # (phi flat over almost all of N(0, q): a plateau around 0 at small q).
-        self.slope_scale = max(self.slope_moment(q) for q in _GRID)
 
     def slope_moment(self, q: float) -> float:
         """G(q), computed once per q."""
@@ -112,8 +110,17 @@ class _Line:
         return self._slope_moments[q]
 
     def resolved(self, q: float) -> bool:
-        """Whether the line is known at q: G(q) well above the quadrature's error."""
-        return self.slope_moment(q) > _RESOLVED * self.slope_scale
+        """Whether the line is known at q: G(q) well above the quadrature's error.
+
+        Where G is below _RESOLVED of its largest value nearby (on the grid within a factor 16 of
+        q), the quadrature (good to ~1e-12 of the slopes' size) does not know G, so sigma_w^2 =
+        1/G is unknown there: phi is flat over almost all of N(0, q), a plateau around 0 at small
+        q. The size is taken nearby, not over the whole grid, because an activation's slopes
+        may grow without bound (x - x^5: G(2^12) is 7e17 times G(0)) and the quadrature's error
+        at q is a share of the slopes N(0, q) reaches."""
+        nearby = [p for p in _GRID if q / _NEARBY <= p <= q * _NEARBY]
+        scale = max([self.slope_moment(p) for p in nearby], default=0.0)
+        return self.slope_moment(q) > _RESOLVED * max(scale, self.slope_moment(q))
 
     def sigma_w2(self, q: float) -> float:
         slope = self.slope_moment(q)
