@@ -201,6 +201,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_critical_of_a_users_function_asked_again.py",
         "tests/meanfield/test_critical_refuses_a_line_unstable_at_every_point.py",
         "tests/meanfield/test_critical_at_negative_zero_bias_is_the_zero_bias_point.py",
+        "tests/meanfield/test_critical_line_end_of_a_fast_growing_activation.py",
     ),
     "initconv/_meanfield/line_end.py": (
         "tests/meanfield/test_critical_refuses_a_breakpoint_near_zero.py",
