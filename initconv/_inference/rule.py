@@ -501,6 +501,20 @@ class GraphWalk:
                 outcomes.append(phi)
                 continue
             outcomes += [self._product(node, phi, user, get) for user in products]
+            # A step the rule does not know changes the function on its way to the next layer
+            # (1 - 2 tanh(x) is no tanh): no answer, as where it comes before the activation.
+            outcomes += [
+                Inference(
+                    None,
+                    f"{self.label(user)} after {phi.detail} is neither an activation nor a known "
+                    "pass-through",
+                )
+                for user in after
+                if user not in products
+                and role(user, self.root) == "other"
+                and not steers_only(user)
+                and not is_gate(node, user, self.root)
+            ]
             if len(products) < len(after) or not after:
                 outcomes.append(phi)
         return MISSING if _pending(*outcomes) else merge(outcomes)
