@@ -176,6 +176,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_relu_fixed_point_just_outside_the_critical_band.py",
         "tests/meanfield/test_correlation_step_at_the_fixed_point_a_unit_signal_settles_at.py",
         "tests/meanfield/test_a_start_a_hair_above_an_unstable_fixed_point_is_at_it.py",
+        "tests/meanfield/test_a_growing_signal_is_judged_where_it_has_grown_to.py",
     ),
     "initconv/_meanfield/critical_line.py": (
         "tests/meanfield/test_critical_point_printout_states_sigma_w_squared.py",
@@ -224,6 +225,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/inference/test_unknown_steps_and_untraced_modules_fall_back.py",
         "tests/inference/test_fills_in_a_dtype_and_after_further_steps.py",
         "tests/inference/test_gates_longer_than_the_steps_followed.py",
+        "tests/inference/test_unknown_steps_after_an_activation.py",
     ),
     "initconv/_inference/roles.py": (
         "tests/inference/test_inference_rule.py", "tests/inference/test_gates.py",

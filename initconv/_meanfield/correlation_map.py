@@ -86,8 +86,8 @@ class CorrelationMap(FixedPoint):
     A :class:`FixedPoint` (``activation``, ``weight_std``, ``bias_std``, ``q_star``,
     ``variance_slope``) whose ``q_star`` is the fixed point that a signal of second moment ``q0``
     settles at (0 or ``inf`` where it vanishes or grows without one, sought down to
-    :math:`2^{-40}` without a bias, the maps then evaluated at :math:`q = 2^{-24}` or
-    :math:`2^{12}`; every :math:`q` is a fixed point of relu at
+    :math:`2^{-40}` without a bias, the maps then evaluated at :math:`q = 2^{-24}` or at
+    :math:`2^{12}` or ``q0``, whichever is larger; every :math:`q` is a fixed point of relu at
     :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported wherever :math:`M(q)/q` is within
     the critical band's :math:`10^{-9}` of 1 on the whole grid), and:
 
@@ -342,7 +342,10 @@ def _correlation_map(
 ) -> CorrelationMap:
     sigma_w2, sigma_b2 = sigma_w**2, sigma_b**2
     q_star = _settled(phi, sigma_w2, sigma_b2, start, parameters)
-    q = _limit(q_star)
+    # A growing signal is evaluated at the grid's top or, where it starts above that, at its
+    # start: never at a q it has already left (x|x| grown from 1e4 is chaotic, not ordered as at
+    # 2^12).
+    q = max(_limit(q_star), start) if math.isinf(q_star) else _limit(q_star)
     with torch.no_grad():
         at_zero = float(phi(torch.zeros(1, dtype=torch.float64, device="cpu"))[0])
     if q_star == 0.0 and at_zero == 0.0:
