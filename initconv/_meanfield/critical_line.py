@@ -317,7 +317,8 @@ def _critical(name: str, phi: Phi, bias_std: float, scale: float = 1.0) -> Criti
             raise _no_point(
                 name,
                 bias_std,
-                f"it is positively homogeneous, so chi_1 = 1 needs sigma_w^2 = "
+                "it is positively homogeneous to within 1e-9 (its line's relative deficit at q "
+                f"= 2^-8, 1 and 2^8), so chi_1 = 1 needs sigma_w^2 = "
                 f"{squared(math.sqrt(sigma_w2) / scale, decimals=None)} "
                 "at every q, where the variance map is q + sigma_b^2 and has no fixed point (q "
                 "grows by sigma_b^2 every layer); its one critical point is bias_std=0",

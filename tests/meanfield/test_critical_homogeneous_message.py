@@ -17,3 +17,13 @@ def test_the_refusal_names_the_activations_own_sigma_w_squared(slope: float, nee
 
     with pytest.raises(ValueError, match=rf"needs sigma_w\^2 = {needed} at every q"):
         initconv.critical(scaled, bias_std=0.05)
+
+
+def test_an_activation_homogeneous_only_to_the_checks_tolerance_is_told_so() -> None:
+    # x + 1e-6 tanh(x) is not homogeneous (its line's deficit is 1e-12 times tanh's, > 0), but
+    # within the check's 1e-9 of it: the refusal says how near, not that it is.
+    def nearly_linear(x: torch.Tensor) -> torch.Tensor:
+        return x + 1e-6 * torch.tanh(x)
+
+    with pytest.raises(ValueError, match=r"positively homogeneous to within 1e-9 \(its line"):
+        initconv.critical(nearly_linear, bias_std=0.05)
