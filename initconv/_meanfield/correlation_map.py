@@ -50,6 +50,8 @@ _CRITICAL = 1e-9
 _GRID = [2.0**k for k in range(-24, 13, 2)]
 # The lowest q a fixed point without bias is sought at (see _settled).
 _Q_BOTTOM = 2.0**-40
+# The least start of a signal (q0) the map is followed from.
+_Q0_LEAST = 2.0**-68
 
 
 # Above this q the two-dimensional moments (C(c), c*, chi_c) are not resolved: the fixed grid of
@@ -154,10 +156,11 @@ def _settled(phi: Phi, sigma_w2: float, sigma_b2: float, q0: float, parameters: 
         # chi_1 critical: a map just outside it has its fixed point (a tiny bias, felt only at
         # the grid's bottom, must not bring it inside).
         return q0
-    if q0 > Q_TOP:
+    if not _Q0_LEAST <= q0 <= Q_TOP:
+        # Below 2^-68 the moments of an activation that is x^2 or steeper near 0 underflow.
         raise ValueError(
-            f"q0 must be at most 2^68 = {Q_TOP:.6g}, where the variance map's Gaussian moments are "
-            f"computed, got {q0!r}"
+            f"q0 must be at most 2^68 = {Q_TOP:.6g} and at least 2^-68 = {_Q0_LEAST:.6g}, where the "
+            f"variance map's Gaussian moments are computed, got {q0!r}"
         )
     # A root within rounding of q0 is q0's own fixed point, whichever way the rounding points.
     near = 1e-9 * q0
@@ -313,7 +316,8 @@ def correlation_map(
         activation: a name, an ``nn.Module`` class or instance, or an elementwise callable.
         weight_std: :math:`\sigma_w`; :func:`initconv.gain` of the activation when ``None``.
         bias_std: :math:`\sigma_b \ge 0`.
-        q0: the second moment the signal starts at (the first layer's pre-activations).
+        q0: the second moment the signal starts at (the first layer's pre-activations), in
+            :math:`[2^{-68}, 2^{68}]`.
 
     Returns:
         A :class:`CorrelationMap`.
