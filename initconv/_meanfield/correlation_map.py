@@ -89,9 +89,10 @@ class CorrelationMap(FixedPoint):
     ``variance_slope``) whose ``q_star`` is the fixed point that a signal of second moment ``q0``
     settles at (0 or ``inf`` where it vanishes or grows without one, sought down to
     :math:`2^{-40}` without a bias, the maps then evaluated at :math:`q = 2^{-24}` for a signal
-    that vanishes, and for one that grows at :math:`2^{12}` or ``q0``, whichever is larger; every :math:`q` is a fixed point of relu at
-    :math:`\sigma_w^2 = 2` without bias, and ``q0`` is reported wherever :math:`M(q)/q` is within
-    the critical band's :math:`10^{-9}` of 1 on the whole grid), and:
+    that vanishes, and for one that grows at :math:`2^{12}` or ``q0``, whichever is larger;
+    every :math:`q` is a fixed point of relu at :math:`\sigma_w^2 = 2` without bias, and ``q0``
+    is reported wherever :math:`M(q)/q` is within the critical band's :math:`10^{-9}` of 1 on the
+    whole grid), and:
 
     Attributes:
         chi_1: :math:`\sigma_w^2\, \mathbb{E}[\phi'(\sqrt{q^*} z)^2]`, the slope of the correlation
