@@ -532,32 +532,32 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "is not elementwise, against register_activation's contract; the verdict (no gain, a "
         "fallback) is the same either way"
     ),
-    ("initconv/_meanfield/correlation_map.py", 185, "16", "17"): (
+    ("initconv/_meanfield/correlation_map.py", 189, "16", "17"): (
         "the upward grid's step between 2^12 and q0: a fixed point alone in a step is bracketed by "
         "either grid and refined by root_log to 1e-13 in log q (96 cases, 4 activations x 4 "
         "(sigma_w, sigma_b) x 6 q0 from 2^13 to 2^68: identical except relu's exact q* = 20000 at "
         "sigma_b = 100, 2e-15 relative either side); two fixed points within one step are missed "
         "by both grids, at different places, and no promise states the grid's resolution"
     ),
-    ("initconv/_meanfield/correlation_map.py", 195, "<", "<="): (
+    ("initconv/_meanfield/correlation_map.py", 199, "<", "<="): (
         "differs only where a root is exactly the float q0 + 1e-9 q0, the edge of the allowance "
         "within which a root counts as q0's own: a tie with a tolerance far coarser than the "
         "roots' 1e-13"
     ),
-    ("initconv/_meanfield/correlation_map.py", 256, ">=", ">"): (
+    ("initconv/_meanfield/correlation_map.py", 260, ">=", ">"): (
         "differs only at gap(b) == 0.0 exactly, where the mutant calls illinois with fb = 0 (fa > "
         "0): its first iterate is b - 0 * (b - a) / (0 - fa) = b exactly, whose gap is 0.0, so it "
         "returns b, as the original does where b is within 1e-3 of 1 (and where it is not, b "
         "instead of the original's warned NaN): a tie of a computed gap with 0.0 that no case "
         "reached"
     ),
-    ("initconv/_meanfield/critical_line.py", 252, "0", "1"): (
+    ("initconv/_meanfield/critical_line.py", 259, "0", "1"): (
         "the series' root is sought below 2^-22 instead of 2^-24; reached only where the "
         "quadrature's excess at 2^-24 is negative, so the root lies below 2^-24 and both brackets "
         "hold it (the leading-balance guess is within O(q) ~ 1e-7 relative of it): the same root "
         "(critical() bit-identical for 8 activations x 7 biases from 0 to 1e-6)"
     ),
-    ("initconv/_meanfield/critical_line.py", 308, "1.0", "2.0"): (
+    ("initconv/_meanfield/critical_line.py", 315, "1.0", "2.0"): (
         "a positively homogeneous phi has phi' constant on each half-line, so G(q) is the same "
         "quadrature sum at every q: bit-identical at q = 1 and 2 (relu, linear, leaky_relu at "
         "0.01 and 0.3, a two-slope prelu); only an activation within the branch's own 1e-9 "
@@ -608,24 +608,24 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "seeded values change, which no promise fixes (docs/guarantees.md: the same seed gives "
         "the same weights in every process and at any thread count)"
     ),
-    ("initconv/_meanfield/critical_line.py", 156, "0", "1", 33): (
+    ("initconv/_meanfield/critical_line.py", 163, "0", "1", 33): (
         "a run's grid points and values are appended together, so its second list is empty "
         "exactly when its first is: the same test"
     ),
-    ("initconv/_meanfield/critical_line.py", 163, ">", ">="): (
+    ("initconv/_meanfield/critical_line.py", 170, ">", ">="): (
         "adds one-point runs, from which a root is taken only where the excess is exactly 0.0: "
         "with a bias, a tie at a grid point within the quadrature's error; without one, exact "
         "zeros are already NaN"
     ),
-    ("initconv/_meanfield/critical_line.py", 222, "<=", "<"): (
+    ("initconv/_meanfield/critical_line.py", 229, "<=", "<"): (
         "differs only where M'(q) is exactly the float 1 + 1e-9: the edge of the tolerance within "
         "which a slope counts as 1 moves by one ulp, far below the quadrature's 1e-12"
     ),
-    ("initconv/_meanfield/critical_line.py", 276, "<=", "<", 45): (
+    ("initconv/_meanfield/critical_line.py", 283, "<=", "<", 45): (
         "the same one-ulp move of the tolerance's edge, where the series of the line's end cannot "
         "be taken"
     ),
-    ("initconv/_meanfield/critical_line.py", 353, "5e-7", "1.0000005"): (
+    ("initconv/_meanfield/critical_line.py", 361, "5e-7", "1.0000005"): (
         "the refusal then also prints the excess in parentheses where six decimals of M'(q*) "
         "already show it above 1: the same reason, point and slope in other words"
     ),
@@ -714,16 +714,16 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "a call's precedence is only compared with the levels asked for, at most 4: 9 and 10 "
         "put the same parentheses, every label the same"
     ),
-    ("initconv/_meanfield/correlation_map.py", 152, "<", "<="): (
+    ("initconv/_meanfield/correlation_map.py", 155, "<", "<="): (
         "the test for M(q) = q everywhere includes its edge: differs only where the largest "
         "|log-excess| on the grid is exactly the float 1e-9, a tie of values computed to the "
         "moments' 1e-12; just inside the tie the original answers as the mutant does (q0 reported)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 362, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 370, "<=", "<"): (
         "chi_1 - 1 is exact (Sterbenz) and a multiple of 2^-52, and fl(1e-9) is not: no chi_1 "
         "makes the two comparisons differ"
     ),
-    ("initconv/_meanfield/correlation_map.py", 232, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 236, "<=", "<"): (
         "differs only where C(0) = (sigma_w^2 m^2 + sigma_b^2) / q is the float 1e-20 exactly, a "
         "tie reached only by a bias tuned to its last bit; there the mutant solves for c* on the "
         "grid (0 to ~1e-20 where the grid resolves the activation, a warned NaN where not) "
@@ -775,22 +775,22 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "the cache's size decides only when an entry is evicted, and a verdict recomputed from "
         "the same (name, gain, registered function) is the same"
     ),
-    ("initconv/_meanfield/correlation_map.py", 173, "0", "1", 22): (
+    ("initconv/_meanfield/correlation_map.py", 177, "0", "1", 22): (
         "adds grid points only below the lowest one, where log(M / q) >= 0 and, M being linear "
         "in q below 2^-24 (the tangent line of phi near 0), strictly decreasing: no sign change, "
         "the same roots from the same brackets"
     ),
-    ("initconv/_meanfield/correlation_map.py", 174, "0", "1", 32): (
+    ("initconv/_meanfield/correlation_map.py", 178, "0", "1", 32): (
         "steps down by 2^14 and 4 alternately instead of 2^16, reaching every original point and "
         "stopping at sigma_b^2 as before; with M linear there, one root, bracketed by both "
         "(bit-identical q*, chi_1 and M' for relu, linear, tanh, elu, gelu and sigmoid)"
     ),
-    ("initconv/_meanfield/critical_line.py", 325, "<", "<="): (
+    ("initconv/_meanfield/critical_line.py", 333, "<", "<="): (
         "within the stated accuracy: differs only where the excess at q = 2^-24 is exactly 0.0, "
         "a fixed point on the grid's first point, where which side wins is quadrature error "
         "(1e-12) and at the neighbouring float the original behaves as the mutant does"
     ),
-    ("initconv/_meanfield/critical_line.py", 340, "1", "2", 37): (
+    ("initconv/_meanfield/critical_line.py", 348, "1", "2", 37): (
         "phi is elementwise (checked when it is resolved), so element 0 of phi on two zeros is "
         "phi(0), as on one"
     ),
@@ -879,13 +879,13 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "activations)"
     ),
     (_CHECKS, 91, "32", "33"): _SHAPE,
-    ("initconv/_meanfield/correlation_map.py", 192, ">", ">="): (
+    ("initconv/_meanfield/correlation_map.py", 196, ">", ">="): (
         "start is never NaN (excess is the log of a positive ratio, or -inf) and any start within "
         "1e-12 of 0, +-0.0 included, has already returned q0 on the line before, so start > 0 and "
         "start >= 0 agree on every value that reaches the test (288 correlation_map results "
         "bit-identical: 6 activations x 4 sigma_w x 3 sigma_b x 4 q0 from 1e-30 to 2^66)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 356, ">", ">=", 13): (
+    ("initconv/_meanfield/correlation_map.py", 364, ">", ">=", 13): (
         "within the stated accuracy: differs only where chi_1 is exactly fl(1 + 1e-9) with q* "
         "above 2^12, a tie with the critical band that the 1-d quadrature (1e-12, thousands of "
         "ulps) cannot place; the phase is chaotic either way, and the mutant reports what the "
@@ -962,18 +962,18 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "multiple of 2^-53, and fl(1e-6) is not (2^53 fl(1e-6) has denominator 2^19): no slope "
         "ties with the tolerance"
     ),
-    ("initconv/_meanfield/correlation_map.py", 173, ">", ">=", 36): (
+    ("initconv/_meanfield/correlation_map.py", 177, ">", ">=", 36): (
         "differs only where grid[0] == sigma_b2 > 0, and there values[0] = log((sigma_w2 m + "
         "sigma_b2) / sigma_b2) >= 0 (m = E[phi^2] >= 0; rounding is monotone), so the loop's "
         "values[0] < 0 is False either way (80 correlation_map results bit-identical: 5 "
         "activations x sigma_w 0, 0.5, 1, 1.5 x sigma_b 2^-13, 2^-12, 2^-20, 2^-30)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 236, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 240, "<=", "<"): (
         "|off| = fl(0.01) needs x = sigma_w2 s / chi_1 near 1.01 or 0.99, where x - 1 is exact "
         "(Sterbenz) and a multiple of 2^-53, and fl(0.01) is not (2^53 fl(0.01) has denominator "
         "64); a NaN gives not-False either way"
     ),
-    ("initconv/_meanfield/correlation_map.py", 379, "<", "<="): (
+    ("initconv/_meanfield/correlation_map.py", 387, "<", "<="): (
         "reached only where |chi_1 - 1| > 1e-9, so chi_1 != 1, and a NaN chi_1 compares False "
         "under both: the same phase"
     ),
@@ -1010,7 +1010,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "so that needs an exact cancellation of the series' terms (G(2^-24) >= 0.0625 for the 37 "
         "activations with a series and a slope at 0)"
     ),
-    ("initconv/_meanfield/critical_line.py", 353, "<", "<="): (
+    ("initconv/_meanfield/critical_line.py", 361, "<", "<="): (
         "differs only where the series' M'(q*) - 1 is exactly the double 5e-7, a tie; there "
         "M'(q*) = 1.0000005 already prints as 1.000001, and the mutant adds '(1 + 5e-07)', the "
         "same fact in other words"
@@ -1088,7 +1088,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "strings (md5) over 40,000 values from 1e-5 to 1e8, the floats next to 1e6, 1e-3 and "
         "1000, and their negatives"
     ),
-    ("initconv/_meanfield/critical_line.py", 192, "8", "9", 59): (
+    ("initconv/_meanfield/critical_line.py", 199, "8", "9", 59): (
         "moves the small-q probe of the homogeneity check from 2^-8 to 2^-9: verdicts differ only "
         "for an activation whose relative line deficit is below the check's 1e-9 at 2^-8 but not "
         "at 2^-9 (a feature ~1e-10 of the input scale: softshrink with lambda in (5.5e-11, "
@@ -1097,7 +1097,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "the same output for 20 activations x 4 biases (0, 1e-6, 0.05, 1), all but "
         "softshrink(6.5e-11)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 179, "0", "1", 22): (
+    ("initconv/_meanfield/correlation_map.py", 183, "0", "1", 22): (
         "without a bias the grid goes down to 2^-40 while the excess at its bottom is below 1 "
         "rather than below 0: a root it then finds lies below the original grid's bottom, which "
         "is at most q0 (1 - 1e-9), under a root the original already brackets where the signal "
@@ -1105,25 +1105,25 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "growing signal takes; _settled gave the same q* for 10 activations x 7 sigma_w^2 x 7 q0 "
         "from 1e-12 to 1e6 without bias (490 cases)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 253, "16", "17"): (
+    ("initconv/_meanfield/correlation_map.py", 257, "16", "17"): (
         "the bracket top's safety factor: a warned NaN instead of c* only where c* lies between 16 "
         "and 17 |miss| / (chi_1 - 1) from 1, within the warning's stated distance either way; "
         "elsewhere c* agrees to the solver's 1e-12 (12 relu6/hardtanh cases near the critical "
         "line, NaN in the same places, chi_c bit-identical)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 257, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 261, "<=", "<"): (
         "differs only where depth = max(1e-6, 16 |miss| / (chi_1 - 1)) is the float 1e-3 exactly, "
         "a tie of a ratio of grid errors that no case reaches but by tuning sigma_w to its last "
         "bit; there the original returns b = 1 - 1e-3 and the mutant a warned NaN, both at the "
         "edge of the 1e-3 accuracy stated beside a kink away from 0"
     ),
-    ("initconv/_meanfield/correlation_map.py", 347, "1", "2"): (
+    ("initconv/_meanfield/correlation_map.py", 355, "1", "2"): (
         "phi is evaluated at zeros(2) instead of zeros(1) and element 0 is taken: the same value "
         "for any elementwise phi, the documented contract for activations; 124 correlation_map "
         "results bit-identical (20 built-ins x sigma_w 0, 0.5, 1 x sigma_b 0, 0.2, 49 of them "
         "with q* = 0, plus two user functions)"
     ),
-    ("initconv/_meanfield/correlation_map.py", 376, "<=", "<"): (
+    ("initconv/_meanfield/correlation_map.py", 384, "<=", "<"): (
         "abs(chi_1 - 1) is exact (Sterbenz) and a multiple of 2^-53 near 1, and fl(1e-9) is not "
         "(2^53 fl(1e-9) has denominator 2^29): no chi_1 gives equality; every one of the 3e7 "
         "doubles within 2.2e-9 of 1 compares the same under both; NaN is False under both"
@@ -1136,7 +1136,7 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "docstring says can be missed; correlation_map's q*, chi_1, c*, chi_c within 1.1e-13 "
         "relative for 7 activations (kinks away from 0, a tent 2e-3 wide) x 3 (sigma_w, sigma_b)"
     ),
-    ("initconv/_inference/rule.py", 555, ">=", ">"): _BUDGET,
+    ("initconv/_inference/rule.py", 569, ">=", ">"): _BUDGET,
     ("initconv/_meanfield/variance_map.py", 101, "<=", "<"): (
         "differs only at |value| == 1e-3 exactly, printed '0.001' instead of '0.0010' "
         "('0.001000' at six decimals): the same number exactly, read back as the same float; "
