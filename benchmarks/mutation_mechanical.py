@@ -85,6 +85,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/maths/test_quadrature_breakpoints.py",
         "tests/maths/test_breakpoints_kept_up_to_the_outermost_panels.py",
         "tests/maths/test_tail_refusal_states_the_outermost_panels_share.py",
+        "tests/maths/test_breakpoints_cannot_hide_a_tail.py",
     ),
     "initconv/_maths/generators.py": (
         "tests/maths/test_generators.py", "tests/maths/test_sampling.py",
@@ -1143,6 +1144,30 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "fixed() at 4 and 6 decimals and squared() (6 decimals and None) give the same strings "
         "over 80,118 values (1e-5 to 1e8, the floats next to 1e-3, 1e6, 1000, sqrt(1e-3) and "
         "sqrt(1e6), 0, inf, and their negatives), except those four at +-0.001"
+    ),
+    ("initconv/_maths/orthogonality.py", 41, "1", "2"): (
+        "gram is a batch of square matrices (W W^T, rows x rows, or W^T W, cols x cols), so "
+        "gram.shape[2] == gram.shape[1]: the same identity; assert_orthogonal_blocks gives the "
+        "same outcome and message on 576 cases (1 and 3 groups, 16 shapes in both orientations, "
+        "float64/float32/bfloat16, gains 1 and 0.5, orthogonal, 1% off and random blocks)"
+    ),
+    ("initconv/_maths/orthogonality.py", 111, "3", "4", 51): (
+        "ceil((precision + 4) / bits) exceeds ceil((precision + 3) / bits) only where bits "
+        "divides precision + 3: at 53 bits for inner sizes 2,097,153 to 8,388,608 (plan (14, 4) "
+        "-> (14, 5)), at 24 bits only above 2.8e9; one more piece with every product still exact "
+        "(2 bits + ceil(log2(pieces inner)) <= 53 checked for all plans), so the draws stay "
+        "thread-count independent and more precise than asked: reproducible_matmul at inner "
+        "2,097,153 and 4,000,000 goes from 1 ulp off the exact dot to exact, bit-identical at 1 "
+        "and 2 threads; haar_orthogonal(2097153, 2) moves by <= 1.5e-16, with the same "
+        "orthogonality error 8.9e-16 and bit-identical float32 weights"
+    ),
+    ("initconv/_maths/orthogonality.py", 332, "1.0", "2.0"): (
+        "reached only for a drawn column that is zero from the diagonal down (probability 0): "
+        "its v_j is 0, so row j of V^T and of striu(V^T V) are exact zeros, the j-th unknown of "
+        "the triangular solve is 0 / U_jj, and U_jj is used nowhere else: 0/1 and 0/2 are the "
+        "same zero; the weights are bit-identical, zero signs included, at 8 shapes (3x2 to "
+        "100x65, both orientations, past the solve's 32 block) x 3 seeds x both precisions, with "
+        "columns zeroed"
     ),
 }
 
