@@ -306,6 +306,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/testing/test_testing_kit.py", "tests/testing/test_checks_pool_limits.py",
         "tests/testing/test_bias_pool_centres_and_stops.py",
         "tests/testing/test_bias_view_keeps_one_bias_per_independent_channel.py",
+        "tests/testing/test_unit_variance_biases_pass_the_layer_check.py",
     ),
 }  # fmt: skip
 # (path, line, old, new) -> why the mutant cannot change behaviour; every site with that key is
