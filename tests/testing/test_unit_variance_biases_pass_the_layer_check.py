@@ -47,4 +47,4 @@ def test_a_layer_with_unit_variance_biases_passes() -> None:
     # 4096 biases, enough for the bias checks to see an error of their default size.
     layer = UnitBiasLinear(64, 4096, seed=0)
     checks = check_layer(layer, detectable=None)
-    assert ("bias variance", "bias mean") == checks[-2:]
+    assert checks[-2:] == ("bias variance", "bias mean")
