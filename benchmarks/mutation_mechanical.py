@@ -180,6 +180,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/meanfield/test_correlation_step_at_the_fixed_point_a_unit_signal_settles_at.py",
         "tests/meanfield/test_a_start_a_hair_above_an_unstable_fixed_point_is_at_it.py",
         "tests/meanfield/test_a_growing_signal_is_judged_where_it_has_grown_to.py",
+        "tests/meanfield/test_c_star_of_relu6_far_above_unit_second_moment.py",
+        "tests/meanfield/test_correlation_step_of_a_fading_signal_is_erfs_arcsine_kernel_at_the_grids_bottom.py",
     ),
     "initconv/_meanfield/critical_line.py": (
         "tests/meanfield/test_critical_point_printout_states_sigma_w_squared.py",
@@ -1203,6 +1205,17 @@ EQUIVALENT: dict[tuple[str, int, str, str] | tuple[str, int, str, str, int], str
         "coefficient and G(0) > 0, at q <= 2^-24 where the other terms are O(q^0.5) relative: "
         "6903 evaluations over 33 activations x 11 biases down to 1e-300 had rest >= 0.99999997 "
         "of the leading coefficient and G >= 0.99999998 G(0), never 0.0"
+    ),
+    ("initconv/_meanfield/correlation_map.py", 172, "2.0", "3.0"): (
+        "the downward grid's step between 2^-24 and q0: both grids end at q0 (1 - 1e-9) and go "
+        "below it the same way, so only the points in between differ; a single root there is "
+        "bracketed by either and refined by root_log (_settled over 13 activations x 9 sigma_w^2 "
+        "x 4 sigma_b^2 x 8 q0 from 2^-68 to 2^-25, 3744 cases: 3575 bit-identical, none differing "
+        "in kind (0, inf, a finite root, a refusal); a finite q* moves by at most 1e-14 relative "
+        "where the excess has a slope, and more only where log(M(q)/q) is flat within the "
+        "moments' 1e-12 (sigma_w^2 within 1e-6 of 1, or q* below 2^-40), where both are equally "
+        "off the closed form (tanh at sigma_w = 1, sigma_b^2 = 1e-18: exact 7.0710678e-10, "
+        "+1.1e-7 vs +1.2e-7)"
     ),
 }
 
