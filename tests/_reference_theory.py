@@ -355,3 +355,25 @@ def gaussian_mean(f: Callable[[float], float], q: float) -> float:
 
     value, _ = integrate.quad(integrand, -math.inf, math.inf, epsabs=0.0, epsrel=1e-13, limit=200)
     return float(value)
+
+
+def leaky_dead_zone_moments(
+    q: mpmath.mpf, threshold: float, saturation: float, leak: float
+) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """(E[phi^2], E[phi'^2]) at second moment q, in closed form, for the leaky saturating dead zone
+    phi(x) = leak x + sign(x) min(max(|x| - threshold, 0), saturation) (derived in
+    tests/meanfield/test_critical_point_past_a_wide_leaky_dead_zone.py)."""
+    lam, c, eps = mpmath.mpf(threshold), mpmath.mpf(saturation), mpmath.mpf(leak)
+    root = mpmath.sqrt(q)
+    top = lam + c
+
+    def density(x: mpmath.mpf) -> mpmath.mpf:
+        return mpmath.npdf(x, 0, root)
+
+    i0 = mpmath.ncdf(top / root) - mpmath.ncdf(lam / root)
+    i1 = q * (density(lam) - density(top))
+    i2 = q * (lam * density(lam) - top * density(top)) + q * i0
+    slope_moment = eps**2 + (1 + 2 * eps) * 2 * i0
+    cross = 2 * (i2 - lam * i1 + c * q * density(top))
+    outer = 2 * (i2 - 2 * lam * i1 + lam**2 * i0 + c**2 * mpmath.ncdf(-top / root))
+    return eps**2 * q + 2 * eps * cross + outer, slope_moment

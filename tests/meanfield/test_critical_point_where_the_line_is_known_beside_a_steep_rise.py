@@ -26,6 +26,7 @@ from __future__ import annotations
 import mpmath  # type: ignore[import-untyped]
 import pytest
 import torch.nn.functional as F
+from _reference_theory import leaky_dead_zone_moments
 from torch import Tensor
 
 import initconv
@@ -41,20 +42,7 @@ def leaky_dead_zone(x: Tensor) -> Tensor:
 
 def _moments(q: mpmath.mpf) -> tuple[mpmath.mpf, mpmath.mpf]:
     """(E[phi^2], E[phi'^2]) at second moment q, in closed form."""
-    lam, c, eps = mpmath.mpf(_THRESHOLD), mpmath.mpf(_SATURATION), mpmath.mpf(_LEAK)
-    root = mpmath.sqrt(q)
-    top = lam + c
-
-    def density(x: mpmath.mpf) -> mpmath.mpf:
-        return mpmath.npdf(x, 0, root)
-
-    i0 = mpmath.ncdf(top / root) - mpmath.ncdf(lam / root)
-    i1 = q * (density(lam) - density(top))
-    i2 = q * (lam * density(lam) - top * density(top)) + q * i0
-    slope_moment = eps**2 + (1 + 2 * eps) * 2 * i0
-    cross = 2 * (i2 - lam * i1 + c * q * density(top))
-    outer = 2 * (i2 - 2 * lam * i1 + lam**2 * i0 + c**2 * mpmath.ncdf(-top / root))
-    return eps**2 * q + 2 * eps * cross + outer, slope_moment
+    return leaky_dead_zone_moments(q, _THRESHOLD, _SATURATION, _LEAK)
 
 
 def test_a_point_known_by_the_rule_is_returned_beside_a_steep_rise() -> None:
